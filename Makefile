@@ -1,0 +1,76 @@
+# bitbranch: thin wrappers over one Python entry point per stage.
+# Spec variables (blank = default): BITS (both widths), WBITS, ABITS, N, ARCH.
+# Tool variables: SIM (icarus|verilator), WAVES (1 keeps FST), FLOW (local|openlane), CLOCK_NS.
+
+BITS     ?=
+WBITS    ?=
+ABITS    ?=
+N        ?=
+ARCH     ?=
+POPCOUNT ?=
+SIM      ?= icarus
+WAVES    ?= 0
+FLOW     ?= local
+CLOCK_NS ?=
+JOBS     ?= 2
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SPEC    = --arch '$(ARCH)' --bits '$(BITS)' --wbits '$(WBITS)' --abits '$(ABITS)' --n '$(N)' --popcount '$(POPCOUNT)'
+
+.DEFAULT_GOAL := help
+.PHONY: help deps debian-deps rtl verify synth sta power gds ppa qnn demo test bench lint clean
+
+help:
+	@echo "bitbranch: {-1,+1} encoded dot-product PEs from a Python model to Sky130 PPA"
+	@echo ""
+	@echo "  make demo                 install what is missing, run rtl -> verify -> flow -> ppa on the default set"
+	@echo "  make test                 install what is missing, run the test suite"
+	@echo "  make rtl BITS=2           generate Verilog + manifest under build/<id>/rtl/"
+	@echo "  make verify               cocotb regression (or one spec: BITS=3 ARCH=serial N=7 SIM=verilator)"
+	@echo "  make synth|sta|power      Sky130 synthesis, multi-corner timing, activity-based power"
+	@echo "  make gds                  place, route, DRC, LVS to GDS (FLOW=openlane for OpenLane 2)"
+	@echo "  make ppa                  sweep, table, plots and reports/index.html"
+	@echo "  make qnn                  accuracy vs bit-width on the digits data set"
+	@echo "  make bench                benchmark scripts"
+	@echo ""
+	@echo "  spec: BITS WBITS ABITS N ARCH=parallel|serial|baseline POPCOUNT=dadda|wallace"
+
+deps: debian-deps $(STAMP)
+
+debian-deps:
+	@scripts/deps.sh debian
+
+$(STAMP): pyproject.toml
+	@scripts/deps.sh python
+
+rtl: $(STAMP)
+	@$(PY) -m rtl $(SPEC)
+
+verify: deps
+	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)'
+
+synth sta power: deps
+	@$(PY) -m flow $@ $(SPEC) --clock-ns '$(CLOCK_NS)'
+
+gds: deps
+	@$(PY) -m flow gds $(SPEC) --clock-ns '$(CLOCK_NS)' --flow '$(FLOW)'
+
+ppa: deps
+	@$(PY) -m reports ppa --jobs '$(JOBS)'
+
+qnn: deps
+	@$(PY) -m model.qnn
+
+demo: deps
+	@$(PY) -m reports demo --jobs '$(JOBS)'
+
+test: deps
+	@$(PY) -m pytest
+
+bench: deps
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

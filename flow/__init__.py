@@ -1,0 +1,1 @@
+"""Sky130 flow: netlist, timing, power, layout and metrics of each PE."""

@@ -1,0 +1,1 @@
+"""Reference arithmetic of the {-1,+1} encoding: codes, bit planes, branch dot product, quantizers, spec."""

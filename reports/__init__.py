@@ -1,0 +1,1 @@
+"""PPA tables, comparison plots and the static report page."""

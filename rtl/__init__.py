@@ -1,0 +1,1 @@
+"""Verilog generator: spec -> PE Verilog + manifest under build/<id>/rtl/."""

@@ -1,0 +1,1 @@
+"""cocotb verification of the generated PEs against model/'s reference."""
