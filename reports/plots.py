@@ -1,0 +1,144 @@
+"""PPA comparison plots (matplotlib, PNG + SVG): encoded archs against the baseline.
+
+Only rows with status ``ok`` are plotted (stale, failed or missing rows never are);
+model-only rows are drawn hollow and labelled as estimates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from reports.table import PpaRow  # noqa: E402
+
+ARCH_STYLE = {
+    "parallel": dict(color="#1f77b4", marker="o"),
+    "serial": dict(color="#2ca02c", marker="s"),
+    "baseline": dict(color="#d62728", marker="^"),
+}
+
+# SVG text stays text and files stay byte-stable run to run
+matplotlib.rcParams.update({"svg.hashsalt": "bitbranch", "svg.fonttype": "none", "path.simplify": True})
+
+
+def _save(fig, out: Path, stem: str, footnote: str) -> list[Path]:
+    fig.text(0.01, 0.005, footnote, fontsize=6, color="#555555", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    paths = [out / f"{stem}.png", out / f"{stem}.svg"]
+    fig.savefig(paths[0], dpi=120)
+    fig.savefig(paths[1], metadata={"Date": None})
+    plt.close(fig)
+    return paths
+
+
+def _symmetric(rows: Sequence[PpaRow], measured: bool) -> list[PpaRow]:
+    want = {"ok"} if measured else {"model-only"}
+    return sorted((r for r in rows if r.status in want and r.wbits == r.abits), key=lambda r: (r.arch, r.wbits))
+
+
+def _versus_bits(rows, out, stem, title, ylabel, value: Callable[[PpaRow], float | None], footnote, logy=False):
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for measured in (True, False):
+        for arch, style in ARCH_STYLE.items():
+            pts = [(r.wbits, value(r)) for r in _symmetric(rows, measured) if r.arch == arch and value(r) is not None]
+            if not pts:
+                continue
+            xs, ys = zip(*pts)
+            label = f"{arch} ({'flow' if measured else 'model estimate'})"
+            ax.plot(xs, ys, label=label, linestyle="-" if measured else ":", markerfacecolor=None if measured else "none", **style)
+    ax.set_title(title)
+    ax.set_xlabel("bits (WBITS = ABITS)")
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out, stem, footnote)
+
+
+def adp(r: PpaRow) -> float | None:
+    """Area-delay product per dot product: area x (II / fmax), um^2 * ns."""
+    if r.area_um2 is None or not r.fmax_mhz or not r.initiation_interval:
+        return None
+    return r.area_um2 * r.initiation_interval * 1e3 / r.fmax_mhz
+
+
+def throughput_per_area(r: PpaRow) -> float | None:
+    """GMAC/s per mm^2."""
+    if not r.throughput_gmacs or not r.area_um2:
+        return None
+    return r.throughput_gmacs / (r.area_um2 * 1e-6)
+
+
+def pareto(rows: Sequence[PpaRow], out: Path, footnote: str) -> list[Path]:
+    """Energy per MAC against throughput per area; lower right is better."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    for arch, style in ARCH_STYLE.items():
+        pts = [r for r in rows if r.status == "ok" and r.arch == arch and r.energy_per_mac_pj and throughput_per_area(r)]
+        if not pts:
+            continue
+        ax.scatter([throughput_per_area(r) for r in pts], [r.energy_per_mac_pj for r in pts], label=arch, **style)
+        for r in pts:
+            ax.annotate(f"W{r.wbits}A{r.abits}", (throughput_per_area(r), r.energy_per_mac_pj), fontsize=6,
+                        xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("throughput per area (GMAC/s/mm$^2$, at fmax)")
+    ax.set_ylabel("energy per MAC (pJ)")
+    ax.set_title("Energy vs throughput density (lower right is better)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out, "pareto_energy_vs_throughput_density", footnote)
+
+
+def model_vs_flow(rows: Sequence[PpaRow], out: Path, footnote: str) -> list[Path]:
+    """The model's estimates against the flow's numbers, area and energy side by side."""
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.6))
+    for ax, (flow_key, model_key, label) in zip(
+        axes,
+        [("area_um2", "model_area_um2", "area (um$^2$)"), ("energy_per_mac_pj", "model_energy_per_mac_pj", "energy per MAC (pJ)")],
+    ):
+        vals = []
+        for arch, style in ARCH_STYLE.items():
+            pts = [(getattr(r, flow_key), getattr(r, model_key)) for r in rows
+                   if r.status == "ok" and r.arch == arch and getattr(r, flow_key) and getattr(r, model_key)]
+            if pts:
+                xs, ys = zip(*pts)
+                vals += list(xs) + list(ys)
+                ax.scatter(xs, ys, label=arch, **style)
+        if vals:
+            lo, hi = min(vals) * 0.8, max(vals) * 1.25
+            ax.plot([lo, hi], [lo, hi], color="#888888", linewidth=0.8, label="model = flow")
+            ax.plot([lo, hi], [lo * 1.1, hi * 1.1], color="#bbbbbb", linewidth=0.6, linestyle="--", label="+-10%")
+            ax.plot([lo, hi], [lo * 0.9, hi * 0.9], color="#bbbbbb", linewidth=0.6, linestyle="--")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        else:
+            ax.text(0.5, 0.5, "no design with both\nflow and model numbers", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlabel(f"flow {label}")
+        ax.set_ylabel(f"model {label}")
+        ax.grid(True, which="both", alpha=0.3)
+        if vals:
+            ax.legend(fontsize=7)
+    fig.suptitle("Cycle-model estimate against the flow")
+    return _save(fig, out, "model_vs_flow", footnote)
+
+
+def all_plots(rows: Sequence[PpaRow], out: Path | str, footnote: str) -> list[Path]:
+    """Every comparison plot; returns the files written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    paths += _versus_bits(rows, out, "area_vs_bits", "Cell area", "area (um$^2$)", lambda r: r.area_um2 or r.model_area_um2, footnote, logy=True)
+    paths += _versus_bits(rows, out, "fmax_vs_bits", "Maximum clock (worst corner)", "fmax (MHz)", lambda r: r.fmax_mhz, footnote)
+    paths += _versus_bits(rows, out, "energy_per_mac_vs_bits", "Energy per MAC", "energy per MAC (pJ)",
+                          lambda r: r.energy_per_mac_pj or r.model_energy_per_mac_pj, footnote, logy=True)
+    paths += _versus_bits(rows, out, "adp_vs_bits", "Area-delay product per dot product", "area x II/fmax (um$^2$ ns)", adp, footnote, logy=True)
+    paths += pareto(rows, out, footnote)
+    paths += model_vs_flow(rows, out, footnote)
+    return paths

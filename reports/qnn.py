@@ -1,0 +1,150 @@
+"""Writers for the accuracy-vs-bit-width table: CSV, JSON, Markdown, and a PNG/SVG plot.
+
+Every file is written to a temporary name and renamed, so a failed run leaves no half file;
+plots carry no date or random ids, so the same sweep gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.qnn_sweep import SweepResult
+
+STEM = "qnn"
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def provenance(result: SweepResult) -> dict[str, Any]:
+    """What produced the numbers: data, split, network, schedule, seeds, software."""
+    import sklearn
+
+    c = result.config
+    return {
+        "data": result.source,
+        "split": f"stratified train/test, test_fraction={c.test_fraction}, split_seed={c.split_seed}",
+        "n_train": result.n_train,
+        "n_test": result.n_test,
+        "network": f"MLP 64 -> {c.hidden} -> 10, batch norm, hard-tanh; both layers W-bit x A-bit encoded; "
+                   "input pixels quantized to A bits",
+        "training": f"Adam, lr {c.lr} decaying linearly to 0, {c.epochs} epochs, batch {c.batch}, "
+                    "straight-through estimator (weights: identity, latent clipped to [-1,1]; activations: |h|<=1)",
+        "quantized_accuracy_from": "integer network, layer products by model.encoding.branch_matmul "
+                                   "(checked bit-exact against the integer dot product)",
+        "seeds": list(c.seeds),
+        "software": f"python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}",
+        "command": "python -m model.qnn (make qnn)",
+    }
+
+
+def to_json(result: SweepResult) -> str:
+    doc = {
+        "provenance": provenance(result),
+        "rows": [
+            {"config": r.label, "wbits": r.wbits, "abits": r.abits, "mean": round(r.mean, 6),
+             "std": round(r.std, 6), "min": round(r.lo, 6), "max": round(r.hi, 6),
+             "per_seed": [round(a, 6) for a in r.accuracies]}
+            for r in result.rows
+        ],
+        "runs": [
+            {"config": r.label, "seed": r.seed, "test_accuracy": round(r.test_accuracy, 6),
+             "train_accuracy": round(r.train_accuracy, 6), "branch_bit_exact": r.branch_bit_exact}
+            for r in result.runs
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def to_csv(result: SweepResult) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["config", "wbits", "abits", "test_acc_mean", "test_acc_std", "test_acc_min", "test_acc_max",
+                "seeds", "n_test"])
+    for r in result.rows:
+        w.writerow([r.label, r.wbits if r.wbits is not None else "float", r.abits if r.abits is not None else "float",
+                    f"{r.mean:.4f}", f"{r.std:.4f}", f"{r.lo:.4f}", f"{r.hi:.4f}",
+                    " ".join(str(s) for s in result.config.seeds), result.n_test])
+    return buf.getvalue()
+
+
+def to_markdown(result: SweepResult) -> str:
+    """The table for the README, with its provenance underneath."""
+    p = provenance(result)
+    lines = [
+        "| config | test accuracy (mean ± std) | min | max |",
+        "|---|---|---|---|",
+    ]
+    for r in result.rows:
+        lines.append(f"| {r.label} | {100 * r.mean:.2f} % ± {100 * r.std:.2f} | {100 * r.lo:.2f} % | {100 * r.hi:.2f} % |")
+    lines += [
+        "",
+        f"Digits ({p['data']}), {p['n_train']} train / {p['n_test']} held-out test images, {p['split']}; "
+        f"{p['network']}; {p['training']}; seeds {', '.join(map(str, p['seeds']))} (std over seeds, ddof=1). "
+        f"Quantized accuracy: {p['quantized_accuracy_from']}. {p['software']}. Made by `{p['command']}`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _plot(result: SweepResult) -> tuple[bytes, bytes]:
+    """PNG and SVG of test accuracy against bit width (W=A line, W1/A2 and other points, float band)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "bitbranch-qnn"
+    fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=120)
+    diag = [r for r in result.rows if r.wbits is not None and r.wbits == r.abits]
+    other = [r for r in result.rows if r.wbits is not None and r.wbits != r.abits]
+    base = [r for r in result.rows if r.wbits is None]
+    if diag:
+        ax.errorbar([r.wbits for r in diag], [100 * r.mean for r in diag], yerr=[100 * r.std for r in diag],
+                    marker="o", capsize=3, label="W = A bits")
+    for r in other:
+        ax.errorbar([r.abits], [100 * r.mean], yerr=[100 * r.std], marker="s", capsize=3, linestyle="none",
+                    label=f"{r.label} (x = A bits)")
+    for r in base:
+        ax.axhline(100 * r.mean, color="grey", linestyle="--", label="float baseline")
+        ax.axhspan(100 * (r.mean - r.std), 100 * (r.mean + r.std), color="grey", alpha=0.15)
+    bits = sorted({r.wbits for r in diag} | {r.abits for r in other})
+    ax.set_xticks(bits)
+    ax.set_xlabel("bit width")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"Digits MLP 64-{result.config.hidden}-10, {len(result.config.seeds)} seeds, "
+                 f"{result.n_test} test images")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    png, svg = io.BytesIO(), io.BytesIO()
+    fig.savefig(png, format="png", metadata={"Software": None})
+    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    return png.getvalue(), svg.getvalue()
+
+
+def write_reports(result: SweepResult, out_dir: Path | str = "reports") -> list[Path]:
+    """Write qnn.csv, qnn.json, qnn.md, qnn.png, qnn.svg into ``out_dir``; returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    png, svg = _plot(result)
+    return [
+        _atomic_write(out / f"{STEM}.csv", to_csv(result).encode()),
+        _atomic_write(out / f"{STEM}.json", to_json(result).encode()),
+        _atomic_write(out / f"{STEM}.md", to_markdown(result).encode()),
+        _atomic_write(out / f"{STEM}.png", png),
+        _atomic_write(out / f"{STEM}.svg", svg),
+    ]

@@ -1,0 +1,133 @@
+"""Run a set of designs through the flow (in parallel, with progress) and write the PPA report.
+
+Each design runs as its own ``python -m flow <stage>`` process, so a crash in one never takes the
+others down, and the flow's own up-to-date checks make a re-run cheap. The report is written
+from the metrics files afterwards, so what is plotted is exactly what is on disk.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from model.spec import ARCHS, DesignSpec
+from reports import page, plots
+from reports.table import PpaRow, row_from_build, to_csv, to_json
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def flow_specs(bits: Iterable[int] = range(1, 5), n: int = 32, archs: Sequence[str] = ARCHS) -> list[DesignSpec]:
+    """The measured set: every arch at W=A=b for each b, at one N."""
+    return [DesignSpec(arch=a, wbits=b, abits=b, n=n) for b in bits for a in archs]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    spec: DesignSpec
+    ok: bool
+    seconds: float
+    log: Path
+    message: str
+
+
+def run_flow_job(spec: DesignSpec, stage: str, clock_ns: float | None, root: Path, extra: Sequence[str] = ()) -> JobResult:
+    """``python -m flow <stage>`` for one design; output goes to ``build/sweep/<id>.<stage>.log``."""
+    log = root / "sweep" / f"{spec.id}.{stage}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "flow", stage, "--arch", spec.arch, "--wbits", str(spec.wbits),
+            "--abits", str(spec.abits), "--n", str(spec.n), "--popcount", spec.popcount,
+            "--clock-ns", "" if clock_ns is None else str(clock_ns), *extra]
+    t0 = time.monotonic()
+    with open(log, "w") as f:
+        proc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, text=True)
+    lines = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
+    return JobResult(spec, proc.returncode == 0, time.monotonic() - t0, log, lines[-1] if lines else "")
+
+
+def run_jobs(specs: Sequence[DesignSpec], job: Callable[[DesignSpec], JobResult], jobs: int,
+             progress: Callable[[str], None] = print) -> list[JobResult]:
+    """Run ``job`` over ``specs`` with ``jobs`` workers, printing one progress line per finished design."""
+    results: list[JobResult] = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(job, s): s for s in specs}
+        for i, fut in enumerate(as_completed(futures), 1):
+            r = fut.result()
+            results.append(r)
+            state = "ok" if r.ok else f"FAILED ({r.message}) log: {r.log}"
+            progress(f"[{i}/{len(specs)}] {r.spec.id:<28} {r.seconds:6.1f} s  {state}")
+    order = {s.id: i for i, s in enumerate(specs)}
+    return sorted(results, key=lambda r: order[r.spec.id])
+
+
+def git_describe() -> str:
+    """The commit the report was made from, with '-dirty' when the tree had local changes."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def collect_layouts(rows: Sequence[PpaRow], root: Path, out_dir: Path) -> list[tuple[str, Path]]:
+    """Copy each current design's GDS render (build/<id>/flow/*.png) next to the report."""
+    found = []
+    dest_dir = out_dir / "layouts"
+    if dest_dir.exists():
+        shutil.rmtree(dest_dir)
+    for r in rows:
+        if r.status != "ok":
+            continue
+        pngs = sorted((root / r.id / "flow").glob("*.png"))
+        if pngs:
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            dest = dest_dir / f"{r.id}.png"
+            shutil.copyfile(pngs[0], dest)
+            found.append((r.id, dest))
+    return found
+
+
+def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict) -> Path:
+    """ppa.csv, ppa.json, the plots and index.html under ``out_dir``; returns the page's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "ppa.csv").write_text(to_csv(rows))
+    (out_dir / "ppa.json").write_text(to_json(rows, meta))
+    footnote = f"bitbranch {meta.get('commit', '')}; {meta.get('pdk', '')}; {meta.get('flow', '')}"
+    made = plots.all_plots(rows, out_dir / "plots", footnote)
+    layouts = collect_layouts(rows, root, out_dir)
+    index = out_dir / "index.html"
+    index.write_text(page.render(rows, made, layouts, meta, out_dir))
+    return index
+
+
+def report_meta(stage: str, clock_ns: float | None, root: Path) -> dict:
+    """Provenance of a report run: commit, date, flow stage, clock, PDK root and build root."""
+    return {
+        "commit": git_describe(),
+        "made_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "flow": f"python -m flow {stage} (FLOW=local)",
+        "clock_ns": clock_ns if clock_ns is not None else "flow default",
+        "pdk": os.environ.get("PDK_ROOT", "flow/pdk.py discovery (../shared/pdk)"),
+        "build_root": str(root),
+        "tops_convention": "2 ops per MAC",
+    }
+
+
+def with_model_columns(row: PpaRow, estimate: Callable[[DesignSpec], tuple[float, float]] | None) -> PpaRow:
+    """Fill the model-estimate columns and the error against the flow, when a model is given."""
+    if estimate is None:
+        return row
+    spec = DesignSpec(arch=row.arch, wbits=row.wbits, abits=row.abits, n=row.n)
+    area, energy = estimate(spec)
+    err = lambda est, ref: 100.0 * (est - ref) / ref if ref else None  # noqa: E731
+    return replace(row, model_area_um2=area, model_energy_per_mac_pj=energy,
+                   model_area_err_pct=err(area, row.area_um2), model_energy_err_pct=err(energy, row.energy_per_mac_pj))

@@ -1,0 +1,162 @@
+"""One PPA row per design, read from its manifest and flow metrics; CSV and JSON writers.
+
+A row is only as current as its inputs: a design whose flow did not finish, or whose RTL is
+newer than its metrics, is marked (``status`` = failed / stale / missing) and its numbers are
+left blank rather than shown as current.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from model.spec import DesignSpec
+
+OPS_PER_MAC = 2  # one multiply and one add, the usual TOPS convention
+
+
+@dataclass(frozen=True)
+class PpaRow:
+    """The PPA of one design; None means 'not measured' (never zero)."""
+
+    arch: str
+    wbits: int
+    abits: int
+    n: int
+    id: str
+    status: str  # ok | stale | failed: <why> | missing | model-only
+    source: str = ""  # post-route | post-synthesis | model
+    area_um2: float | None = None
+    cells: int | None = None
+    clock_ns: float | None = None
+    fmax_mhz: float | None = None
+    power_mw: float | None = None
+    energy_per_dot_pj: float | None = None
+    energy_per_mac_pj: float | None = None
+    latency_cycles: int | None = None
+    initiation_interval: int | None = None
+    throughput_gmacs: float | None = None
+    tops_per_w: float | None = None
+    tops_per_mm2: float | None = None
+    weight_bits: int | None = None
+    model_area_um2: float | None = None
+    model_energy_per_mac_pj: float | None = None
+    model_area_err_pct: float | None = None
+    model_energy_err_pct: float | None = None
+    drc_errors: int | None = None
+    lvs_errors: int | None = None
+    provenance: str = ""
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PpaRow))
+
+UNITS: dict[str, str] = {
+    "area_um2": "um^2",
+    "clock_ns": "ns",
+    "fmax_mhz": "MHz",
+    "power_mw": "mW at clock_ns with the stated activity",
+    "energy_per_dot_pj": "pJ per y",
+    "energy_per_mac_pj": "pJ per MAC",
+    "throughput_gmacs": "GMAC/s at fmax",
+    "tops_per_w": "TOPS/W (2 ops per MAC)",
+    "tops_per_mm2": "TOPS/mm^2 at fmax (2 ops per MAC)",
+    "weight_bits": "bits of weights per dot product (N*WBITS)",
+}
+
+
+def _num(m: Mapping[str, Any], key: str) -> float | None:
+    v = m.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _provenance_summary(metrics: Mapping[str, Any]) -> str:
+    """Tools, corner, PDK and activity source in one short string for the table."""
+    prov = metrics.get("provenance") or {}
+    tools: dict[str, str] = {}
+    pdk = corner = activity = ""
+    for record in prov.values():
+        if not isinstance(record, Mapping):
+            continue
+        for k, v in (record.get("tools") or {}).items():
+            tools.setdefault(k, str(v).split("\n")[0])
+        pdk = pdk or str(record.get("pdk") or record.get("pdk_root") or "")
+        corner = corner or str(record.get("corner") or "")
+        activity = activity or str(record.get("activity") or record.get("activity_source") or "")
+    parts = [f"{k} {v}" for k, v in sorted(tools.items())]
+    if corner:
+        parts.append(f"corner {corner}")
+    if pdk:
+        parts.append(f"pdk {pdk}")
+    if activity:
+        parts.append(f"activity {activity}")
+    return "; ".join(parts)
+
+
+def rtl_newer_than(rtl_dir: Path, manifest: Mapping[str, Any], metrics_path: Path) -> bool:
+    """True when any Verilog file or the manifest changed after the metrics were written."""
+    t = metrics_path.stat().st_mtime
+    paths = [rtl_dir / "manifest.json", *(rtl_dir / f for f in manifest.get("verilog_files", []))]
+    return any(p.exists() and p.stat().st_mtime > t for p in paths)
+
+
+def row_from_build(spec: DesignSpec, root: Path | str = "build") -> PpaRow:
+    """Read ``build/<id>/rtl/manifest.json`` and ``build/<id>/flow/metrics.json`` into a row."""
+    d = spec.build_dir(root)
+    base = dict(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, weight_bits=spec.n * spec.wbits)
+    manifest_path, metrics_path = d / "rtl" / "manifest.json", d / "flow" / "metrics.json"
+    if not manifest_path.is_file() or not metrics_path.is_file():
+        return PpaRow(**base, status="missing")
+    manifest = json.loads(manifest_path.read_text())
+    metrics = json.loads(metrics_path.read_text())
+    lat, ii = manifest.get("latency_cycles"), manifest.get("initiation_interval")
+    base.update(latency_cycles=lat, initiation_interval=ii)
+    flow_status = str(metrics.get("flow__status", "missing status"))
+    if flow_status != "ok":
+        return PpaRow(**base, status=f"failed: {flow_status}")
+    if rtl_newer_than(d / "rtl", manifest, metrics_path):
+        return PpaRow(**base, status="stale")
+
+    area = _num(metrics, "design__instance__area")
+    fmax = _num(metrics, "timing__fmax__mhz")
+    power_w = _num(metrics, "power__total")
+    e_mac = _num(metrics, "power__energy_per_mac__pj")
+    routed = "design__die__area" in metrics and "route__wirelength" in metrics
+    gmacs = fmax * 1e6 * spec.n / ii / 1e9 if fmax and ii else None
+    drc, lvs = _num(metrics, "magic__drc_error__count"), _num(metrics, "design__lvs_error__count")
+    return PpaRow(
+        **base,
+        status="ok",
+        source="post-route" if routed else "post-synthesis",
+        area_um2=area,
+        cells=int(metrics["design__instance__count"]) if "design__instance__count" in metrics else None,
+        clock_ns=_num(metrics, "clock__period"),
+        fmax_mhz=fmax,
+        power_mw=power_w * 1e3 if power_w is not None else None,
+        energy_per_dot_pj=_num(metrics, "power__energy_per_dot__pj"),
+        energy_per_mac_pj=e_mac,
+        throughput_gmacs=gmacs,
+        tops_per_w=OPS_PER_MAC / e_mac if e_mac else None,  # ops/J / 1e12 = 2 / (E_pJ)
+        tops_per_mm2=OPS_PER_MAC * gmacs / 1e3 / (area * 1e-6) if gmacs and area else None,
+        drc_errors=int(drc) if drc is not None else None,
+        lvs_errors=int(lvs) if lvs is not None else None,
+        provenance=_provenance_summary(metrics),
+    )
+
+
+def to_csv(rows: Iterable[PpaRow]) -> str:
+    """CSV with the columns of :class:`PpaRow`; blanks for unmeasured values."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else (f"{v:.6g}" if isinstance(v, float) else v)) for k, v in asdict(r).items()})
+    return buf.getvalue()
+
+
+def to_json(rows: Iterable[PpaRow], meta: Mapping[str, Any]) -> str:
+    """JSON with the run's provenance (``meta``), the units and the rows."""
+    return json.dumps({"meta": dict(meta), "units": UNITS, "rows": [asdict(r) for r in rows]}, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,83 @@
+"""PPA table rows from build/ files, staleness, and the report writers."""
+
+import json
+import os
+import time
+
+import pytest
+
+from model.spec import DesignSpec
+from reports.sweep import write_report
+from reports.table import COLUMNS, row_from_build, to_csv
+
+SPEC = DesignSpec("parallel", 2, 2, 32)
+
+
+def _design(root, metrics, manifest_extra=None):
+    d = SPEC.build_dir(root)
+    (d / "rtl").mkdir(parents=True)
+    (d / "flow").mkdir(parents=True)
+    (d / "rtl" / "pe.v").write_text("module m; endmodule\n")
+    man = dict(top="bb", arch="parallel", wbits=2, abits=2, n=32, out_width=10, latency_cycles=3,
+               initiation_interval=1, verilog_files=["pe.v"], **(manifest_extra or {}))
+    (d / "rtl" / "manifest.json").write_text(json.dumps(man))
+    old = time.time() - 100
+    for p in (d / "rtl").iterdir():
+        os.utime(p, (old, old))
+    (d / "flow" / "metrics.json").write_text(json.dumps(metrics))
+    return d
+
+
+GOOD = {
+    "flow__status": "ok",
+    "design__instance__area": 2000.0,
+    "design__instance__count": 400,
+    "clock__period": 10.0,
+    "timing__fmax__mhz": 250.0,
+    "power__total": 1.5e-3,
+    "power__energy_per_mac__pj": 0.5,
+    "power__energy_per_dot__pj": 16.0,
+    "provenance": {"synth": {"tools": {"yosys": "Yosys 0.23"}, "corner": "tt_025C_1v80", "pdk": "/pdk"}},
+}
+
+
+def test_row_derived_figures(tmp_path):
+    _design(tmp_path, GOOD)
+    r = row_from_build(SPEC, tmp_path)
+    assert r.status == "ok" and r.source == "post-synthesis"
+    assert r.throughput_gmacs == pytest.approx(250e6 * 32 / 1e9)  # 8 GMAC/s at II 1
+    assert r.tops_per_w == pytest.approx(2 / 0.5)  # 2 ops per MAC at 0.5 pJ -> 4 TOPS/W
+    assert r.tops_per_mm2 == pytest.approx(2 * 8 / 1e3 / 0.002)  # 16 GOPS on 0.002 mm^2 -> 8 TOPS/mm^2
+    assert r.power_mw == pytest.approx(1.5) and r.weight_bits == 64
+    assert "Yosys 0.23" in r.provenance and "tt_025C_1v80" in r.provenance
+
+
+def test_failed_flow_is_not_current(tmp_path):
+    _design(tmp_path, {**GOOD, "flow__status": "failed at sta: sta exited with status 1"})
+    r = row_from_build(SPEC, tmp_path)
+    assert r.status.startswith("failed") and r.area_um2 is None and r.energy_per_mac_pj is None
+
+
+def test_rtl_newer_than_metrics_is_stale(tmp_path):
+    d = _design(tmp_path, GOOD)
+    os.utime(d / "flow" / "metrics.json", (time.time() - 1000,) * 2)
+    r = row_from_build(SPEC, tmp_path)
+    assert r.status == "stale" and r.area_um2 is None
+
+
+def test_missing_design(tmp_path):
+    assert row_from_build(SPEC, tmp_path).status == "missing"
+
+
+def test_report_files(tmp_path):
+    _design(tmp_path, GOOD)
+    rows = [row_from_build(SPEC, tmp_path), row_from_build(DesignSpec("baseline", 2, 2, 32), tmp_path)]
+    csv_text = to_csv(rows)
+    assert csv_text.splitlines()[0] == ",".join(COLUMNS)
+    index = write_report(rows, tmp_path / "out", tmp_path, {"commit": "abc"})
+    text = index.read_text()
+    assert "parallel_w2a2_n32" in text and "baseline_w2a2_n32" in text and "missing" in text
+    assert (tmp_path / "out" / "plots" / "area_vs_bits.png").stat().st_size > 1000
+    assert (tmp_path / "out" / "plots" / "pareto_energy_vs_throughput_density.svg").is_file()
+    data = json.loads((tmp_path / "out" / "ppa.json").read_text())
+    assert data["meta"]["commit"] == "abc" and len(data["rows"]) == 2
