@@ -1,0 +1,111 @@
+"""`baseline` PE: the conventional way: decode each word to its signed odd code, N multipliers, adder trees.
+
+Same register philosophy as `parallel` (s1 operands, s2 = WBITS*ABITS partial sums, out = y), II 1,
+so the encoded PEs are compared with a good pipelined multiplier-and-adder-tree design.
+"""
+
+from __future__ import annotations
+
+from model.spec import DesignSpec
+from rtl.arch_parallel import lockstep_control, lockstep_pipeline
+from rtl.design import ArchDesign, port_list
+from rtl.verilog import FOOTER, ModuleText, TreeNode, adder_tree, extend, header, top_name
+
+
+def decode_expr(bus: str, bits: int, e: int) -> str:
+    """Signed (bits+1)-bit odd code q = 2u - (2^bits - 1) of element e: {~u[msb], u[msb-1:0], 1'b1}."""
+    lo, msb = e * bits, e * bits + bits - 1
+    if bits == 1:
+        return f"{{~{bus}[{msb}], 1'b1}}"
+    rest = f"{bus}[{msb - 1}]" if bits == 2 else f"{bus}[{msb - 1}:{lo}]"
+    return f"{{~{bus}[{msb}], {rest}, 1'b1}}"
+
+
+def groups(n: int, count: int) -> list[range]:
+    """Split elements 0..n-1 into ``count`` contiguous groups whose sizes differ by at most one."""
+    base, extra = divmod(n, count)
+    out, start = [], 0
+    for g in range(count):
+        size = base + (1 if g < extra else 0)
+        out.append(range(start, start + size))
+        start += size
+    return out
+
+
+def generate_baseline(spec: DesignSpec) -> ArchDesign:
+    """Build the baseline PE: s1 operands, s2 partial sums of signed products, out = their sum."""
+    m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    top = top_name(spec)
+    pmax = ((1 << m) - 1) * ((1 << k) - 1)
+    pb = pmax.bit_length() + 1  # signed product width; |q_w q_a| <= (2^M-1)(2^K-1)
+    n_groups = min(m * k, n)
+    body: list[str] = [
+        header(spec, top, f"baseline PE: {n} signed {m + 1}x{k + 1}-bit multipliers, adder tree "
+               f"split into {n_groups} partial sums, latency 2, II 1"),
+        f"module {top} (",
+        port_list(spec) + ");",
+        *lockstep_control(["s1_valid", "s2_valid"]),
+        f"    reg [{spec.w_width - 1}:0] s1_w;",
+        f"    reg [{spec.a_width - 1}:0] s1_a;",
+        "    always @(posedge clk) begin",
+        "        if (advance & in_valid & live) begin",
+        "            s1_w <= w;",
+        "            s1_a <= a;",
+        "        end",
+        "    end",
+        "    // q = 2u - (2^B - 1) as a (B+1)-bit signed number is {~u[B-1], u[B-2:0], 1}",
+    ]
+    products: list[TreeNode] = []
+    for e in range(n):
+        body += [
+            f"    wire signed [{m}:0] qw_{e} = {decode_expr('s1_w', m, e)};",
+            f"    wire signed [{k}:0] qa_{e} = {decode_expr('s1_a', k, e)};",
+            f"    wire signed [{pb - 1}:0] prod_{e} = "
+            f"{extend(TreeNode(f'qw_{e}', m + 1, 0), pb, True)} * {extend(TreeNode(f'qa_{e}', k + 1, 0), pb, True)};",
+        ]
+        products.append(TreeNode(f"prod_{e}", pb, pmax))
+    parts: list[TreeNode] = []
+    loads: list[str] = []
+    for g, members in enumerate(groups(n, n_groups)):
+        root = adder_tree([products[e] for e in members], f"grp{g}", signed=True, lines=body)
+        body.append(f"    reg signed [{root.width - 1}:0] s2_part_{g};")
+        loads.append(f"            s2_part_{g} <= {root.name};")
+        parts.append(TreeNode(f"s2_part_{g}", root.width, root.max_abs))
+    body += [
+        "    always @(posedge clk) begin",
+        "        if (advance & s1_valid) begin",
+        *loads,
+        "        end",
+        "    end",
+    ]
+    total = adder_tree(parts, "sum", signed=True, lines=body)
+    body += [
+        f"    wire [{ow - 1}:0] y_next = {extend(total, ow, True)};",
+        "    always @(posedge clk) begin",
+        "        if (advance & s2_valid) y <= y_next;",
+        "    end",
+        "endmodule",
+        FOOTER,
+    ]
+    stages = [
+        {"name": "s1", "valid": "s1_valid", "holds": "w and a of the accepted input"},
+        {"name": "s2", "valid": "s2_valid",
+         "holds": f"{n_groups} partial sums: part[g] = sum of q_w[e]*q_a[e] over a contiguous group of elements"},
+        {"name": "out", "valid": "out_valid", "holds": "y = sum_g part[g]"},
+    ]
+    return ArchDesign(
+        top=top,
+        modules=(ModuleText(top, "\n".join(body)),),
+        latency_cycles=2,
+        initiation_interval=1,
+        pipeline=lockstep_pipeline(stages),
+        extra={
+            "baseline": {
+                "multipliers": n,
+                "multiplier_operand_bits": [m + 1, k + 1],
+                "product_bits": pb,
+                "partial_sums": n_groups,
+                "group_sizes": [len(r) for r in groups(n, n_groups)],
+            }
+        },
+    )

@@ -1,0 +1,178 @@
+"""`serial` PE: one branch unit reused over the WBITS*ABITS bit-plane pairs, Horner accumulation, II = W*A.
+
+Steps walk the diagonals s = i+j from W+A-2 down to 0, so the accumulator only ever shifts by one:
+acc <- (new diagonal ? 2 acc : acc) + pc(i, j); after the last step y = 2 acc - N (2^W-1)(2^A-1).
+"""
+
+from __future__ import annotations
+
+from model.spec import DesignSpec
+from rtl.compressor import build_popcount, popcount_stats
+from rtl.design import LATENCY_DEFINITION, ArchDesign, port_list
+from rtl.verilog import FOOTER, ModuleText, branch_module, clog2, header, plane_expr, popcount_module, top_name
+
+
+def step_schedule(wbits: int, abits: int) -> list[tuple[int, int, bool]]:
+    """(weight plane i, activation plane j, shift acc first) per step: diagonals high to low, i ascending."""
+    steps: list[tuple[int, int, bool]] = []
+    for s in range(wbits + abits - 2, -1, -1):
+        first_of_diag = True
+        for i in range(wbits):
+            j = s - i
+            if 0 <= j < abits:
+                steps.append((i, j, first_of_diag and bool(steps)))
+                first_of_diag = False
+    return steps
+
+
+def plane_mux(name: str, sel: str, sel_bits: int, planes: list[str], n: int) -> list[str]:
+    """A combinational plane multiplexer (case on ``sel``)."""
+    if len(planes) == 1:
+        return [f"    wire [{n - 1}:0] {name} = {planes[0]};"]
+    lines = [f"    reg [{n - 1}:0] {name};", "    always @* begin", f"        case ({sel})"]
+    lines += [f"            {sel_bits}'d{p}: {name} = {src};" for p, src in enumerate(planes)]
+    lines += [f"            default: {name} = {planes[0]};", "        endcase", "    end"]
+    return lines
+
+
+def generate_serial(spec: DesignSpec) -> ArchDesign:
+    """Build the serial PE: operand register, one branch unit, step counter, accumulator, output register."""
+    m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    top = top_name(spec)
+    tree = build_popcount(n, spec.popcount)
+    pw = tree.width
+    pc_name, br_name = f"{top}_popcount", f"{top}_branch"
+    const = n * ((1 << m) - 1) * ((1 << k) - 1)
+    steps = step_schedule(m, k)
+    nsteps = len(steps)
+    cw, iw, jw = clog2(nsteps), clog2(m), clog2(k)
+    aw = ow - 1  # acc <= N (2^W-1)(2^A-1) = y_max at every step (Horner partial sums never exceed the total)
+    body: list[str] = [
+        header(spec, top, f"serial encoded PE: 1 branch unit of {n} elements over {nsteps} steps, "
+               f"latency {nsteps}, II {nsteps}"),
+        f"module {top} (",
+        port_list(spec) + ");",
+        "    reg live;",
+        "    reg busy;",
+        f"    reg [{cw - 1}:0] step;",
+        f"    reg [{spec.w_width - 1}:0] s1_w;",
+        f"    reg [{spec.a_width - 1}:0] s1_a;",
+        f"    wire last = (step == {cw}'d{nsteps - 1});",
+        "    wire out_free = ~out_valid | out_ready;",
+        "    wire step_en = busy & (~last | out_free);",
+        "    assign in_ready = live & (~busy | (last & out_free));",
+        "    wire accept = in_valid & in_ready;",
+        "    always @(posedge clk) begin",
+        "        if (!rst_n) begin",
+        "            live <= 1'b0;",
+        "            busy <= 1'b0;",
+        f"            step <= {cw}'d0;",
+        "            out_valid <= 1'b0;",
+        "        end else begin",
+        "            live <= 1'b1;",
+        "            if (accept) begin",
+        "                busy <= 1'b1;",
+        f"                step <= {cw}'d0;",
+        "            end else if (step_en) begin",
+        "                busy <= ~last;",
+        f"                step <= last ? {cw}'d0 : step + {cw}'d1;",
+        "            end",
+        "            if (step_en & last) out_valid <= 1'b1;",
+        "            else if (out_ready) out_valid <= 1'b0;",
+        "        end",
+        "    end",
+        "    always @(posedge clk) begin",
+        "        if (accept) begin",
+        "            s1_w <= w;",
+        "            s1_a <= a;",
+        "        end",
+        "    end",
+    ]
+    # step table: which planes and whether the accumulator doubles first
+    decl = []
+    if m > 1:
+        decl.append(f"    reg [{iw - 1}:0] isel;")
+    if k > 1:
+        decl.append(f"    reg [{jw - 1}:0] jsel;")
+    if nsteps > 1:
+        decl.append("    reg dbl;")
+    body += decl
+    if decl:
+        body += ["    always @* begin", "        case (step)"]
+        for t, (i, j, dbl) in enumerate(steps):
+            acts = ([f"isel = {iw}'d{i};"] if m > 1 else []) + ([f"jsel = {jw}'d{j};"] if k > 1 else [])
+            acts.append(f"dbl = 1'b{int(dbl)};")
+            body.append(f"            {cw}'d{t}: begin {' '.join(acts)} end")
+        dflt = ([f"isel = {iw}'d0;"] if m > 1 else []) + ([f"jsel = {jw}'d0;"] if k > 1 else []) + ["dbl = 1'b0;"]
+        body += [f"            default: begin {' '.join(dflt)} end", "        endcase", "    end"]
+    body += plane_mux("wsel", "isel", iw, [plane_expr("s1_w", m, i, n) for i in range(m)], n)
+    body += plane_mux("asel", "jsel", jw, [plane_expr("s1_a", k, j, n) for j in range(k)], n)
+    body += [
+        f"    wire [{pw - 1}:0] pc;",
+        f"    {br_name} u_branch (.wp(wsel), .ap(asel), .pc(pc));",
+    ]
+    pad = aw - pw
+    pc_ext = "pc" if pad == 0 else f"{{{{{pad}{{1'b0}}}}, pc}}"
+    if nsteps > 1:
+        body += [
+            f"    reg [{aw - 1}:0] acc;",
+            f"    wire [{aw - 1}:0] acc_base = (step == {cw}'d0) ? {aw}'d0 : (dbl ? {{acc[{aw - 2}:0], 1'b0}} : acc);",
+            f"    wire [{aw - 1}:0] acc_next = acc_base + {pc_ext};",
+            "    always @(posedge clk) begin",
+            "        if (step_en) acc <= acc_next;",
+            "    end",
+        ]
+    else:
+        body.append(f"    wire [{aw - 1}:0] acc_next = {pc_ext};")
+    body += [
+        "    // y = 2 sum_{i,j} 2^(i+j) pc_ij - N (2^W-1)(2^A-1)",
+        f"    wire [{ow - 1}:0] y_next = {{acc_next, 1'b0}} - {ow}'d{const};",
+        "    always @(posedge clk) begin",
+        "        if (step_en & last) y <= y_next;",
+        "    end",
+        "endmodule",
+        FOOTER,
+    ]
+    stats = popcount_stats(tree)
+    pipeline = {
+        "style": "iterative",
+        "live": "live <= 0 at an edge with rst_n=0, else live <= 1 (so in_ready is 0 during reset and one edge after)",
+        "registers": {
+            "s1_w, s1_a": "operands of the input being processed (loaded on accept, not reset)",
+            "busy": "an input is being processed (reset 0)",
+            "step": f"0..{nsteps - 1}, index into step_schedule (reset 0)",
+            "acc": "Horner accumulator, acc_next = (step==0 ? 0 : dbl ? 2*acc : acc) + pc(i,j) (not reset)",
+            "out_valid, y": "result register (out_valid reset 0; y not reset)",
+        },
+        "combinational": {
+            "last": f"step == {nsteps - 1}",
+            "out_free": "!out_valid | out_ready",
+            "step_en": "busy & (!last | out_free)",
+            "in_ready": "live & (!busy | (last & out_free))",
+            "accept": "in_valid & in_ready",
+        },
+        "on_edge": [
+            "accept: s1 <= (w, a); busy <= 1; step <= 0",
+            "else step_en: busy <= !last; step <= last ? 0 : step+1",
+            "step_en: acc <= acc_next",
+            "step_en & last: y <= 2*acc_next - N(2^WBITS-1)(2^ABITS-1); out_valid <= 1",
+            "else out_ready: out_valid <= 0",
+        ],
+        "step_schedule": [{"i": i, "j": j, "dbl": dbl} for i, j, dbl in steps],
+        "note": "a new input is accepted on the edge of the previous input's last step when the output "
+        "register is free, so II = WBITS*ABITS with out_ready high",
+        "latency_definition": LATENCY_DEFINITION,
+    }
+    return ArchDesign(
+        top=top,
+        modules=(ModuleText(top, "\n".join(body)), branch_module(spec, br_name, pc_name, n, pw),
+                 popcount_module(spec, pc_name, tree)),
+        latency_cycles=nsteps,
+        initiation_interval=nsteps,
+        pipeline=pipeline,
+        extra={
+            "popcount": {**stats, "per_pe": {"branch_units": 1, "full_adders": tree.full_adders,
+                                            "half_adders": tree.half_adders}},
+            "constant_correction": const,
+        },
+    )

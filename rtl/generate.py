@@ -1,0 +1,117 @@
+"""spec -> build/<id>/rtl/{*.v, manifest.json}: deterministic, validated, written atomically."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from model.cli import BitbranchError
+from model.contract import check_manifest
+from model.spec import DesignSpec
+from rtl.check import module_names, parse_verilog
+from rtl.design import ArchDesign
+from rtl.verilog import GENERATOR
+
+PYVERILOG_TABLES = ".pyverilog"
+"""Folder under the build root where pyverilog's parser tables are cached."""
+
+
+def _arch_generators() -> dict[str, Callable[[DesignSpec], ArchDesign]]:
+    from rtl.arch_baseline import generate_baseline
+    from rtl.arch_parallel import generate_parallel
+    from rtl.arch_serial import generate_serial
+
+    return {"parallel": generate_parallel, "serial": generate_serial, "baseline": generate_baseline}
+
+
+def design_for(spec: DesignSpec) -> ArchDesign:
+    """The architecture's generated modules for a spec (pure: no files)."""
+    gens = _arch_generators()
+    if spec.arch not in gens:
+        raise BitbranchError(f"no RTL generator for arch {spec.arch!r}: choose one of {', '.join(gens)}")
+    return gens[spec.arch](spec)
+
+
+def manifest_for(spec: DesignSpec, design: ArchDesign) -> dict[str, Any]:
+    """The manifest: the contract keys, the spec, reset/clock facts, the pipeline and popcount numbers."""
+    manifest: dict[str, Any] = {
+        "top": design.top,
+        "arch": spec.arch,
+        "wbits": spec.wbits,
+        "abits": spec.abits,
+        "n": spec.n,
+        "out_width": spec.out_width,
+        "latency_cycles": design.latency_cycles,
+        "initiation_interval": design.initiation_interval,
+        "verilog_files": [m.filename for m in design.modules],
+        "spec_id": spec.id,
+        "spec": spec.to_dict(),
+        "generator": GENERATOR,
+        "reset": "sync",
+        "reset_port": "rst_n",
+        "reset_active": "low",
+        "clock_port": "clk",
+        "modules": [m.name for m in design.modules],
+        "pipeline": design.pipeline,
+    }
+    manifest.update(design.extra)
+    check_manifest(spec, manifest)
+    return manifest
+
+
+def render(spec: DesignSpec, table_dir: Path) -> dict[str, str]:
+    """All files of the rtl folder as name -> text, each Verilog file checked with pyverilog."""
+    design = design_for(spec)
+    files: dict[str, str] = {}
+    for mod in design.modules:
+        ast = parse_verilog(mod.text, table_dir, label=mod.filename)
+        names = module_names(ast)
+        if names != [mod.name]:
+            raise BitbranchError(f"generated {mod.filename} defines {names}, expected [{mod.name}] (generator bug)")
+        files[mod.filename] = mod.text
+    files["manifest.json"] = json.dumps(manifest_for(spec, design), indent=2, sort_keys=True) + "\n"
+    return files
+
+
+def _same_content(folder: Path, files: dict[str, str]) -> bool:
+    """True when folder holds exactly these files with these bytes."""
+    if not folder.is_dir():
+        return False
+    present = {p.name for p in folder.iterdir()}
+    if present != set(files):
+        return False
+    return all((folder / name).read_text() == text for name, text in files.items())
+
+
+def generate(spec: DesignSpec, root: Path | str = "build") -> Path:
+    """Write build/<id>/rtl/*.v and manifest.json (untouched if identical); return the manifest path."""
+    root = Path(root)
+    design_dir = spec.build_dir(root)
+    rtl_dir = design_dir / "rtl"
+    files = render(spec, root / PYVERILOG_TABLES)
+    design_dir.mkdir(parents=True, exist_ok=True)
+    with open(design_dir / ".rtl.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _same_content(rtl_dir, files):
+            return rtl_dir / "manifest.json"
+        tmp = Path(tempfile.mkdtemp(prefix=".rtl.tmp-", dir=design_dir))
+        try:
+            for name, text in files.items():
+                (tmp / name).write_text(text)
+            os.chmod(tmp, 0o755)
+            if rtl_dir.exists():
+                old = Path(tempfile.mkdtemp(prefix=".rtl.old-", dir=design_dir))
+                os.rename(rtl_dir, old / "rtl")
+                os.rename(tmp, rtl_dir)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(tmp, rtl_dir)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return rtl_dir / "manifest.json"
