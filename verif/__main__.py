@@ -1,0 +1,111 @@
+"""`python -m verif <spec args> --sim icarus|verilator --waves 0|1`: cocotb checks of the generated PEs.
+
+No spec variable given: the default regression (verif.regression.default_specs). With
+``--netlist`` (+ ``--cells``, ``--top``) one spec's gate-level netlist is checked instead of its RTL.
+Prints a summary table; exits 1 when any run fails, 2 (one line) for a bad spec or missing simulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+from model.cli import BitbranchError, add_spec_arguments, run_main, spec_from_args
+from model.contract import ManifestError
+from model.spec import DesignSpec
+from verif.regression import default_specs, summary_table
+from verif.runner import SIMS, RunOptions, VerifResult, check_simulator, netlist_target, rtl_target, run
+from verif.stimulus import StimulusConfig
+
+
+def _flag(value: str, name: str) -> bool:
+    if value.strip() in ("", "0"):
+        return False
+    if value.strip() == "1":
+        return True
+    raise BitbranchError(f"{name} must be 0 or 1, got {value!r}")
+
+
+def _int(value: str, name: str, lo: int) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise BitbranchError(f"{name} must be an integer, got {value!r}") from None
+    if v < lo:
+        raise BitbranchError(f"{name} must be >= {lo}, got {v}")
+    return v
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m verif", description=__doc__.splitlines()[0])
+    add_spec_arguments(p)
+    p.add_argument("--sim", default="icarus", help="icarus (default) | verilator")
+    p.add_argument("--waves", default="0", help="1 keeps FST waveforms under build/<id>/verif/")
+    p.add_argument("--seed", default="1", help="stimulus seed (default 1)")
+    p.add_argument("--vectors", default="500", help="random vectors per run besides the corner cases (default 500)")
+    p.add_argument("--jobs", default="1", help="runs in parallel (default 1)")
+    p.add_argument("--root", default="build", help="build root (default build)")
+    p.add_argument("--netlist", action="append", default=[], help="gate-level netlist to check instead of the RTL")
+    p.add_argument("--cells", action="append", default=[], help="Verilog cell models for --netlist")
+    p.add_argument("--top", default=None, help="top module of --netlist (default: the manifest's top)")
+    p.add_argument("--label", default="gl", help="name of the --netlist run (default gl)")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = parse_args(argv)
+    sim = ns.sim.strip() or "icarus"
+    if sim not in SIMS:
+        raise BitbranchError(f"unknown simulator {sim!r}: use SIM=icarus or SIM=verilator")
+    check_simulator(sim)
+    root = Path(ns.root)
+    opts = RunOptions(
+        sim=sim,
+        waves=_flag(ns.waves, "WAVES"),
+        stimulus=StimulusConfig(seed=_int(ns.seed, "--seed", 0), n_random=_int(ns.vectors, "--vectors", 0)),
+        root=root,
+    )
+    given = any(str(v or "").strip() for v in (ns.arch, ns.bits, ns.wbits, ns.abits, ns.n, ns.popcount))
+    specs: list[DesignSpec] = [spec_from_args(ns)] if given or ns.netlist else default_specs()
+
+    def one(spec: DesignSpec) -> VerifResult:
+        try:
+            if ns.netlist:
+                rtl_manifest = spec.build_dir(root) / "rtl" / "manifest.json"
+                target = netlist_target(spec, rtl_manifest, [Path(x) for x in ns.netlist],
+                                        [Path(x) for x in ns.cells], top=ns.top, label=ns.label)
+            else:
+                target = rtl_target(spec, root)
+        except (BitbranchError, ManifestError) as e:
+            if len(specs) == 1:
+                raise
+            return VerifResult(spec.id, sim, "rtl", False, {}, spec.build_dir(root), error=str(e))
+        result = run(spec, target, opts)
+        print(result.summary_line(), flush=True)
+        return result
+
+    jobs = _int(ns.jobs, "--jobs", 1)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(one, specs))
+
+    print()
+    print(summary_table(results))
+    bad = [r for r in results if not r.passed]
+    for r in bad:
+        print(f"\n{r.summary_line()}")
+        for msg in r.data.get("failures", []):
+            print(f"  {msg}")
+        if r.data.get("n_failures", 0) > len(r.data.get("failures", [])):
+            print(f"  ... {r.data['n_failures'] - len(r.data['failures'])} more")
+        print(f"  logs: {r.run_dir}")
+    if opts.waves:
+        print(f"\nwaveforms (FST) under {root}/<id>/verif/{sim}-waves/")
+    print(f"\n{len(results) - len(bad)} passed, {len(bad)} failed "
+          f"({sim}, seed {opts.stimulus.seed}; traces and results under {root}/<id>/verif/)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    run_main(main)

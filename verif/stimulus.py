@@ -1,0 +1,178 @@
+"""Deterministic stimulus for the PE bench: vectors plus a per-cycle plan of reset, valid gaps and ready.
+
+Pure (no cocotb): a cycle-accurate Python model replays the very same stream by feeding the
+same :class:`Stimulus` through :class:`verif.driver.Driver`.
+
+Cycle plan, in order: initial reset; a *clean* phase (input offered and output ready every
+cycle) that measures latency and initiation interval; random traffic with valid gaps and
+out_ready back-pressure, interrupted by a reset mid-stream (preceded by a back-pressure burst
+so outputs are in flight when it hits); a drain phase (offer and ready every cycle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.spec import DesignSpec
+
+Vector = tuple[tuple[int, ...], tuple[int, ...]]
+"""One input: (weight words, activation words), N unsigned words each."""
+
+
+@dataclass(frozen=True)
+class StimulusConfig:
+    """Knobs of one bench run; the seed fixes every random choice."""
+
+    seed: int = 1
+    n_random: int = 200
+    p_valid: float = 0.7
+    p_ready: float = 0.6
+    reset_cycles: int = 3
+    midreset_cycles: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("p_valid", "p_ready"):
+            p = getattr(self, name)
+            if not 0.0 < p <= 1.0:
+                raise ValueError(f"{name}={p} must be in (0, 1]")
+        if self.n_random < 0 or self.reset_cycles < 1 or self.midreset_cycles < 1:
+            raise ValueError("n_random must be >= 0 and reset lengths >= 1")
+
+
+@dataclass(frozen=True)
+class Stimulus:
+    """Vectors (id = index) and the cycle plan; True in ``rst`` means rst_n is driven low."""
+
+    spec_id: str
+    wbits: int
+    abits: int
+    n: int
+    seed: int
+    vectors: tuple[Vector, ...]
+    labels: tuple[str, ...]
+    rst: tuple[bool, ...]
+    offer: tuple[bool, ...]
+    ready: tuple[bool, ...]
+    clean_start: int
+    clean_end: int
+    n_clean: int
+    midreset_at: int
+
+    @property
+    def n_cycles(self) -> int:
+        return len(self.rst)
+
+
+def _const(n: int, u: int) -> tuple[int, ...]:
+    return (u,) * n
+
+
+def _alternate(n: int, u0: int, u1: int) -> tuple[int, ...]:
+    return tuple(u0 if e % 2 == 0 else u1 for e in range(n))
+
+
+def corner_vectors(spec: DesignSpec) -> list[tuple[str, Vector]]:
+    """Named corner inputs: every element -1, every element +1, alternating signs, y = +y_max and y = -y_max."""
+    n, mw, ma = spec.n, (1 << spec.wbits) - 1, (1 << spec.abits) - 1
+    wm1, wp1 = (1 << (spec.wbits - 1)) - 1, 1 << (spec.wbits - 1)  # words of codes -1 and +1
+    am1, ap1 = (1 << (spec.abits - 1)) - 1, 1 << (spec.abits - 1)
+    bits_w = sum(1 << i for i in range(0, spec.wbits, 2))  # 0b..0101 word: alternating bit planes
+    bits_a = sum(1 << i for i in range(0, spec.abits, 2))
+    return [
+        ("all_minus1", (_const(n, wm1), _const(n, am1))),
+        ("all_plus1", (_const(n, wp1), _const(n, ap1))),
+        ("plus1_times_minus1", (_const(n, wp1), _const(n, am1))),
+        ("alternating_pm1", (_alternate(n, wp1, wm1), _alternate(n, ap1, am1))),
+        ("y_max", (_const(n, mw), _const(n, ma))),
+        ("y_max_neg_neg", (_const(n, 0), _const(n, 0))),
+        ("y_min", (_const(n, mw), _const(n, 0))),
+        ("y_min_neg_pos", (_const(n, 0), _const(n, ma))),
+        ("alternating_extremes", (_alternate(n, mw, 0), _alternate(n, ma, ma))),
+        ("alternating_bitplanes", (_const(n, bits_w), _const(n, ma ^ bits_a))),
+    ]
+
+
+def random_vectors(spec: DesignSpec, count: int, rng: np.random.Generator) -> list[Vector]:
+    """Uniform random words for ``count`` inputs."""
+    w = rng.integers(0, 1 << spec.wbits, size=(count, spec.n))
+    a = rng.integers(0, 1 << spec.abits, size=(count, spec.n))
+    return [(tuple(int(x) for x in w[k]), tuple(int(x) for x in a[k])) for k in range(count)]
+
+
+def make_stimulus(spec: DesignSpec, config: StimulusConfig, latency: int, ii: int) -> Stimulus:
+    """The full deterministic stream for ``spec``; latency and II (from the manifest) only size the phases."""
+    latency, ii = max(int(latency), 0), max(int(ii), 1)
+    rng = np.random.default_rng([config.seed, spec.wbits, spec.abits, spec.n])
+    corners = corner_vectors(spec)
+    first_random = random_vectors(spec, 4, rng)
+    clean = [(name, v) for name, v in corners] + [("random", v) for v in first_random]
+    rest = [("random", v) for v in random_vectors(spec, config.n_random, rng)]
+    # corners again under traffic, so extremes are also seen with gaps and back-pressure
+    named = clean + rest + [(name, v) for name, v in corners]
+    labels = tuple(name for name, _ in named)
+    vectors = tuple(v for _, v in named)
+
+    rst: list[bool] = []
+    offer: list[bool] = []
+    ready: list[bool] = []
+
+    def add(count: int, r: bool, o: "np.ndarray | bool", y: "np.ndarray | bool") -> None:
+        rst.extend([r] * count)
+        offer.extend(bool(x) for x in np.broadcast_to(o, (count,)))
+        ready.extend(bool(x) for x in np.broadcast_to(y, (count,)))
+
+    add(config.reset_cycles, True, False, False)
+    clean_start = len(rst)
+    add(len(clean) * ii + latency + 4, False, True, True)
+    clean_end = len(rst)
+    # random traffic; the reset comes while vectors surely remain (at most one is accepted per II cycles)
+    half = max(len(rest) // 2, 4) * ii
+    add(half, False, rng.random(half) < config.p_valid, rng.random(half) < config.p_ready)
+    add(latency + 3, False, True, False)  # back-pressure burst: outputs are in flight at the reset
+    midreset_at = len(rst)
+    add(config.midreset_cycles, True, False, False)
+    tail = int((len(rest) - len(rest) // 2 + len(corners)) * ii / (config.p_valid * config.p_ready)) + 8
+    add(tail, False, rng.random(tail) < config.p_valid, rng.random(tail) < config.p_ready)
+    add(len(vectors) * ii + 2 * latency + 8, False, True, True)  # drain: enough for every vector
+    return Stimulus(
+        spec_id=spec.id,
+        wbits=spec.wbits,
+        abits=spec.abits,
+        n=spec.n,
+        seed=config.seed,
+        vectors=vectors,
+        labels=labels,
+        rst=tuple(rst),
+        offer=tuple(offer),
+        ready=tuple(ready),
+        clean_start=clean_start,
+        clean_end=clean_end,
+        n_clean=len(clean),
+        midreset_at=midreset_at,
+    )
+
+
+def throughput_stimulus(spec: DesignSpec, count: int, seed: int, latency: int, ii: int) -> Stimulus:
+    """Back-to-back random vectors, valid and ready every cycle: for speed measurements."""
+    rng = np.random.default_rng([seed, spec.wbits, spec.abits, spec.n])
+    vectors = tuple(random_vectors(spec, count, rng))
+    reset = 3
+    body = count * max(ii, 1) + max(latency, 0) + 8
+    return Stimulus(
+        spec_id=spec.id,
+        wbits=spec.wbits,
+        abits=spec.abits,
+        n=spec.n,
+        seed=seed,
+        vectors=vectors,
+        labels=("random",) * count,
+        rst=(True,) * reset + (False,) * body,
+        offer=(False,) * reset + (True,) * body,
+        ready=(False,) * reset + (True,) * body,
+        clean_start=reset,
+        clean_end=reset + body,
+        n_clean=count,
+        midreset_at=-1,
+    )
