@@ -1,0 +1,121 @@
+"""The flow's metrics file ``build/<id>/flow/metrics.json``: OpenLane names, atomic writes, provenance.
+
+Stable API (the back end builds on it):
+- ``atomic_write_text(path, text)`` / ``atomic_write_json(path, obj)``: temp file + rename, sorted keys.
+- ``read_metrics(path) -> dict`` ({} when the file is missing).
+- ``merge_metrics(path, values, provenance=None, stage=None)``: add flat metric values (OpenLane names,
+  units below) and a provenance record under ``"provenance": {<stage>: {...}}``.
+- ``set_status(path, status)``: the ``"flow__status"`` marker: ``"running <stage>"`` while a stage runs,
+  ``"failed at <stage>: ..."`` after a failure, ``"ok"`` only when every requested stage finished.
+  A reader must treat any status other than ``"ok"`` as incomplete.
+- ``fmax_mhz(clock_ns, setup_ws_ns)``: derived fmax (OpenLane has no fmax key).
+Units (OpenLane's): time ns, area um^2, power W, energy J (``*__pj`` keys are pJ), frequency MHz.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+STATUS_KEY = "flow__status"
+PROVENANCE_KEY = "provenance"
+
+METRIC_UNITS: dict[str, str] = {
+    "design__instance__count": "cells",
+    "design__instance__area": "um^2",
+    "clock__period": "ns",
+    "timing__setup__ws": "ns (worst over corners)",
+    "timing__hold__ws": "ns (worst over corners)",
+    "timing__fmax__mhz": "MHz at the worst setup corner: 1000 / (clock__period - timing__setup__ws)",
+    "power__internal__total": "W",
+    "power__switching__total": "W",
+    "power__leakage__total": "W",
+    "power__total": "W",
+    "power__energy_per_dot__pj": "pJ per output y (one N-element dot product)",
+    "power__energy_per_mac__pj": "pJ per multiply-accumulate (energy per dot / N)",
+}
+"""Units of the headline metrics; ``__corner:<c>`` variants share the unit of their base name."""
+
+
+def atomic_write_text(path: Path | str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe values: NaN/inf become None (JSON has no NaN), paths become strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def atomic_write_json(path: Path | str, obj: Any) -> None:
+    """Deterministic JSON (sorted keys, 2-space indent, trailing newline), written atomically."""
+    atomic_write_text(path, json.dumps(_clean(obj), indent=2, sort_keys=True) + "\n")
+
+
+def read_metrics(path: Path | str) -> dict[str, Any]:
+    """The metrics dict, or {} when there is no file yet."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def merge_metrics(
+    path: Path | str,
+    values: Mapping[str, Any],
+    provenance: Mapping[str, Any] | None = None,
+    stage: str | None = None,
+) -> dict[str, Any]:
+    """Add ``values`` (and ``provenance`` under ``provenance[stage]``) to the file; returns the new dict."""
+    data = read_metrics(path)
+    data.update(values)
+    if provenance is not None:
+        data.setdefault(PROVENANCE_KEY, {})[stage or "unknown"] = dict(provenance)
+    atomic_write_json(path, data)
+    return data
+
+
+def set_status(path: Path | str, status: str) -> None:
+    """Set the ``flow__status`` marker; anything but ``"ok"`` means the metrics are incomplete."""
+    data = read_metrics(path)
+    data[STATUS_KEY] = status
+    atomic_write_json(path, data)
+
+
+def is_complete(metrics: Mapping[str, Any]) -> bool:
+    return metrics.get(STATUS_KEY) == "ok"
+
+
+def corner_key(name: str, corner: str) -> str:
+    """OpenLane's per-corner metric name, e.g. ``timing__setup__ws__corner:tt``."""
+    return f"{name}__corner:{corner}"
+
+
+def fmax_mhz(clock_ns: float, setup_ws_ns: float) -> float:
+    """Highest clock frequency meeting setup: the critical path is (period - slack) long."""
+    critical_ns = clock_ns - setup_ws_ns
+    if critical_ns <= 0:
+        raise ValueError(f"critical path {critical_ns} ns is not positive (period {clock_ns}, slack {setup_ws_ns})")
+    return 1000.0 / critical_ns

@@ -1,0 +1,146 @@
+"""Static timing stage: OpenSTA 2.0.17 on the synthesized netlist at the tt, ss and ff corners.
+
+Pre-layout assumptions (stated in every metrics file's provenance): ideal clock (no tree, no
+uncertainty), the liberty's own wire-load model ``Small`` for net parasitics, inputs driven by
+``sky130_fd_sc_hd__inv_2``, outputs loaded by 33.442 fF (OpenLane's default OUTPUT_CAP_LOAD), and
+zero input/output delay (the PE's neighbours are assumed to be registers at its boundary).
+fmax = 1000 / (clock period - worst setup slack) MHz, at the worst (slowest) corner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from flow.metrics import atomic_write_text, corner_key, fmax_mhz
+from flow.pdk import CORNERS, derived_liberty
+from flow.stage import FlowContext, Stage, StageError, run_tool
+from flow.synth import SynthStage
+from model.contract import read_manifest
+
+DRIVING_CELL = "sky130_fd_sc_hd__inv_2"
+OUTPUT_LOAD_PF = 0.033442
+WIRE_LOAD_MODEL = "Small"
+STA_CORNERS: tuple[str, ...] = ("tt", "ss", "ff")
+
+
+@dataclass(frozen=True)
+class TimingConstraints:
+    """The SDC knobs: clock port and period, IO delays, driving cell and output load."""
+
+    clock_port: str = "clk"
+    clock_ns: float = 10.0
+    io_delay_ns: float = 0.0
+    driving_cell: str = DRIVING_CELL
+    output_load_pf: float = OUTPUT_LOAD_PF
+
+
+def sdc_text(c: TimingConstraints) -> str:
+    """SDC for the PE: one clock; every other input gets the IO delay and the driving cell."""
+    ins = f"[delete_from_list [all_inputs] [get_ports {c.clock_port}]]"
+    return (
+        f"create_clock -name clk -period {c.clock_ns} [get_ports {c.clock_port}]\n"
+        f"set_input_delay {c.io_delay_ns} -clock clk {ins}\n"
+        f"set_output_delay {c.io_delay_ns} -clock clk [all_outputs]\n"
+        f"set_driving_cell -lib_cell {c.driving_cell} -pin Y {ins}\n"
+        f"set_load {c.output_load_pf} [all_outputs]\n"
+    )
+
+
+def sta_script(liberty: Path, netlist: Path, top: str, sdc: Path, operating_conditions: str,
+               wire_load_model: str | None = WIRE_LOAD_MODEL, extra: str = "") -> str:
+    """OpenSTA script: load, constrain, report the worst paths and print machine-readable slacks."""
+    wlm = f"set_wire_load_model -name {wire_load_model}\n" if wire_load_model else ""
+    return (
+        f"read_liberty {liberty}\n"
+        f"read_verilog {netlist}\n"
+        f"link_design {top}\n"
+        f"set_operating_conditions {operating_conditions}\n"
+        f"{wlm}"
+        f"read_sdc {sdc}\n"
+        f"report_checks -path_delay max -digits 4 -fields {{slew cap fanout}}\n"
+        f"report_checks -path_delay min -digits 4\n"
+        f"report_tns -digits 4\n"
+        f'puts "BB_SETUP_WS [sta::worst_slack -max]"\n'
+        f'puts "BB_HOLD_WS [sta::worst_slack -min]"\n'
+        f"{extra}"
+    )
+
+
+_UNCONSTRAINED = 1e20
+
+
+def parse_slacks(log_text: str) -> dict[str, float | None]:
+    """Worst setup/hold slack (ns) from the BB_* marker lines; None when no path is constrained."""
+    out: dict[str, float | None] = {}
+    for key, marker in (("setup", "BB_SETUP_WS"), ("hold", "BB_HOLD_WS")):
+        m = re.findall(rf"^{marker}\s+(\S+)\s*$", log_text, re.M)
+        if not m:
+            raise ValueError(f"no {marker} line in the OpenSTA log")
+        v = float(m[-1])
+        out[key] = None if abs(v) >= _UNCONSTRAINED else v
+    return out
+
+
+class StaStage(Stage):
+    """OpenSTA at tt/ss/ff: worst setup and hold slack per corner, fmax from the worst setup slack."""
+
+    name = "sta"
+    index = 2
+    tools = ("sta",)
+    metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "clock__period",
+                    "timing__setup__critical_path__ns")
+
+    def constraints(self, ctx: FlowContext) -> TimingConstraints:
+        m = read_manifest(ctx.rtl_dir / "manifest.json")
+        return TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)
+
+    def liberties(self, ctx: FlowContext) -> dict[str, Path]:
+        return {c: derived_liberty(ctx.pdk, c, ctx.pdk_build_dir, ctx.config.extra_dont_use) for c in STA_CORNERS}
+
+    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [SynthStage().netlist(ctx), *self.liberties(ctx).values()]
+
+    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [self.dir(ctx) / f"sta-{c}.log" for c in STA_CORNERS]
+
+    def config(self, ctx: FlowContext) -> Mapping[str, Any]:
+        c = self.constraints(ctx)
+        return {"clock_ns": c.clock_ns, "clock_port": c.clock_port, "io_delay_ns": c.io_delay_ns,
+                "driving_cell": c.driving_cell, "output_load_pf": c.output_load_pf,
+                "parasitics": f"pre-layout: liberty wire-load model '{WIRE_LOAD_MODEL}', ideal clock",
+                "corners": {k: CORNERS[k] for k in STA_CORNERS}}
+
+    def run(self, ctx: FlowContext) -> dict[str, Any]:
+        d = self.dir(ctx)
+        top = read_manifest(ctx.rtl_dir / "manifest.json")["top"]
+        sdc = d / "constraints.sdc"
+        atomic_write_text(sdc, sdc_text(self.constraints(ctx)))
+        values: dict[str, Any] = {"clock__period": ctx.config.clock_ns}
+        setups, holds = {}, {}
+        for corner, lib in self.liberties(ctx).items():
+            script = d / f"sta-{corner}.tcl"
+            atomic_write_text(script, sta_script(lib.resolve(), SynthStage().netlist(ctx).resolve(), top,
+                                                 sdc.resolve(), CORNERS[corner]))
+            log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", str(script.resolve())], d,
+                           ctx.config.timeout_s, log_name=f"sta-{corner}")
+            try:
+                slacks = parse_slacks(log.read_text())
+            except ValueError as e:
+                lines = log.read_text().splitlines()[-8:]
+                raise StageError(self.name, log, lines, str(e)) from None
+            setups[corner], holds[corner] = slacks["setup"], slacks["hold"]
+            values[corner_key("timing__setup__ws", corner)] = slacks["setup"]
+            values[corner_key("timing__hold__ws", corner)] = slacks["hold"]
+        if any(v is None for v in setups.values()):
+            raise StageError(self.name, d / "sta-tt.log", [], "found no constrained setup path: is the clock port right?")
+        ws = min(setups.values())
+        values["timing__setup__ws"] = ws
+        values["timing__hold__ws"] = min((v for v in holds.values() if v is not None), default=None)
+        values["timing__setup__critical_path__ns"] = ctx.config.clock_ns - ws
+        values["timing__fmax__mhz"] = fmax_mhz(ctx.config.clock_ns, ws)
+        for corner, s in setups.items():
+            values[corner_key("timing__fmax__mhz", corner)] = fmax_mhz(ctx.config.clock_ns, s)
+        return values

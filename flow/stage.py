@@ -1,0 +1,339 @@
+"""Flow stages (modelled on OpenLane 2 Steps): declared inputs, outputs, config and metrics; logged tool runs.
+
+Stable API (the back end builds on it):
+- ``FlowConfig``: frozen knobs shared by every stage (clock, flow kind, activity source, dont-use extras).
+- ``FlowContext(spec, root, pdk, config)``: frozen; ``.design_dir`` (``build/<id>``), ``.flow_dir``,
+  ``.metrics_path`` (``build/<id>/flow/metrics.json``), ``.rtl_dir``, ``.pdk_build_dir`` (``build/pdk``).
+- ``Stage``: subclass with class attributes ``name``, ``index`` (folder ``flow/<nn>-<name>/``),
+  ``tools`` (executables, for versions), ``metric_names``; override ``inputs(ctx)``, ``outputs(ctx)``,
+  ``config(ctx)`` and ``run(ctx) -> dict`` (the metric values it measured). ``stage.dir(ctx)`` is its folder.
+- ``run_tool(stage_name, tool, argv, stage_dir, timeout_s, cwd=None, env=None, stdin_text=None)``: runs one
+  tool, logs to ``<stage_dir>/<tool>.log``, raises ``StageError`` on a missing tool, non-zero exit or timeout.
+- ``StageError(stage, log_path, last_lines, reason)``: a ``BitbranchError`` whose str() is one line.
+- ``execute(stage, ctx, force=False) -> StageResult``: skip when outputs exist and the stored hash of
+  (input contents + config + tool versions + the stage's source file) matches; else run (``flow__status`` = ``running <stage>``, or
+  ``failed at <stage>: ...`` if it raises), store the stage's metrics in ``<stage dir>/stamp.json`` and
+  merge them (with provenance incl. ``metric_keys``) into the flow metrics file.
+- ``run_stages(stages, ctx, force=False)``: drops metrics an earlier run wrote at another clock, runs in
+  order, sets ``flow__status`` to ``ok`` only at the end (``failed at <stage>: ...`` on error, re-raised).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Sequence
+
+from flow import metrics as M
+from flow.pdk import Pdk
+from model.cli import BitbranchError
+from model.spec import DesignSpec
+
+DEFAULT_CLOCK_NS = 10.0
+"""Default clock period: 10 ns (100 MHz), recorded as ``clock__period`` in every metrics file."""
+
+DEFAULT_TIMEOUT_S = 900.0
+
+
+class StageError(BitbranchError):
+    """A stage's tool failed or timed out: names the stage, the log and the tool's last lines (one line)."""
+
+    def __init__(self, stage: str, log_path: Path | str | None, last_lines: Sequence[str] = (), reason: str = "failed"):
+        self.stage = stage
+        self.log_path = Path(log_path) if log_path else None
+        self.last_lines = tuple(last_lines)
+        self.reason = reason
+        tail = " | ".join(line.strip() for line in self.last_lines if line.strip())
+        msg = f"stage {stage} {reason}"
+        if self.log_path:
+            msg += f" (log: {self.log_path})"
+        if tail:
+            msg += f"; last lines: {tail}"
+        super().__init__(msg)
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """Flow knobs; everything that changes a result is here so the up-to-date hash sees it."""
+
+    clock_ns: float = DEFAULT_CLOCK_NS
+    flow: str = "local"
+    vectors: int = 200
+    seed: int = 1
+    in_valid_duty: float = 1.0
+    out_ready_duty: float = 1.0
+    extra_dont_use: tuple[str, ...] = ()
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.clock_ns, (int, float)) and self.clock_ns > 0):
+            raise BitbranchError(f"clock period {self.clock_ns!r} ns must be a positive number, e.g. --clock-ns 10")
+        if self.flow not in ("local", "openlane"):
+            raise BitbranchError(f"unknown flow {self.flow!r}: choose local or openlane")
+        if self.vectors < 1:
+            raise BitbranchError(f"vectors={self.vectors} must be at least 1")
+        for name in ("in_valid_duty", "out_ready_duty"):
+            if not 0 < getattr(self, name) <= 1:
+                raise BitbranchError(f"{name}={getattr(self, name)} must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """What a stage needs: the design, the build root, the PDK and the flow config."""
+
+    spec: DesignSpec
+    root: Path
+    pdk: Pdk
+    config: FlowConfig = field(default_factory=FlowConfig)
+
+    @property
+    def design_dir(self) -> Path:
+        return self.spec.build_dir(self.root)
+
+    @property
+    def rtl_dir(self) -> Path:
+        return self.design_dir / "rtl"
+
+    @property
+    def flow_dir(self) -> Path:
+        return self.design_dir / "flow"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.flow_dir / "metrics.json"
+
+    @property
+    def pdk_build_dir(self) -> Path:
+        """Derived PDK files (filtered liberty, parsed caches), shared by every design."""
+        return Path(self.root) / "pdk"
+
+
+@dataclass(frozen=True)
+class StageResult:
+    name: str
+    metrics: dict[str, Any]
+    skipped: bool
+
+
+def _last_lines(path: Path, n: int = 8) -> list[str]:
+    try:
+        return path.read_text(errors="replace").splitlines()[-n:]
+    except OSError:
+        return []
+
+
+def run_tool(
+    stage_name: str,
+    tool: str,
+    argv: Sequence[str],
+    stage_dir: Path,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin_text: str | None = None,
+    log_name: str | None = None,
+) -> Path:
+    """Run ``argv``; stdout+stderr go to ``<stage_dir>/<log_name or tool>.log``; returns the log path."""
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    log = stage_dir / f"{log_name or tool}.log"
+    exe = shutil.which(argv[0])
+    if exe is None:
+        log.write_text(f"$ {' '.join(argv)}\n{argv[0]}: not found on PATH\n")
+        raise StageError(stage_name, log, [f"{argv[0]}: not found on PATH"], f"cannot run {tool}: install it (make debian-deps)")
+    with open(log, "w") as f:
+        f.write("$ " + " ".join(str(a) for a in argv) + "\n")
+        f.flush()
+        try:
+            proc = subprocess.run(
+                [str(a) for a in argv],
+                cwd=cwd,
+                env=None if env is None else dict(env),
+                input=stdin_text,
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=timeout_s,
+            )
+        except subprocess.TimeoutExpired:
+            f.write(f"\n*** timed out after {timeout_s:g} s\n")
+            f.flush()
+            raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {timeout_s:g} s") from None
+    if proc.returncode != 0:
+        raise StageError(stage_name, log, _last_lines(log), f"{tool} exited with status {proc.returncode}")
+    return log
+
+
+@functools.lru_cache(maxsize=None)
+def tool_version(tool: str) -> str:
+    """One-line version of a tool (memoised per process); 'missing' when it is not installed."""
+    probes = {
+        "yosys": ["yosys", "-V"],
+        "sta": ["sta", "-version"],
+        "iverilog": ["iverilog", "-V"],
+        "vvp": ["vvp", "-V"],
+        "magic": ["magic", "--version"],
+        "qrouter": ["qrouter", "-v", "0", "-h"],
+        "netgen-lvs": ["netgen-lvs", "-batch", "quit"],
+    }
+    argv = probes.get(tool, [tool, "--version"])
+    if shutil.which(argv[0]) is None:
+        return "missing"
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (subprocess.TimeoutExpired, OSError):
+        return "unknown"
+    lines = [line.strip() for line in (out.stdout + out.stderr).splitlines() if line.strip()]
+    return lines[0] if lines else "unknown"
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Stage:
+    """One flow step; subclasses declare what they read, write, depend on and measure."""
+
+    name: ClassVar[str] = "stage"
+    index: ClassVar[int] = 0
+    tools: ClassVar[tuple[str, ...]] = ()
+    metric_names: ClassVar[tuple[str, ...]] = ()
+
+    def dir(self, ctx: FlowContext) -> Path:
+        return ctx.flow_dir / f"{self.index:02d}-{self.name}"
+
+    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return ()
+
+    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return ()
+
+    def config(self, ctx: FlowContext) -> Mapping[str, Any]:
+        """Config variables this stage depends on (hashed for the up-to-date check, kept as provenance)."""
+        return {}
+
+    def prepare(self, ctx: FlowContext) -> None:
+        """Make the inputs exist (e.g. generate RTL) before they are hashed; default: nothing."""
+
+    def run(self, ctx: FlowContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def provenance(self, ctx: FlowContext) -> dict[str, Any]:
+        return {
+            "stage": self.name,
+            "spec_id": ctx.spec.id,
+            "pdk_root": str(ctx.pdk.root),
+            "pdk_found_via": ctx.pdk.source,
+            "clock_ns": ctx.config.clock_ns,
+            "tools": {t: tool_version(t) for t in self.tools},
+            "config": dict(self.config(ctx)),
+        }
+
+    def fingerprint(self, ctx: FlowContext) -> str:
+        """Hash of the inputs' contents, the config, the tool versions and the stage's source file."""
+        h = hashlib.sha256()
+        for p in self.inputs(ctx):
+            h.update(str(p).encode())
+            h.update(file_digest(p).encode() if Path(p).is_file() else b"<missing>")
+        h.update(json.dumps(M._clean(dict(self.config(ctx))), sort_keys=True).encode())
+        h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
+        h.update(self.name.encode())
+        src = inspect.getsourcefile(type(self))  # the stage's own code: a changed stage reruns
+        h.update(file_digest(Path(src)).encode() if src else b"")
+        return h.hexdigest()
+
+
+def _stamp_path(stage: Stage, ctx: FlowContext) -> Path:
+    return stage.dir(ctx) / "stamp.json"
+
+
+def is_up_to_date(stage: Stage, ctx: FlowContext) -> bool:
+    stamp = _stamp_path(stage, ctx)
+    if not stamp.is_file() or not all(Path(p).is_file() for p in stage.outputs(ctx)):
+        return False
+    try:
+        data = json.loads(stamp.read_text())
+    except json.JSONDecodeError:
+        return False
+    return data.get("fingerprint") == stage.fingerprint(ctx)
+
+
+def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
+    """Run one stage unless up to date; either way merge its metrics into the flow metrics file."""
+    stage.prepare(ctx)
+    missing = [str(p) for p in stage.inputs(ctx) if not Path(p).is_file()]
+    if missing:
+        raise StageError(stage.name, None, [], f"is missing its inputs: {', '.join(missing)}")
+    stamp = _stamp_path(stage, ctx)
+    if not force and is_up_to_date(stage, ctx):
+        data = json.loads(stamp.read_text())
+        values, skipped = data["metrics"], True
+    else:
+        stamp.unlink(missing_ok=True)
+        stage.dir(ctx).mkdir(parents=True, exist_ok=True)
+        t0 = time.monotonic()
+        M.set_status(ctx.metrics_path, f"running {stage.name}")
+        try:
+            values = stage.run(ctx)
+        except BaseException as e:
+            msg = str(e).split(";")[0] if isinstance(e, BitbranchError) else type(e).__name__
+            M.set_status(ctx.metrics_path, f"failed at {stage.name}: {msg}")
+            raise
+        undeclared = sorted(k for k in values if not any(k == m or k.startswith(m + "__corner:") for m in stage.metric_names))
+        if undeclared:
+            raise StageError(stage.name, None, [], f"wrote undeclared metrics {', '.join(undeclared)} (a bug)")
+        print(f"[{stage.name}] done in {time.monotonic() - t0:.1f} s -> {stage.dir(ctx)}")
+        M.atomic_write_json(stamp, {"fingerprint": stage.fingerprint(ctx), "metrics": values})
+        skipped = False
+    prov = {**stage.provenance(ctx), "metric_keys": sorted(values)}
+    M.merge_metrics(ctx.metrics_path, values, prov, stage.name)
+    if skipped:
+        print(f"[{stage.name}] up to date ({stage.dir(ctx)})")
+    return StageResult(stage.name, dict(values), skipped)
+
+
+def drop_stale_metrics(ctx: FlowContext) -> None:
+    """Remove metrics (and provenance) that earlier runs wrote at another clock period."""
+    data = M.read_metrics(ctx.metrics_path)
+    prov = data.get(M.PROVENANCE_KEY, {})
+    stale = [name for name, p in prov.items() if p.get("clock_ns") != ctx.config.clock_ns]
+    if not stale:
+        return
+    for name in stale:
+        for key in prov[name].get("metric_keys", []):
+            data.pop(key, None)
+        del prov[name]
+    M.atomic_write_json(ctx.metrics_path, data)
+
+
+def run_stages(stages: Sequence[Stage], ctx: FlowContext, force: bool = False) -> list[StageResult]:
+    """Run stages in order; the metrics file says ``ok`` only when all of them finished.
+
+    Metrics left by earlier runs at another clock period are dropped first, so the file never mixes clocks.
+    """
+    drop_stale_metrics(ctx)
+    results = []
+    for stage in stages:
+        M.set_status(ctx.metrics_path, f"running {stage.name}")
+        try:
+            results.append(execute(stage, ctx, force=force))
+        except BaseException as e:
+            msg = str(e).split(";")[0] if isinstance(e, BitbranchError) else type(e).__name__
+            M.set_status(ctx.metrics_path, f"failed at {stage.name}: {msg}")
+            raise
+    M.set_status(ctx.metrics_path, "ok")
+    return results
+
+
+def config_dict(cfg: FlowConfig) -> dict[str, Any]:
+    return asdict(cfg)

@@ -1,0 +1,141 @@
+"""Synthesis stage: the PE's RTL to sky130_fd_sc_hd gates with yosys 0.23 (filtered liberty, no -dont_use).
+
+Outputs under ``build/<id>/flow/01-synth/``: ``<top>.nl.v`` (flat gate netlist), ``synth.ys`` (the script),
+``yosys.log``, ``stat.txt`` and ``cells.json`` (count and area per cell type, from the netlist and liberty).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from flow.liberty import load_library
+from flow.metrics import atomic_write_json, atomic_write_text
+from flow.netlist import parse_netlist
+from flow.pdk import derived_liberty, is_dont_use
+from flow.stage import FlowContext, Stage, StageError, run_tool
+from model.contract import check_manifest, manifest_files, read_manifest
+from model.spec import DesignSpec
+
+TIE_CELL = "sky130_fd_sc_hd__conb_1"
+
+
+def generator_inputs() -> list[Path]:
+    """Source files of the RTL generator (and the contract it obeys): newer ones make a manifest stale."""
+    repo = Path(__file__).resolve().parents[1]
+    return sorted((repo / "rtl").glob("*.py")) + [repo / "model" / "contract.py", repo / "model" / "spec.py"]
+
+
+def ensure_rtl(spec: DesignSpec, root: Path) -> dict[str, Any]:
+    """The design's manifest, (re)generating the RTL when missing or older than the generator's sources."""
+    manifest_path = spec.build_dir(root) / "rtl" / "manifest.json"
+    try:
+        from rtl.generate import generate  # written by the RTL helper
+    except ImportError:
+        generate = None
+    if generate is not None:
+        newest = max((p.stat().st_mtime for p in generator_inputs() if p.is_file()), default=0.0)
+        if not manifest_path.is_file() or manifest_path.stat().st_mtime < newest:
+            generate(spec, root=str(root))
+    elif not manifest_path.is_file():
+        from model.cli import BitbranchError
+
+        raise BitbranchError(f"no RTL for {spec.id} at {manifest_path} and rtl.generate is not available: run `make rtl` first")
+    manifest = read_manifest(manifest_path)
+    check_manifest(spec, manifest)
+    return manifest
+
+
+def yosys_script(top: str, verilog_files: Sequence[Path], liberty: Path, netlist: Path, stat: Path,
+                 clock_ps: int, use_tie_cell: bool) -> str:
+    """The yosys 0.23 script: generic synth, flop mapping, ABC with a delay target, constants, netlist."""
+    reads = "\n".join(f"read_verilog -sv {f}" for f in verilog_files)
+    tie = f"hilomap -singleton -hicell {TIE_CELL} HI -locell {TIE_CELL} LO\n" if use_tie_cell else ""
+    return (
+        f"read_liberty -lib {liberty}\n"
+        f"{reads}\n"
+        f"hierarchy -check -top {top}\n"
+        f"synth -flatten -top {top}\n"
+        f"dfflibmap -liberty {liberty}\n"
+        f"opt_clean\n"
+        f"abc -D {clock_ps} -liberty {liberty}\n"
+        f"setundef -zero\n"
+        f"opt_clean -purge\n"
+        f"{tie}"
+        f"opt_clean -purge\n"
+        f"check -assert\n"
+        f"tee -o {stat} stat -liberty {liberty}\n"
+        f"write_verilog -noattr -noexpr -nohex -nodec -defparam {netlist}\n"
+    )
+
+
+class SynthStage(Stage):
+    """yosys: RTL -> flat sky130_fd_sc_hd netlist; writes cell count and area."""
+
+    name = "synth"
+    index = 1
+    tools = ("yosys",)
+    metric_names = ("design__instance__count", "design__instance__area", "clock__period",
+                    "design__instance__count__sequential")
+
+    def prepare(self, ctx: FlowContext) -> None:
+        ensure_rtl(ctx.spec, ctx.root)
+
+    def _manifest(self, ctx: FlowContext) -> dict[str, Any]:
+        return read_manifest(ctx.rtl_dir / "manifest.json")
+
+    def liberty(self, ctx: FlowContext) -> Path:
+        return derived_liberty(ctx.pdk, "tt", ctx.pdk_build_dir, ctx.config.extra_dont_use)
+
+    def netlist(self, ctx: FlowContext) -> Path:
+        return self.dir(ctx) / f"{self._manifest(ctx)['top']}.nl.v"
+
+    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
+        m = self._manifest(ctx)
+        return [ctx.rtl_dir / "manifest.json", *manifest_files(m, ctx.rtl_dir), self.liberty(ctx)]
+
+    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [self.netlist(ctx), self.dir(ctx) / "cells.json"]
+
+    def config(self, ctx: FlowContext) -> Mapping[str, Any]:
+        return {"clock_ns": ctx.config.clock_ns, "extra_dont_use": list(ctx.config.extra_dont_use),
+                "liberty_corner": "tt", "abc_delay_target_ps": round(ctx.config.clock_ns * 1000)}
+
+    def run(self, ctx: FlowContext) -> dict[str, Any]:
+        m = self._manifest(ctx)
+        d = self.dir(ctx)
+        lib_path = self.liberty(ctx)
+        use_tie = not is_dont_use(TIE_CELL, extra=ctx.config.extra_dont_use)
+        script = yosys_script(m["top"], [p.resolve() for p in manifest_files(m, ctx.rtl_dir)], lib_path.resolve(),
+                              self.netlist(ctx).resolve(), (d / "stat.txt").resolve(),
+                              round(ctx.config.clock_ns * 1000), use_tie)
+        atomic_write_text(d / "synth.ys", script)
+        run_tool(self.name, "yosys", ["yosys", "-q", "-l", str((d / "yosys.log").resolve()), "-s", str((d / "synth.ys").resolve())],
+                 d, ctx.config.timeout_s, log_name="yosys.stdout")
+        lib = load_library(lib_path, ctx.pdk_build_dir / "cache")
+        nl = parse_netlist(self.netlist(ctx).read_text())
+        counts: dict[str, int] = {}
+        for inst in nl.instances:
+            counts[inst.cell] = counts.get(inst.cell, 0) + 1
+        unknown = sorted(c for c in counts if c not in lib.cells)
+        if unknown:
+            raise StageError(self.name, d / "yosys.log", [], f"netlist uses cells missing from the liberty: {', '.join(unknown)}")
+        by_type = {c: {"count": n, "area_um2": n * lib.cells[c].area} for c, n in sorted(counts.items())}
+        area = sum(v["area_um2"] for v in by_type.values())
+        yosys_area = parse_stat_area(d / "stat.txt")
+        if yosys_area is not None and abs(yosys_area - area) > 1e-3 * max(area, 1.0):
+            raise StageError(self.name, d / "stat.txt", [], f"area mismatch: yosys {yosys_area} vs netlist {area} um^2")
+        atomic_write_json(d / "cells.json", {"cells": by_type, "area_um2": area, "count": sum(counts.values()),
+                                             "liberty": str(lib_path), "yosys_stat_area_um2": yosys_area})
+        seq = sum(n for c, n in counts.items() if lib.cells[c].is_sequential)
+        return {"design__instance__count": sum(counts.values()), "design__instance__area": area,
+                "design__instance__count__sequential": seq, "clock__period": ctx.config.clock_ns}
+
+
+def parse_stat_area(path: Path) -> float | None:
+    """Chip area from yosys ``stat -liberty`` output, or None when absent."""
+    if not Path(path).is_file():
+        return None
+    m = re.findall(r"Chip area for (?:top )?module .*?:\s*([-+\d.eE]+)", Path(path).read_text())
+    return float(m[-1]) if m else None

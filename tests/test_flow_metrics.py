@@ -1,0 +1,79 @@
+"""Metrics file: atomic merge, provenance, status marker, fmax, and parsing of tool reports."""
+
+import json
+
+import pytest
+
+from flow.metrics import corner_key, fmax_mhz, is_complete, merge_metrics, read_metrics, set_status
+from flow.power import parse_report_power
+from flow.sta import parse_slacks
+from flow.synth import parse_stat_area
+
+STA_LOG = """worst slack 7.7713
+BB_SETUP_WS 7.771341123916547
+BB_HOLD_WS 0.06762217366353292
+"""
+
+POWER_LOG = """Group                    Internal    Switching      Leakage        Total
+                            Power        Power        Power        Power
+------------------------------------------------------------------------
+Sequential           3.180958e-04 4.216659e-05 2.362818e-10 3.602626e-04  49.5%
+Combinational        2.877123e-04 7.968825e-05 2.144937e-10 3.674007e-04  50.5%
+------------------------------------------------------------------------
+Total                6.058079e-04 1.218548e-04 4.507756e-10 7.276632e-04 100.0%
+"""
+
+
+def test_merge_keeps_earlier_values_and_provenance(tmp_path):
+    p = tmp_path / "flow" / "metrics.json"
+    merge_metrics(p, {"design__instance__count": 10}, {"tools": {"yosys": "0.23"}}, "synth")
+    merge_metrics(p, {corner_key("timing__setup__ws", "tt"): 1.5}, {"corner": "tt"}, "sta")
+    data = read_metrics(p)
+    assert data["design__instance__count"] == 10
+    assert data["timing__setup__ws__corner:tt"] == 1.5
+    assert data["provenance"]["synth"]["tools"]["yosys"] == "0.23"
+    assert data["provenance"]["sta"]["corner"] == "tt"
+    assert p.read_text().endswith("\n") and not list(p.parent.glob(".*.tmp"))
+
+
+def test_status_marker(tmp_path):
+    p = tmp_path / "metrics.json"
+    set_status(p, "running synth")
+    assert not is_complete(read_metrics(p))
+    set_status(p, "ok")
+    assert is_complete(read_metrics(p))
+
+
+def test_nan_becomes_null(tmp_path):
+    p = tmp_path / "m.json"
+    merge_metrics(p, {"x": float("nan")})
+    assert json.loads(p.read_text())["x"] is None
+
+
+def test_fmax():
+    assert fmax_mhz(10.0, 5.0) == pytest.approx(200.0)
+    assert fmax_mhz(10.0, -10.0) == pytest.approx(50.0)
+    with pytest.raises(ValueError):
+        fmax_mhz(10.0, 10.0)
+
+
+def test_parse_slacks():
+    s = parse_slacks(STA_LOG)
+    assert s["setup"] == pytest.approx(7.771341123916547) and s["hold"] == pytest.approx(0.0676221736)
+    assert parse_slacks("BB_SETUP_WS 1e+30\nBB_HOLD_WS -1e+30\n") == {"setup": None, "hold": None}
+    with pytest.raises(ValueError):
+        parse_slacks("Error: something broke\n")
+
+
+def test_parse_report_power():
+    p = parse_report_power(POWER_LOG)
+    assert p == {"internal": 6.058079e-04, "switching": 1.218548e-04, "leakage": 4.507756e-10, "total": 7.276632e-04}
+    with pytest.raises(ValueError):
+        parse_report_power("nothing here")
+
+
+def test_parse_stat_area(tmp_path):
+    f = tmp_path / "stat.txt"
+    f.write_text("   Number of cells: 96\n   Chip area for module '\\bb_x': 1126.080000\n")
+    assert parse_stat_area(f) == pytest.approx(1126.08)
+    assert parse_stat_area(tmp_path / "missing.txt") is None

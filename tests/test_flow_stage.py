@@ -1,0 +1,137 @@
+"""Stage machinery: tool failures and timeouts name stage, log and last lines; up-to-date skipping; status."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flow.__main__ import main as flow_main, parse_clock_ns
+from flow.metrics import read_metrics
+from flow.pdk import Pdk
+from flow.stage import FlowConfig, FlowContext, Stage, StageError, execute, run_stages, run_tool
+from model.cli import BitbranchError
+from model.spec import DesignSpec
+
+
+def ctx_for(tmp_path: Path, **cfg) -> FlowContext:
+    return FlowContext(DesignSpec(n=4), tmp_path / "build", Pdk(tmp_path / "nopdk", "test"), FlowConfig(**cfg))
+
+
+def test_missing_tool(tmp_path):
+    with pytest.raises(StageError) as e:
+        run_tool("synth", "nosuchtool", ["bb-no-such-tool-xyz", "-v"], tmp_path / "s")
+    assert isinstance(e.value, BitbranchError)
+    assert "stage synth" in str(e.value) and "not found" in str(e.value)
+    assert (tmp_path / "s" / "nosuchtool.log").is_file()
+
+
+def test_failing_tool_reports_last_lines(tmp_path):
+    with pytest.raises(StageError) as e:
+        run_tool("sta", "sh", ["sh", "-c", "echo first; echo boom happened; exit 3"], tmp_path / "s")
+    msg = str(e.value)
+    assert "stage sta" in msg and "status 3" in msg and "boom happened" in msg
+    assert str(tmp_path / "s" / "sh.log") in msg and "\n" not in msg
+    assert e.value.log_path.read_text().startswith("$ sh -c")
+
+
+def test_timeout(tmp_path):
+    with pytest.raises(StageError, match="timed out after 0.3 s"):
+        run_tool("power", "sleep", ["sleep", "5"], tmp_path / "s", timeout_s=0.3)
+
+
+class Copy(Stage):
+    """Copies an input file; counts its runs in a side file."""
+
+    name, index, metric_names = "copy", 1, ("copy__bytes",)
+
+    def inputs(self, ctx):
+        return [ctx.design_dir / "in.txt"]
+
+    def outputs(self, ctx):
+        return [self.dir(ctx) / "out.txt"]
+
+    def config(self, ctx):
+        return {"clock_ns": ctx.config.clock_ns}
+
+    def run(self, ctx):
+        data = (ctx.design_dir / "in.txt").read_text()
+        (self.dir(ctx) / "out.txt").write_text(data)
+        runs = self.dir(ctx) / "runs"
+        runs.write_text(str(int(runs.read_text()) + 1 if runs.exists() else 1))
+        return {"copy__bytes": len(data)}
+
+
+class Fail(Stage):
+    name, index = "fail", 2
+
+    def run(self, ctx):
+        return run_tool(self.name, "sh", ["sh", "-c", "echo kaputt; exit 1"], self.dir(ctx))
+
+
+def test_up_to_date_skip_and_rerun(tmp_path):
+    ctx = ctx_for(tmp_path)
+    ctx.design_dir.mkdir(parents=True)
+    (ctx.design_dir / "in.txt").write_text("abc")
+    runs = lambda: int((Copy().dir(ctx) / "runs").read_text())  # noqa: E731
+    assert not execute(Copy(), ctx).skipped
+    assert execute(Copy(), ctx).skipped and runs() == 1
+    (ctx.design_dir / "in.txt").write_text("abcd")  # input content changed
+    r = execute(Copy(), ctx)
+    assert not r.skipped and r.metrics == {"copy__bytes": 4} and runs() == 2
+    assert not execute(Copy(), ctx_for(tmp_path, clock_ns=5.0)).skipped  # config changed
+    (Copy().dir(ctx) / "out.txt").unlink()  # output missing
+    assert not execute(Copy(), ctx_for(tmp_path, clock_ns=5.0)).skipped and runs() == 4
+    assert Copy().dir(ctx).name == "01-copy"
+
+
+def test_failure_leaves_incomplete_metrics(tmp_path):
+    ctx = ctx_for(tmp_path)
+    ctx.design_dir.mkdir(parents=True)
+    (ctx.design_dir / "in.txt").write_text("abc")
+    with pytest.raises(StageError, match="kaputt"):
+        run_stages([Copy(), Fail()], ctx)
+    m = read_metrics(ctx.metrics_path)
+    assert m["flow__status"].startswith("failed at fail")
+    assert m["copy__bytes"] == 3 and m["provenance"]["copy"]["spec_id"] == ctx.spec.id
+    run_stages([Copy()], ctx)
+    assert read_metrics(ctx.metrics_path)["flow__status"] == "ok"
+
+
+def test_missing_input_is_a_stage_error(tmp_path):
+    with pytest.raises(StageError, match="missing its inputs"):
+        execute(Copy(), ctx_for(tmp_path))
+
+
+def test_clock_parsing():
+    assert parse_clock_ns("") == 10.0 and parse_clock_ns(None) == 10.0 and parse_clock_ns("2.5") == 2.5
+    for bad in ("fast", "-1", "0", "nan"):
+        with pytest.raises(BitbranchError, match="clock-ns"):
+            parse_clock_ns(bad)
+    with pytest.raises(BitbranchError):
+        FlowConfig(clock_ns=-1)
+
+
+def test_gds_without_backend_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "flow.backend", None)
+    with pytest.raises(BitbranchError, match="back end"):
+        flow_main(["gds", "--n", "4"])
+
+
+def test_cli_bad_spec_is_one_line(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "flow", "synth", "--bits", "x", "--root", str(tmp_path)],
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 2 and out.stderr.startswith("error:") and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_metrics_from_another_clock_are_dropped(tmp_path):
+    ctx = ctx_for(tmp_path)
+    ctx.design_dir.mkdir(parents=True)
+    (ctx.design_dir / "in.txt").write_text("abc")
+    run_stages([Copy()], ctx)
+    ctx5 = ctx_for(tmp_path, clock_ns=5.0)
+    with pytest.raises(StageError):
+        run_stages([Fail()], ctx5)
+    m = read_metrics(ctx.metrics_path)
+    assert "copy__bytes" not in m and "copy" not in m["provenance"]
+    assert m["flow__status"].startswith("failed at fail")
