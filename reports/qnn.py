@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from model.qnn_rtl import RtlCheck
 from model.qnn_sweep import SweepResult
 
 STEM = "qnn"
@@ -50,7 +51,19 @@ def provenance(result: SweepResult) -> dict[str, Any]:
     }
 
 
-def to_json(result: SweepResult) -> str:
+def rtl_dict(rtl: RtlCheck | None) -> dict[str, Any] | None:
+    """The RTL layer check as plain data (None when it was not run)."""
+    if rtl is None:
+        return None
+    return {
+        "layer": "layer 1 (64 -> hidden), weights and input pixels both encoded",
+        "network": rtl.config, "spec_id": rtl.spec_id, "simulator": rtl.simulator,
+        "test_images": rtl.images, "dot_products": rtl.dot_products, "cycles": rtl.cycles,
+        "dots_bit_exact": rtl.dots_equal, "classifications_identical": rtl.predictions_equal,
+    }
+
+
+def to_json(result: SweepResult, rtl: RtlCheck | None = None) -> str:
     doc = {
         "provenance": provenance(result),
         "rows": [
@@ -64,6 +77,7 @@ def to_json(result: SweepResult) -> str:
              "train_accuracy": round(r.train_accuracy, 6), "branch_bit_exact": r.branch_bit_exact}
             for r in result.runs
         ],
+        "rtl_layer_check": rtl_dict(rtl),
     }
     return json.dumps(doc, indent=2) + "\n"
 
@@ -80,7 +94,18 @@ def to_csv(result: SweepResult) -> str:
     return buf.getvalue()
 
 
-def to_markdown(result: SweepResult) -> str:
+def rtl_sentence(rtl: RtlCheck | None) -> str:
+    """One line on the RTL layer run, or that it was not run."""
+    if rtl is None:
+        return "RTL layer check: not run (--rtl-images 0)."
+    ok = rtl.dots_equal and rtl.predictions_equal
+    return (f"RTL layer check ({rtl.config}): layer 1 of the first {rtl.images} test images, {rtl.dot_products} "
+            f"dot products streamed through `{rtl.spec_id}` ({rtl.simulator}): outputs "
+            f"{'bit-exact' if rtl.dots_equal else 'DIFFERENT'}, classifications "
+            f"{'identical' if rtl.predictions_equal else 'DIFFERENT'}{'' if ok else ' (FAILED)'}.")
+
+
+def to_markdown(result: SweepResult, rtl: RtlCheck | None = None) -> str:
     """The table for the README, with its provenance underneath."""
     p = provenance(result)
     lines = [
@@ -94,6 +119,8 @@ def to_markdown(result: SweepResult) -> str:
         f"Digits ({p['data']}), {p['n_train']} train / {p['n_test']} held-out test images, {p['split']}; "
         f"{p['network']}; {p['training']}; seeds {', '.join(map(str, p['seeds']))} (std over seeds, ddof=1). "
         f"Quantized accuracy: {p['quantized_accuracy_from']}. {p['software']}. Made by `{p['command']}`.",
+        "",
+        rtl_sentence(rtl),
         "",
     ]
     return "\n".join(lines)
@@ -136,15 +163,15 @@ def _plot(result: SweepResult) -> tuple[bytes, bytes]:
     return png.getvalue(), svg.getvalue()
 
 
-def write_reports(result: SweepResult, out_dir: Path | str = "reports") -> list[Path]:
+def write_reports(result: SweepResult, out_dir: Path | str = "reports", rtl: RtlCheck | None = None) -> list[Path]:
     """Write qnn.csv, qnn.json, qnn.md, qnn.png, qnn.svg into ``out_dir``; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     png, svg = _plot(result)
     return [
         _atomic_write(out / f"{STEM}.csv", to_csv(result).encode()),
-        _atomic_write(out / f"{STEM}.json", to_json(result).encode()),
-        _atomic_write(out / f"{STEM}.md", to_markdown(result).encode()),
+        _atomic_write(out / f"{STEM}.json", to_json(result, rtl).encode()),
+        _atomic_write(out / f"{STEM}.md", to_markdown(result, rtl).encode()),
         _atomic_write(out / f"{STEM}.png", png),
         _atomic_write(out / f"{STEM}.svg", svg),
     ]

@@ -1,0 +1,315 @@
+"""A two-layer {-1,+1}-encoded MLP for 8x8 digits: numpy training with the STE, integer inference.
+
+Network: x (64) -> encoded layer 1 (64 -> H) -> batch norm -> hard-tanh -> K-bit activations
+-> encoded layer 2 (H -> 10) -> batch norm -> logits. Both layers have M-bit weights and K-bit
+activations, so both are M x K encoded dot products; the *input pixels are quantized too*
+(x in [-1, 1] put on the K-bit odd levels, like every other activation), hence layer 1 is a
+fully encoded layer with fan-in 64, the one run on the RTL. Batch norm folds into a per-unit
+scale and shift applied to the integer dot products at inference; the float baseline is the
+same network with no quantizer (hard-tanh kept).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.cli import BitbranchError
+from model.encoding import branch_matmul, code_from_word, word_from_code
+from model.qnn_data import DigitsSplit
+from model.quant import fake_quant, fit_alpha, quantize_activations, to_codes
+
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.1
+CLASSES = 10
+MAX_QNN_BITS = 8
+
+Array = NDArray[np.float64]
+Matmul = Callable[[NDArray[np.int64], NDArray[np.int64], int, int], NDArray[np.int64]]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run: bit widths (None, None = float baseline), width, schedule and seed."""
+
+    wbits: int | None = 2
+    abits: int | None = 2
+    hidden: int = 64
+    epochs: int = 40
+    batch: int = 32
+    lr: float = 0.01
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.wbits is None) != (self.abits is None):
+            raise BitbranchError("give both wbits and abits, or neither (float baseline)")
+        for name in ("wbits", "abits"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_QNN_BITS):
+                raise BitbranchError(f"{name}={v!r} is out of range: use an integer 1..{MAX_QNN_BITS}")
+        for name in ("hidden", "epochs", "batch"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise BitbranchError(f"{name}={v!r} must be a positive integer")
+        if not self.lr > 0:
+            raise BitbranchError(f"lr={self.lr!r} must be positive")
+
+    @property
+    def quantized(self) -> bool:
+        return self.wbits is not None
+
+    @property
+    def label(self) -> str:
+        """'float' or 'W2/A2'."""
+        return f"W{self.wbits}/A{self.abits}" if self.quantized else "float"
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    """Learned affine and running statistics of one batch-norm layer."""
+
+    gamma: Array
+    beta: Array
+    mean: Array
+    var: Array
+
+    def fold(self) -> tuple[Array, Array]:
+        """(s, t) with bn(z) = s*z + t at inference."""
+        s = self.gamma / np.sqrt(self.var + BN_EPS)
+        return s, self.beta - self.mean * s
+
+
+@dataclass(frozen=True)
+class TrainedMlp:
+    """Latent float weights and batch norms after training, with the config that made them."""
+
+    config: TrainConfig
+    w1: Array  # (H, 64)
+    bn1: BatchNorm
+    w2: Array  # (10, H)
+    bn2: BatchNorm
+
+
+@dataclass(frozen=True)
+class QuantizedMlp:
+    """The deployed network: weight words, scales, and folded batch norm per output unit."""
+
+    wbits: int
+    abits: int
+    w1_u: NDArray[np.int64]  # (H, 64) unsigned WBITS-bit words
+    w2_u: NDArray[np.int64]  # (10, H)
+    alpha_w1: float
+    alpha_w2: float
+    scale1: Array  # hidden pre-activation = scale1 * dot1 + shift1
+    shift1: Array
+    scale2: Array  # logits = scale2 * dot2 + shift2
+    shift2: Array
+
+    @property
+    def alpha_a(self) -> float:
+        """Activation step: K-bit odd levels spanning [-1, 1]."""
+        return 1.0 / ((1 << self.abits) - 1)
+
+
+@dataclass(frozen=True)
+class Inference:
+    """Every integer stage of one quantized forward pass, kept so hardware runs can be compared."""
+
+    a0_u: NDArray[np.int64]  # (B, 64) input words
+    dot1: NDArray[np.int64]  # (B, H) layer-1 integer dot products
+    a1_u: NDArray[np.int64]  # (B, H) hidden activation words
+    dot2: NDArray[np.int64]  # (B, 10)
+    logits: Array
+    pred: NDArray[np.int64]
+
+
+# --- quantizers used in training ------------------------------------------------------------
+
+def _weights_forward(w: Array, bits: int | None) -> tuple[Array, float]:
+    """Effective weights alpha*q (STE: the gradient passes to the latent weights unchanged)."""
+    if bits is None:
+        return w, 1.0
+    alpha = fit_alpha(w, bits)
+    return alpha * to_codes(w, alpha, bits).astype(np.float64), alpha
+
+
+def _act_forward(h: Array, bits: int | None) -> tuple[Array, Array]:
+    """Hard-tanh then K-bit odd levels on [-1, 1]; returns value and the STE mask (|h| <= 1)."""
+    if bits is None:
+        return np.clip(h, -1.0, 1.0), (np.abs(h) <= 1.0).astype(np.float64)
+    return fake_quant(h, 1.0 / ((1 << bits) - 1), bits)
+
+
+def _input_forward(x: Array, bits: int | None) -> Array:
+    """Input pixels (already in [-1, 1]) on the K-bit levels, or as they are for the float net."""
+    return x if bits is None else quantize_activations(x, bits).value
+
+
+def _bn_train(z: Array, gamma: Array, beta: Array) -> tuple[Array, tuple[Array, Array, Array, Array]]:
+    mu = z.mean(axis=0)
+    var = z.var(axis=0)
+    inv = 1.0 / np.sqrt(var + BN_EPS)
+    zh = (z - mu) * inv
+    return gamma * zh + beta, (zh, inv, mu, var)
+
+
+def _bn_backward(dout: Array, gamma: Array, zh: Array, inv: Array) -> tuple[Array, Array, Array]:
+    b = dout.shape[0]
+    dzh = dout * gamma
+    dz = inv / b * (b * dzh - dzh.sum(axis=0) - zh * (dzh * zh).sum(axis=0))
+    return dz, (dout * zh).sum(axis=0), dout.sum(axis=0)
+
+
+def _softmax_ce(logits: Array, y: NDArray[np.int64]) -> tuple[float, Array]:
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    n = logits.shape[0]
+    loss = float(-np.log(p[np.arange(n), y] + 1e-12).mean())
+    p[np.arange(n), y] -= 1.0
+    return loss, p / n
+
+
+# --- training ----------------------------------------------------------------------------------
+
+def train(split: DigitsSplit, cfg: TrainConfig) -> TrainedMlp:
+    """Mini-batch Adam with a linearly decaying rate; quantized nets train through the STE."""
+    rng = np.random.default_rng(cfg.seed)
+    n_in = split.x_train.shape[1]
+    h = cfg.hidden
+    params = {
+        "w1": rng.uniform(-1, 1, (h, n_in)) * np.sqrt(6.0 / (n_in + h)),
+        "w2": rng.uniform(-1, 1, (CLASSES, h)) * np.sqrt(6.0 / (h + CLASSES)),
+        "g1": np.ones(h), "b1": np.zeros(h), "g2": np.ones(CLASSES), "b2": np.zeros(CLASSES),
+    }
+    run = {"m1": np.zeros(h), "v1": np.ones(h), "m2": np.zeros(CLASSES), "v2": np.ones(CLASSES)}
+    adam_m = {k: np.zeros_like(v) for k, v in params.items()}
+    adam_v = {k: np.zeros_like(v) for k, v in params.items()}
+    b1_, b2_, eps = 0.9, 0.999, 1e-8
+    n = split.x_train.shape[0]
+    steps_per_epoch = -(-n // cfg.batch)
+    total = cfg.epochs * steps_per_epoch
+    step = 0
+    for _epoch in range(cfg.epochs):
+        order = rng.permutation(n)
+        for s in range(steps_per_epoch):
+            idx = order[s * cfg.batch:(s + 1) * cfg.batch]
+            if idx.size < 2:
+                continue
+            x, y = split.x_train[idx], split.y_train[idx]
+            a0 = _input_forward(x, cfg.abits)
+            w1e, _ = _weights_forward(params["w1"], cfg.wbits)
+            z1 = a0 @ w1e.T
+            h1, (zh1, inv1, mu1, var1) = _bn_train(z1, params["g1"], params["b1"])
+            a1, mask1 = _act_forward(h1, cfg.abits)
+            w2e, _ = _weights_forward(params["w2"], cfg.wbits)
+            z2 = a1 @ w2e.T
+            logits, (zh2, inv2, mu2, var2) = _bn_train(z2, params["g2"], params["b2"])
+            _, dlogits = _softmax_ce(logits, y)
+            dz2, dg2, db2 = _bn_backward(dlogits, params["g2"], zh2, inv2)
+            grads = {"w2": dz2.T @ a1, "g2": dg2, "b2": db2}
+            dh1 = (dz2 @ w2e) * mask1
+            dz1, grads["g1"], grads["b1"] = _bn_backward(dh1, params["g1"], zh1, inv1)
+            grads["w1"] = dz1.T @ a0
+            run["m1"] = (1 - BN_MOMENTUM) * run["m1"] + BN_MOMENTUM * mu1
+            run["v1"] = (1 - BN_MOMENTUM) * run["v1"] + BN_MOMENTUM * var1
+            run["m2"] = (1 - BN_MOMENTUM) * run["m2"] + BN_MOMENTUM * mu2
+            run["v2"] = (1 - BN_MOMENTUM) * run["v2"] + BN_MOMENTUM * var2
+            step += 1
+            lr = cfg.lr * (1.0 - (step - 1) / total)
+            for k, g in grads.items():
+                adam_m[k] = b1_ * adam_m[k] + (1 - b1_) * g
+                adam_v[k] = b2_ * adam_v[k] + (1 - b2_) * g * g
+                mh = adam_m[k] / (1 - b1_**step)
+                vh = adam_v[k] / (1 - b2_**step)
+                params[k] = params[k] - lr * mh / (np.sqrt(vh) + eps)
+            if cfg.quantized:  # BinaryConnect-style: keep latent weights bounded
+                params["w1"] = np.clip(params["w1"], -1.0, 1.0)
+                params["w2"] = np.clip(params["w2"], -1.0, 1.0)
+    return TrainedMlp(
+        config=cfg,
+        w1=params["w1"],
+        bn1=BatchNorm(params["g1"], params["b1"], run["m1"], run["v1"]),
+        w2=params["w2"],
+        bn2=BatchNorm(params["g2"], params["b2"], run["m2"], run["v2"]),
+    )
+
+
+def float_logits(net: TrainedMlp, x: Array) -> Array:
+    """Eval-mode forward in floating point (fake-quantized for a quantized config)."""
+    cfg = net.config
+    s1, t1 = net.bn1.fold()
+    s2, t2 = net.bn2.fold()
+    a0 = _input_forward(x, cfg.abits)
+    w1e, _ = _weights_forward(net.w1, cfg.wbits)
+    a1, _ = _act_forward(s1 * (a0 @ w1e.T) + t1, cfg.abits)
+    w2e, _ = _weights_forward(net.w2, cfg.wbits)
+    return s2 * (a1 @ w2e.T) + t2
+
+
+# --- deployment: integer inference through the branch decomposition -----------------------------
+
+def quantize_net(net: TrainedMlp) -> QuantizedMlp:
+    """Weights to words with per-tensor scales; batch norm and scales folded per output unit."""
+    cfg = net.config
+    if not cfg.quantized:
+        raise BitbranchError("the float baseline has no encoded form: train with wbits/abits set")
+    w, a = int(cfg.wbits), int(cfg.abits)
+    alpha_a = 1.0 / ((1 << a) - 1)
+    alpha_w1 = fit_alpha(net.w1, w)
+    alpha_w2 = fit_alpha(net.w2, w)
+    s1, t1 = net.bn1.fold()
+    s2, t2 = net.bn2.fold()
+    return QuantizedMlp(
+        wbits=w,
+        abits=a,
+        w1_u=word_from_code(to_codes(net.w1, alpha_w1, w), w),
+        w2_u=word_from_code(to_codes(net.w2, alpha_w2, w), w),
+        alpha_w1=alpha_w1,
+        alpha_w2=alpha_w2,
+        scale1=s1 * alpha_w1 * alpha_a,
+        shift1=t1,
+        scale2=s2 * alpha_w2 * alpha_a,
+        shift2=t2,
+    )
+
+
+def integer_matmul(a_u: NDArray[np.int64], w_u: NDArray[np.int64], abits: int, wbits: int) -> NDArray[np.int64]:
+    """Plain integer reference of a layer: decode both operands to codes and multiply, (B,N)x(O,N)->(B,O)."""
+    return code_from_word(a_u, abits) @ code_from_word(w_u, wbits).T
+
+
+def input_words(net: QuantizedMlp, x: Array) -> NDArray[np.int64]:
+    """Input pixels in [-1, 1] to K-bit activation words."""
+    return quantize_activations(x, net.abits).u
+
+
+def hidden_words(net: QuantizedMlp, dot1: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Layer-1 integer dots -> folded batch norm -> hard-tanh -> K-bit words (to_codes clips)."""
+    pre = net.scale1 * dot1.astype(np.float64) + net.shift1
+    return word_from_code(to_codes(pre, net.alpha_a, net.abits), net.abits)
+
+
+def infer(
+    net: QuantizedMlp,
+    x: Array,
+    matmul: Matmul = branch_matmul,
+    dot1: NDArray[np.int64] | None = None,
+) -> Inference:
+    """Quantized forward pass; layer products by ``matmul`` (branch decomposition by default).
+
+    ``dot1`` replaces layer 1's products by ones computed elsewhere (the RTL run).
+    """
+    a0_u = input_words(net, x)
+    d1 = matmul(a0_u, net.w1_u, net.abits, net.wbits) if dot1 is None else np.asarray(dot1, dtype=np.int64)
+    a1_u = hidden_words(net, d1)
+    d2 = matmul(a1_u, net.w2_u, net.abits, net.wbits)
+    logits = net.scale2 * d2.astype(np.float64) + net.shift2
+    return Inference(a0_u, d1, a1_u, d2, logits, np.argmax(logits, axis=1).astype(np.int64))
+
+
+def accuracy(pred: NDArray[np.int64], labels: NDArray[np.int64]) -> float:
+    return float(np.mean(np.asarray(pred) == np.asarray(labels)))

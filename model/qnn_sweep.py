@@ -1,0 +1,140 @@
+"""Accuracy against bit width: train the float baseline and each W/A config over a few seeds.
+
+Quantized accuracies are measured on the deployed integer network, whose layer products go
+through model.encoding.branch_matmul (the reference arithmetic of the hardware); every run also
+checks those products equal the plain integer dot products bit for bit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from model.cli import BitbranchError
+from model.encoding import branch_matmul
+from model.qnn_data import DigitsSplit, load_split
+from model.qnn_net import TrainConfig, accuracy, float_logits, infer, integer_matmul, quantize_net, train
+
+DEFAULT_WIDTHS: tuple[tuple[int | None, int | None], ...] = (
+    (None, None), (1, 1), (1, 2), (2, 2), (3, 3), (4, 4),
+)
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Everything that decides the table: widths, seeds, network size, schedule, split."""
+
+    widths: tuple[tuple[int | None, int | None], ...] = DEFAULT_WIDTHS
+    seeds: tuple[int, ...] = (0, 1, 2)
+    hidden: int = 128
+    epochs: int = 60
+    batch: int = 32
+    lr: float = 0.01
+    test_fraction: float = 0.25
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise BitbranchError("give at least one seed (e.g. --seeds 0,1,2)")
+        if not self.widths:
+            raise BitbranchError("give at least one W/A width")
+
+    def train_config(self, wbits: int | None, abits: int | None, seed: int) -> TrainConfig:
+        return TrainConfig(wbits=wbits, abits=abits, hidden=self.hidden, epochs=self.epochs,
+                           batch=self.batch, lr=self.lr, seed=seed)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One trained network: its config label, seed, and accuracies on train and held-out test."""
+
+    label: str
+    wbits: int | None
+    abits: int | None
+    seed: int
+    test_accuracy: float
+    train_accuracy: float
+    branch_bit_exact: bool | None  # None for the float baseline (no encoded products)
+
+
+@dataclass(frozen=True)
+class Row:
+    """Summary of one W/A config over the seeds."""
+
+    label: str
+    wbits: int | None
+    abits: int | None
+    accuracies: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.accuracies))
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation over seeds (0 for a single seed)."""
+        return float(np.std(self.accuracies, ddof=1)) if len(self.accuracies) > 1 else 0.0
+
+    @property
+    def lo(self) -> float:
+        return float(min(self.accuracies))
+
+    @property
+    def hi(self) -> float:
+        return float(max(self.accuracies))
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The table plus where it came from."""
+
+    config: SweepConfig
+    runs: tuple[RunResult, ...]
+    n_train: int
+    n_test: int
+    source: str
+    rows: tuple[Row, ...] = field(default=())
+
+    @staticmethod
+    def summarise(config: SweepConfig, runs: tuple[RunResult, ...], split: DigitsSplit) -> "SweepResult":
+        rows = []
+        for w, a in config.widths:
+            mine = [r for r in runs if (r.wbits, r.abits) == (w, a)]
+            rows.append(Row(mine[0].label, w, a, tuple(r.test_accuracy for r in mine)))
+        return SweepResult(config, runs, len(split.y_train), len(split.y_test), split.source, tuple(rows))
+
+
+def run_one(split: DigitsSplit, cfg: TrainConfig) -> RunResult:
+    """Train one network and measure it (integer path through the branch decomposition if quantized)."""
+    net = train(split, cfg)
+    if not cfg.quantized:
+        test_pred = np.argmax(float_logits(net, split.x_test), axis=1)
+        train_pred = np.argmax(float_logits(net, split.x_train), axis=1)
+        return RunResult(cfg.label, None, None, cfg.seed, accuracy(test_pred, split.y_test),
+                         accuracy(train_pred, split.y_train), None)
+    qnet = quantize_net(net)
+    test_inf = infer(qnet, split.x_test, matmul=branch_matmul)
+    ref_inf = infer(qnet, split.x_test, matmul=integer_matmul)
+    exact = bool(np.array_equal(test_inf.dot1, ref_inf.dot1) and np.array_equal(test_inf.dot2, ref_inf.dot2))
+    if not exact:
+        raise BitbranchError(f"{cfg.label} seed {cfg.seed}: branch_matmul differs from the integer dot product")
+    train_inf = infer(qnet, split.x_train, matmul=branch_matmul)
+    return RunResult(cfg.label, cfg.wbits, cfg.abits, cfg.seed, accuracy(test_inf.pred, split.y_test),
+                     accuracy(train_inf.pred, split.y_train), exact)
+
+
+def run_sweep(config: SweepConfig, log: Callable[[str], None] = lambda s: None) -> SweepResult:
+    """Every width x seed, in a fixed order; ``log`` gets one line per run (with its wall time)."""
+    split = load_split(config.test_fraction, config.split_seed)
+    runs = []
+    for w, a in config.widths:
+        for seed in config.seeds:
+            t0 = time.perf_counter()
+            r = run_one(split, config.train_config(w, a, seed))
+            log(f"  {r.label:6s} seed {seed}: test {r.test_accuracy:.4f}  train {r.train_accuracy:.4f}"
+                f"  ({time.perf_counter() - t0:.1f} s)")
+            runs.append(r)
+    return SweepResult.summarise(config, tuple(runs), split)

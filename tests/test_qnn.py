@@ -1,0 +1,95 @@
+"""The QNN model: quantized inference through the branch decomposition is the integer arithmetic, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.cli import BitbranchError
+from model.encoding import branch_matmul, code_from_word
+from model.qnn import main as qnn_main
+from model.qnn_data import load_split
+from model.qnn_net import (TrainConfig, accuracy, float_logits, infer, integer_matmul, quantize_net, train)
+
+pytest.importorskip("sklearn", reason="scikit-learn ships the digits data set: pip install -e '.[qnn]'")
+
+TINY = dict(hidden=16, epochs=2)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return load_split()
+
+
+def test_split_is_fixed_stratified_and_scaled(split):
+    assert split.x_train.shape == (1347, 64) and split.x_test.shape == (450, 64)
+    assert split.x_train.min() >= -1.0 and split.x_train.max() <= 1.0
+    again = load_split()
+    assert np.array_equal(again.x_test, split.x_test) and np.array_equal(again.y_test, split.y_test)
+    assert set(np.bincount(split.y_test)) <= {43, 44, 45, 46}  # stratified: each class ~25 % of its 174..183 images
+
+
+@pytest.mark.parametrize("wbits,abits", [(1, 1), (1, 2), (2, 2), (3, 3), (4, 4)])
+def test_branch_inference_equals_integer_dot_bit_for_bit(split, wbits, abits):
+    qnet = quantize_net(train(split, TrainConfig(wbits=wbits, abits=abits, seed=1, **TINY)))
+    x = split.x_test
+    branch = infer(qnet, x, matmul=branch_matmul)
+    ref = infer(qnet, x, matmul=integer_matmul)
+    assert np.array_equal(branch.dot1, ref.dot1)
+    assert np.array_equal(branch.dot2, ref.dot2)
+    assert np.array_equal(branch.pred, ref.pred)
+    # and the integer reference is the codes' product: q_a . q_w per (image, unit)
+    b, o = 7, 3
+    qa = code_from_word(branch.a0_u[b], abits)
+    qw = code_from_word(qnet.w1_u[o], wbits)
+    assert branch.dot1[b, o] == int(qa @ qw)
+
+
+def test_codes_are_odd_and_in_range(split):
+    qnet = quantize_net(train(split, TrainConfig(wbits=2, abits=3, seed=0, **TINY)))
+    inf = infer(qnet, split.x_test[:32])
+    for words, bits in ((qnet.w1_u, 2), (qnet.w2_u, 2), (inf.a0_u, 3), (inf.a1_u, 3)):
+        q = code_from_word(words, bits)
+        assert np.all(q % 2 != 0) and np.abs(q).max() <= (1 << bits) - 1
+
+
+def test_integer_network_matches_fake_quant_float_network(split):
+    """Folding batch norm and scales into the integer path keeps (nearly) every classification."""
+    net = train(split, TrainConfig(wbits=2, abits=2, seed=0, **TINY))
+    int_pred = infer(quantize_net(net), split.x_test).pred
+    float_pred = np.argmax(float_logits(net, split.x_test), axis=1)
+    assert np.mean(int_pred == float_pred) >= 0.99
+
+
+def test_training_is_deterministic_and_learns(split):
+    cfg = TrainConfig(wbits=2, abits=2, seed=3, **TINY)
+    a, b = quantize_net(train(split, cfg)), quantize_net(train(split, cfg))
+    assert np.array_equal(a.w1_u, b.w1_u) and np.array_equal(a.scale2, b.scale2)
+    assert accuracy(infer(a, split.x_test).pred, split.y_test) > 0.5  # chance is 0.1
+
+
+def test_bad_configs_are_one_line_errors():
+    with pytest.raises(BitbranchError, match="both wbits and abits"):
+        TrainConfig(wbits=2, abits=None)
+    with pytest.raises(BitbranchError, match="wbits=0"):
+        TrainConfig(wbits=0, abits=2)
+    with pytest.raises(BitbranchError, match="float baseline has no encoded form"):
+        quantize_net(train(load_split(), TrainConfig(wbits=None, abits=None, hidden=4, epochs=1)))
+
+
+def test_cli_writes_deterministic_reports(tmp_path, capsys):
+    args = ["--seeds", "0,1", "--epochs", "1", "--hidden", "8", "--rtl-images", "0"]
+    qnn_main(args + ["--out", str(tmp_path / "a")])
+    qnn_main(args + ["--out", str(tmp_path / "b")])
+    out = capsys.readouterr().out
+    assert "RTL layer check SKIPPED" in out and "| W4/A4 |" in out and "seeds 0,1" in out
+    for name in ("qnn.csv", "qnn.json", "qnn.md", "qnn.png", "qnn.svg"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert not list((tmp_path / "a").glob(".*tmp"))
+
+
+@pytest.mark.parametrize("argv,msg", [(["--seeds", "a"], "--seeds"), (["--epochs", "0"], "--epochs"),
+                                      (["--rtl-images", "-1"], "--rtl-images")])
+def test_cli_bad_arguments(argv, msg, tmp_path):
+    with pytest.raises(BitbranchError, match=msg):
+        qnn_main(argv + ["--out", str(tmp_path)])
