@@ -1,0 +1,334 @@
+"""Cycle-accurate Python models of the generated PEs: same registers, handshake and reset as the RTL.
+
+A model steps one clock at a time: :meth:`comb` gives the settled (in_ready, out_valid, y) that
+the coming rising edge sees, :meth:`edge` applies that edge (``rst_n`` low = synchronous reset).
+Every register the RTL has is mirrored, including the data registers that are *not* reset and
+load during reset cycles too; unknown values (before the first reset) are ``None`` like an X.
+The structure comes from the manifest's ``pipeline`` (lockstep stages / iterative step schedule),
+which :func:`cycle_model` checks against what the model implements. The models satisfy
+``verif.driver.CycleModel`` (``reset_edge``, ``comb``, ``edge``), so ``verif.driver.replay`` drives them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+from model.cli import BitbranchError
+from model.contract import check_manifest, read_manifest, to_signed
+from model.spec import DesignSpec
+
+Bit = int | None
+"""0, 1 or None (unknown, an X before the first reset)."""
+
+
+class PortInputs(Protocol):
+    """What the bench drives in one cycle (``verif.driver.CycleInputs`` has these fields)."""
+
+    rst_n: int
+    in_valid: int
+    w: int
+    a: int
+    out_ready: int
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A plain set of port inputs for one cycle (for callers without verif)."""
+
+    rst_n: int = 1
+    in_valid: int = 0
+    w: int = 0
+    a: int = 0
+    out_ready: int = 1
+
+
+def _and(*bits: Bit) -> Bit:
+    """Three-valued AND (0 dominates X)."""
+    if any(b == 0 for b in bits):
+        return 0
+    return None if any(b is None for b in bits) else 1
+
+
+def _or(*bits: Bit) -> Bit:
+    """Three-valued OR (1 dominates X)."""
+    if any(b == 1 for b in bits):
+        return 1
+    return None if any(b is None for b in bits) else 0
+
+
+def _not(b: Bit) -> Bit:
+    return None if b is None else 1 - b
+
+
+def _load(cond: Bit, old: Any, new: Callable[[], Any]) -> Any:
+    """A register with enable: new value when cond is 1, old when 0, unknown when cond is X (unless equal)."""
+    if cond == 1:
+        return new()
+    if cond == 0:
+        return old
+    value = new()
+    return old if value == old else None
+
+
+# --- datapath arithmetic, exactly as the RTL computes it ---------------------------------------
+
+def plane(bus: int, bits: int, index: int, n: int) -> int:
+    """Bit plane ``index`` of an element-major bus: bit e of the result is bit ``index`` of element e."""
+    out = 0
+    for e in range(n):
+        out |= ((bus >> (e * bits + index)) & 1) << e
+    return out
+
+
+def branch_pc(w_bus: int, a_bus: int, spec: DesignSpec, i: int, j: int) -> int:
+    """popcount(XNOR(weight plane i, activation plane j)) over the N elements."""
+    n = spec.n
+    x = ~(plane(w_bus, spec.wbits, i, n) ^ plane(a_bus, spec.abits, j, n)) & ((1 << n) - 1)
+    return x.bit_count()
+
+
+def constant_correction(spec: DesignSpec) -> int:
+    """N (2^W-1)(2^A-1): the constant the encoded PEs subtract (equals spec.y_max)."""
+    return spec.n * ((1 << spec.wbits) - 1) * ((1 << spec.abits) - 1)
+
+
+def parallel_y(spec: DesignSpec, pcs: Sequence[int]) -> int:
+    """Shift-add of the branch popcounts mod 2^out_width, read as signed: sum pc_ij << (i+j+1) - const."""
+    total = sum(pcs[i * spec.abits + j] << (i + j + 1) for i in range(spec.wbits) for j in range(spec.abits))
+    return to_signed(total - constant_correction(spec), spec.out_width)
+
+
+def decode_code(u: int, bits: int) -> int:
+    """Signed odd code q = 2u - (2^bits - 1) of an unsigned word (the baseline's decoder)."""
+    return 2 * u - ((1 << bits) - 1)
+
+
+def baseline_groups(spec: DesignSpec) -> list[range]:
+    """Element groups of the baseline's s2 partial sums (same split as rtl.arch_baseline.groups)."""
+    count = min(spec.wbits * spec.abits, spec.n)
+    base, extra = divmod(spec.n, count)
+    out, start = [], 0
+    for g in range(count):
+        size = base + (1 if g < extra else 0)
+        out.append(range(start, start + size))
+        start += size
+    return out
+
+
+def baseline_parts(spec: DesignSpec, w_bus: int, a_bus: int) -> tuple[int, ...]:
+    """Partial sums of q_w q_a over each group (tight widths in the RTL, so exact integers)."""
+    mw, ma = (1 << spec.wbits) - 1, (1 << spec.abits) - 1
+    prods = [decode_code((w_bus >> (e * spec.wbits)) & mw, spec.wbits)
+             * decode_code((a_bus >> (e * spec.abits)) & ma, spec.abits) for e in range(spec.n)]
+    return tuple(sum(prods[e] for e in g) for g in baseline_groups(spec))
+
+
+def serial_schedule(wbits: int, abits: int) -> list[tuple[int, int, bool]]:
+    """(weight plane, activation plane, double acc first) per step: diagonals high to low, i ascending."""
+    steps: list[tuple[int, int, bool]] = []
+    for s in range(wbits + abits - 2, -1, -1):
+        first = True
+        for i in range(wbits):
+            j = s - i
+            if 0 <= j < abits:
+                steps.append((i, j, first and bool(steps)))
+                first = False
+    return steps
+
+
+# --- the models ---------------------------------------------------------------------------------
+
+class LockstepModel:
+    """``parallel`` and ``baseline``: R register stages moving together when advance = !out_valid | out_ready.
+
+    Stage k's data register loads ``transforms[k](previous stage data)`` when advance and the previous
+    valid bit are high (stage 0 loads (w, a) when in_valid & live), whatever rst_n is; valid bits,
+    live and out_valid reset to 0. The last transform produces y.
+    """
+
+    def __init__(self, spec: DesignSpec, transforms: Sequence[Callable[[Any], Any]]) -> None:
+        self.spec = spec
+        self.transforms = tuple(transforms)
+        self.live: Bit = None
+        self.valids: list[Bit] = [None] * len(self.transforms)  # s1..s(R-1), then out_valid
+        self.data: list[Any] = [None] * len(self.transforms)   # s1 operands, ..., y
+        self.data_loads = 0
+
+    @property
+    def out_valid(self) -> Bit:
+        return self.valids[-1]
+
+    def comb(self, inp: PortInputs) -> tuple[Bit, Bit, int | None]:
+        """Settled (in_ready, out_valid, y) for this cycle's inputs."""
+        advance = _or(_not(self.out_valid), inp.out_ready)
+        return _and(self.live, advance), self.out_valid, self.data[-1]
+
+    def edge(self, inp: PortInputs, in_ready: Bit = None) -> None:
+        """One rising edge with these inputs (reset when inp.rst_n == 0)."""
+        advance = _or(_not(self.out_valid), inp.out_ready)
+        srcs: list[tuple[Bit, Any]] = [(_and(inp.in_valid, self.live), (inp.w, inp.a))]
+        srcs += [(self.valids[k], self.data[k]) for k in range(len(self.valids) - 1)]
+        new_data = []
+        for k, ((v, d), f) in enumerate(zip(srcs, self.transforms)):
+            cond = _and(advance, v)
+            new_data.append(_load(cond, self.data[k], lambda f=f, d=d: None if d is None else f(d)))
+        self.data = new_data
+        if inp.rst_n == 0:
+            self.live = 0
+            self.valids = [0] * len(self.valids)
+        else:
+            self.live = 1
+            chain = [srcs[0][0]] + self.valids[:-1]  # s1_valid <= in_valid & live (pre-edge live)
+            self.valids = [_load(advance, old, lambda b=b: b) for old, b in zip(self.valids, chain)]
+
+    def reset_edge(self) -> None:
+        """A rising edge with rst_n low and the driver's reset inputs (in_valid 0, out_ready 0)."""
+        self.edge(Inputs(rst_n=0, in_valid=0, w=0, a=0, out_ready=0))
+
+
+class SerialModel:
+    """``serial``: operand register, step counter over the bit-plane schedule, Horner accumulator, y register."""
+
+    def __init__(self, spec: DesignSpec, schedule: Sequence[tuple[int, int, bool]]) -> None:
+        self.spec = spec
+        self.schedule = tuple(schedule)
+        self.nsteps = len(self.schedule)
+        self.acc_width = spec.out_width - 1
+        self.live: Bit = None
+        self.busy: Bit = None
+        self.step: int | None = None
+        self.out_valid: Bit = None
+        self.s1: tuple[int, int] | None = None
+        self.acc: int | None = None
+        self.y: int | None = None
+
+    def _control(self, inp: PortInputs) -> tuple[Bit, Bit, Bit, Bit]:
+        """(last, out_free, step_en, in_ready) from the current state."""
+        last = None if self.step is None else int(self.step == self.nsteps - 1)
+        out_free = _or(_not(self.out_valid), inp.out_ready)
+        step_en = _and(self.busy, _or(_not(last), out_free))
+        in_ready = _and(self.live, _or(_not(self.busy), _and(last, out_free)))
+        return last, out_free, step_en, in_ready
+
+    def comb(self, inp: PortInputs) -> tuple[Bit, Bit, int | None]:
+        return self._control(inp)[3], self.out_valid, self.y
+
+    def acc_next(self) -> int | None:
+        """(step==0 ? 0 : dbl ? 2 acc : acc) + pc(i, j), modulo 2^(out_width-1)."""
+        if self.s1 is None or self.step is None:
+            return None
+        i, j, dbl = self.schedule[self.step] if self.step < self.nsteps else (0, 0, False)
+        pc = branch_pc(self.s1[0], self.s1[1], self.spec, i, j)
+        mask = (1 << self.acc_width) - 1
+        if self.nsteps == 1 or self.step == 0:
+            base = 0
+        elif self.acc is None:
+            return None
+        else:
+            base = (self.acc << 1) & mask if dbl else self.acc
+        return (base + pc) & mask
+
+    def edge(self, inp: PortInputs, in_ready: Bit = None) -> None:
+        last, _, step_en, ready = self._control(inp)
+        accept = _and(inp.in_valid, ready)
+        acc_next = self.acc_next()
+        y_next = None if acc_next is None else to_signed((acc_next << 1) - constant_correction(self.spec),
+                                                         self.spec.out_width)
+        fin = _and(step_en, last)
+        new_y = _load(fin, self.y, lambda: y_next)
+        new_acc = _load(step_en, self.acc, lambda: acc_next) if self.nsteps > 1 else None
+        new_s1 = _load(accept, self.s1, lambda: (inp.w, inp.a))
+        if inp.rst_n == 0:
+            self.live, self.busy, self.step, self.out_valid = 0, 0, 0, 0
+        else:
+            self.live = 1
+            if accept == 1:
+                self.busy, self.step = 1, 0
+            elif accept == 0 and step_en == 1:
+                self.busy = _not(last)
+                self.step = 0 if last else self.step + 1  # type: ignore[operator]
+            elif accept is None or step_en is None:
+                self.busy, self.step = None, None
+            if fin == 1:
+                self.out_valid = 1
+            elif fin == 0 and inp.out_ready:
+                self.out_valid = 0
+            elif fin is None:
+                self.out_valid = None
+        self.s1, self.acc, self.y = new_s1, new_acc, new_y
+
+    def reset_edge(self) -> None:
+        self.edge(Inputs(rst_n=0, in_valid=0, w=0, a=0, out_ready=0))
+
+
+# --- construction from spec + manifest ----------------------------------------------------------
+
+def _parallel_transforms(spec: DesignSpec) -> list[Callable[[Any], Any]]:
+    pairs = [(i, j) for i in range(spec.wbits) for j in range(spec.abits)]
+    return [
+        lambda wa: wa,
+        lambda wa: tuple(branch_pc(wa[0], wa[1], spec, i, j) for i, j in pairs),
+        lambda pcs: parallel_y(spec, pcs),
+    ]
+
+
+def _baseline_transforms(spec: DesignSpec) -> list[Callable[[Any], Any]]:
+    return [
+        lambda wa: wa,
+        lambda wa: baseline_parts(spec, wa[0], wa[1]),
+        lambda parts: to_signed(sum(parts), spec.out_width),
+    ]
+
+
+EXPECTED_TIMING = {"parallel": ("lockstep", 2), "baseline": ("lockstep", 2), "serial": ("iterative", None)}
+
+
+def check_pipeline(spec: DesignSpec, manifest: dict[str, Any]) -> None:
+    """Raise BitbranchError when the manifest describes a pipeline this model does not implement."""
+    check_manifest(spec, manifest)
+    pipe = manifest.get("pipeline") or {}
+    style, latency = EXPECTED_TIMING[spec.arch]
+    problems = []
+    if manifest.get("reset", "sync") != "sync":
+        problems.append(f"reset={manifest.get('reset')!r} (model implements sync)")
+    if pipe.get("style") != style:
+        problems.append(f"pipeline style {pipe.get('style')!r} (model implements {style!r})")
+    if style == "lockstep":
+        names = [s.get("name") for s in pipe.get("stages", [])]
+        if names != ["s1", "s2", "out"] or manifest["latency_cycles"] != latency or manifest["initiation_interval"] != 1:
+            problems.append(f"stages {names}, latency {manifest['latency_cycles']}, II {manifest['initiation_interval']} "
+                            "(model implements s1, s2, out; latency 2; II 1)")
+    else:
+        sched = [(s["i"], s["j"], bool(s["dbl"])) for s in pipe.get("step_schedule", [])]
+        if sched != serial_schedule(spec.wbits, spec.abits):
+            problems.append("step_schedule differs from the diagonal Horner schedule the model implements")
+        if manifest["latency_cycles"] != len(sched) or manifest["initiation_interval"] != len(sched):
+            problems.append(f"latency/II {manifest['latency_cycles']}/{manifest['initiation_interval']} != steps {len(sched)}")
+    if problems:
+        raise BitbranchError(f"cycle model does not match the RTL manifest of {spec.id}: {'; '.join(problems)}; "
+                             "update model/cycle.py with the RTL change")
+
+
+def cycle_model(spec: DesignSpec, manifest: dict[str, Any] | Path | str | None = None) -> LockstepModel | SerialModel:
+    """A fresh cycle model of ``spec``; when a manifest (dict or path) is given its pipeline is checked first."""
+    if manifest is not None:
+        m = manifest if isinstance(manifest, dict) else read_manifest(manifest)
+        check_pipeline(spec, m)
+        if spec.arch == "serial":
+            sched = [(s["i"], s["j"], bool(s["dbl"])) for s in m["pipeline"]["step_schedule"]]
+            return SerialModel(spec, sched)
+    if spec.arch == "parallel":
+        return LockstepModel(spec, _parallel_transforms(spec))
+    if spec.arch == "baseline":
+        return LockstepModel(spec, _baseline_transforms(spec))
+    return SerialModel(spec, serial_schedule(spec.wbits, spec.abits))
+
+
+def timing(spec: DesignSpec) -> tuple[int, int]:
+    """(latency_cycles, initiation_interval) the model has, in the manifest's definition."""
+    if spec.arch == "serial":
+        steps = spec.wbits * spec.abits
+        return steps, steps
+    return 2, 1

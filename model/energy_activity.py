@@ -1,0 +1,220 @@
+"""Structure and switching activity of each datapath part of a PE, from a stream of input vectors (numpy).
+
+For every part (operand registers, XNOR outputs, popcount adder nodes, shift-add / accumulator bits,
+baseline partial products and adder-tree bits, output register) it returns how many cells of each
+kind it has (for area) and how many output toggles it makes per dot product (for energy), where
+toggles = popcount(XOR of consecutive values) of the part's signals over the stream, in the order the
+RTL evaluates them with valid and ready high every cycle (parallel/baseline: one vector per cycle;
+serial: one bit-plane pair per cycle). The arithmetic mirrors model.cycle and the RTL generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.cycle import baseline_groups, constant_correction, serial_schedule
+from model.spec import DesignSpec
+from rtl.compressor import build_popcount
+
+
+@dataclass(frozen=True)
+class Part:
+    """One datapath part: its kind (unit cost class), unit count and output toggles per dot product."""
+
+    name: str
+    kind: str  # "reg" (flop with load enable), "ctrl" (reset flop), "xnor", "fa", "ha", "adder", "mux", "pp", "mult"
+    units: int
+    toggles_per_dot: float
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Every part of one design plus the cycles one dot product occupies."""
+
+    spec_id: str
+    vectors: int
+    cycles_per_dot: int
+    parts: tuple[Part, ...]
+
+    @property
+    def flops(self) -> int:
+        return sum(p.units for p in self.parts if p.kind in ("reg", "ctrl"))
+
+
+def _toggles(values: np.ndarray, width: int) -> float:
+    """Total bit toggles along axis 0 of integer values (two's complement, ``width`` bits)."""
+    if values.shape[0] < 2:
+        return 0.0
+    mask = np.int64((1 << width) - 1) if width < 63 else np.int64(-1)
+    v = values.astype(np.int64) & mask
+    return float(np.bitwise_count(v[1:] ^ v[:-1]).sum())
+
+
+def _bool_toggles(bits: np.ndarray) -> float:
+    return float((bits[1:] != bits[:-1]).sum()) if bits.shape[0] >= 2 else 0.0
+
+
+def random_words(spec: DesignSpec, vectors: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform random unsigned words (vectors, N) for weights and activations, fixed seed."""
+    rng = np.random.default_rng([seed, spec.wbits, spec.abits, spec.n])
+    return (rng.integers(0, 1 << spec.wbits, size=(vectors, spec.n), dtype=np.int64),
+            rng.integers(0, 1 << spec.abits, size=(vectors, spec.n), dtype=np.int64))
+
+
+def popcount_tree_activity(x: np.ndarray, style: str) -> tuple[np.ndarray, float, float, int, int]:
+    """Evaluate the RTL's compressor tree on bits x (T, ..., n); returns (counts, FA toggles, HA toggles, #FA, #HA)."""
+    n = x.shape[-1]
+    tree = build_popcount(n, style)
+    val: dict[str, np.ndarray] = {f"x[{i}]": x[..., i].astype(np.uint8) for i in range(n)}
+    fa_t = ha_t = 0.0
+    for c in tree.cells:
+        total = sum(val[i] for i in c.inputs)
+        s = total & 1
+        val[c.sum] = s
+        t = _bool_toggles(s)
+        if c.carry is not None:
+            val[c.carry] = (total >> 1).astype(np.uint8)
+            t += _bool_toggles(val[c.carry])
+        if c.kind == "fa":
+            fa_t += t
+        else:
+            ha_t += t
+    count = sum(val[o].astype(np.int64) << b for b, o in enumerate(tree.outputs))
+    return np.asarray(count), fa_t, ha_t, tree.full_adders, tree.half_adders
+
+
+def adder_tree_activity(leaves: list[tuple[np.ndarray, int]], signed: bool) -> tuple[np.ndarray, int, float]:
+    """Balanced 2-input adder tree as rtl.verilog.adder_tree pairs it: (root values, adder bits, toggles)."""
+    nodes = list(leaves)
+    bits = 0
+    tog = 0.0
+    while len(nodes) > 1:
+        nxt = []
+        for k in range(0, len(nodes) - 1, 2):
+            (va, ma), (vb, mb) = nodes[k], nodes[k + 1]
+            mx = ma + mb
+            width = mx.bit_length() + (1 if signed else 0)
+            v = va + vb
+            bits += width
+            tog += _toggles(v, width)
+            nxt.append((v, mx))
+        if len(nodes) % 2:
+            nxt.append(nodes[-1])
+        nodes = nxt
+    return nodes[0][0], bits, tog
+
+
+def _planes(words: np.ndarray, bits: int) -> list[np.ndarray]:
+    return [((words >> i) & 1).astype(np.uint8) for i in range(bits)]
+
+
+def parallel_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
+    m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    T = w.shape[0]
+    wp, ap = _planes(w, m), _planes(a, k)
+    x = np.stack([1 - (wp[i] ^ ap[j]) for i in range(m) for j in range(k)], axis=1)  # (T, B, n)
+    pcs, fa_t, ha_t, nfa, nha = popcount_tree_activity(x, spec.popcount)
+    pw = build_popcount(n, spec.popcount).width
+    leaves = [(pcs[:, i * k + j] << (i + j + 1), n << (i + j + 1)) for i in range(m) for j in range(k)]
+    root, add_bits, add_t = adder_tree_activity(leaves, signed=False)
+    y = root - constant_correction(spec)
+    d = T - 1
+    parts = (
+        Part("ctrl", "ctrl", 4, 0.0),
+        Part("s1_operands", "reg", spec.w_width + spec.a_width, sum(_bool_toggles(p) for p in wp + ap) / d),
+        Part("xnor", "xnor", m * k * n, _bool_toggles(x) / d),
+        Part("popcount_fa", "fa", m * k * nfa, fa_t / d),
+        Part("popcount_ha", "ha", m * k * nha, ha_t / d),
+        Part("s2_popcounts", "reg", m * k * pw, _toggles(pcs, pw) / d),
+        Part("shift_add", "adder", add_bits + ow, (add_t + _toggles(y, ow)) / d),
+        Part("y", "reg", ow, _toggles(y, ow) / d),
+    )
+    return Activity(spec.id, T, 1, parts)
+
+
+def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
+    m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    T = w.shape[0]
+    sched = serial_schedule(m, k)
+    S = len(sched)
+    aw = ow - 1
+    wp, ap = _planes(w, m), _planes(a, k)
+    wsel = np.stack([wp[i] for i, _, _ in sched], axis=1).reshape(T * S, n)  # cycle order: vector, step
+    asel = np.stack([ap[j] for _, j, _ in sched], axis=1).reshape(T * S, n)
+    x = 1 - (wsel ^ asel)
+    pcs, fa_t, ha_t, nfa, nha = popcount_tree_activity(x, spec.popcount)
+    pcs = pcs.reshape(T, S)
+    acc = np.zeros((T, S), dtype=np.int64)
+    run = np.zeros(T, dtype=np.int64)
+    for s, (_, _, dbl) in enumerate(sched):
+        run = (run * (2 if dbl else 1) if s else 0) + pcs[:, s]
+        acc[:, s] = run
+    y = 2 * acc[:, -1] - constant_correction(spec)
+    pw = build_popcount(n, spec.popcount).width
+    cw = max(1, (S - 1).bit_length())
+    c = T * S - 1
+    d = T - 1
+    mux_bits = n * (m - 1) + n * (k - 1)
+    parts = (
+        Part("ctrl", "ctrl", 3 + cw, (2 * S) / S),
+        Part("s1_operands", "reg", spec.w_width + spec.a_width, sum(_bool_toggles(p) for p in wp + ap) / d),
+        Part("plane_mux", "mux", mux_bits, (_bool_toggles(wsel) * (m > 1) + _bool_toggles(asel) * (k > 1)) / c * S),
+        Part("xnor", "xnor", n, _bool_toggles(x) / c * S),
+        Part("popcount_fa", "fa", nfa, fa_t / c * S),
+        Part("popcount_ha", "ha", nha, ha_t / c * S),
+        Part("accumulator", "reg", aw if S > 1 else 0, _toggles(acc.reshape(-1), aw) / c * S if S > 1 else 0.0),
+        Part("acc_adder", "adder", 2 * aw + ow, (2 * _toggles(acc.reshape(-1), aw) / c * S) + _toggles(y, ow) / d),
+        Part("y", "reg", ow, _toggles(y, ow) / d),
+    )
+    return Activity(spec.id, T, S, parts)
+
+
+def baseline_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
+    m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    T = w.shape[0]
+    qw = 2 * w - ((1 << m) - 1)
+    qa = 2 * a - ((1 << k) - 1)
+    prod = qw * qa
+    pmax = ((1 << m) - 1) * ((1 << k) - 1)
+    pb = pmax.bit_length() + 1
+    # partial products of an (m+1) x (k+1) two's complement multiplier: bit b of qw AND bit c of qa
+    wb = ((qw[..., None] >> np.arange(m + 1)) & 1).astype(np.uint8)
+    ab = ((qa[..., None] >> np.arange(k + 1)) & 1).astype(np.uint8)
+    pp = wb[..., :, None] & ab[..., None, :]
+    parts_vals, group_bits, group_t = [], 0, 0.0
+    part_widths = []
+    for g in baseline_groups(spec):
+        root, bits, t = adder_tree_activity([(prod[:, e], pmax) for e in g], signed=True)
+        parts_vals.append(root)
+        group_bits += bits
+        group_t += t
+        part_widths.append((len(g) * pmax).bit_length() + 1 if len(g) > 1 else pb)
+    leaves = [(v, len(g) * pmax) for v, g in zip(parts_vals, baseline_groups(spec))]
+    y, fin_bits, fin_t = adder_tree_activity(leaves, signed=True)
+    d = T - 1
+    s2_t = sum(_toggles(v, wdt) for v, wdt in zip(parts_vals, part_widths))
+    mult_cells = n * (m + 1) * (k + 1)
+    parts = (
+        Part("ctrl", "ctrl", 4, 0.0),
+        Part("s1_operands", "reg", spec.w_width + spec.a_width,
+             sum(_bool_toggles(p) for p in _planes(w, m) + _planes(a, k)) / d),
+        Part("partial_products", "pp", mult_cells, _bool_toggles(pp) / d),
+        Part("multiplier_adders", "mult", mult_cells, (_toggles(prod, pb) * (m + 1) * (k + 1) / pb) / d),
+        Part("group_adder_trees", "adder", group_bits, group_t / d),
+        Part("s2_partial_sums", "reg", sum(part_widths), s2_t / d),
+        Part("final_adder_tree", "adder", fin_bits, fin_t / d),
+        Part("y", "reg", ow, _toggles(y, ow) / d),
+    )
+    return Activity(spec.id, T, 1, parts)
+
+
+def activity(spec: DesignSpec, vectors: int = 256, seed: int = 1,
+             words: tuple[np.ndarray, np.ndarray] | None = None) -> Activity:
+    """Per-part structure and toggles for random inputs (or the given (w, a) word arrays, shape (T, N))."""
+    w, a = words if words is not None else random_words(spec, vectors, seed)
+    if w.shape[0] < 2:
+        raise ValueError("activity needs at least 2 vectors (toggles are between consecutive values)")
+    fn = {"parallel": parallel_activity, "serial": serial_activity, "baseline": baseline_activity}[spec.arch]
+    return fn(spec, np.asarray(w, dtype=np.int64), np.asarray(a, dtype=np.int64))
