@@ -146,6 +146,13 @@ def spec_from_vars(
     def given(v: Any) -> bool:
         return v is not None and not (isinstance(v, str) and v.strip() == "")
 
+    # check each Make variable under its own name, so BITS=0 is reported as BITS, not wbits
+    for name, value, lo, hi in (("BITS", bits, MIN_BITS, MAX_BITS), ("WBITS", wbits, MIN_BITS, MAX_BITS),
+                                ("ABITS", abits, MIN_BITS, MAX_BITS), ("N", n, MIN_N, MAX_N)):
+        if given(value):
+            v = _as_int(name, value)
+            if not lo <= v <= hi:
+                raise SpecError(f"{name}={v} is out of range: use {lo}..{hi}")
     d = DesignSpec()
     w = wbits if given(wbits) else (bits if given(bits) else d.wbits)
     a = abits if given(abits) else (bits if given(bits) else d.abits)
@@ -156,6 +163,4 @@ def spec_from_vars(
         n=n if given(n) else d.n,
     )
     kw.update({k: v for k, v in knobs.items() if given(v)})
-    if given(bits):
-        _as_int("BITS", bits)
     return DesignSpec.from_mapping(kw)

@@ -157,8 +157,8 @@ def test_failed_write_keeps_old_folder(tmp_path: Path, monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize(
     "args, needle",
-    [(["--bits", "0"], "wbits=0"), (["--arch", "systolic"], "unknown arch"), (["--n", "x"], "n must be"),
-     (["--wbits", "17"], "wbits=17"), (["--popcount", "ripple"], "popcount")],
+    [(["--bits", "0"], "BITS=0"), (["--arch", "systolic"], "unknown arch"), (["--n", "x"], "N must be"),
+     (["--wbits", "17"], "WBITS=17"), (["--popcount", "ripple"], "popcount")],
 )
 def test_cli_bad_parameters(args: list[str], needle: str, tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "rtl", *args, "--root", str(tmp_path / "b")],

@@ -89,8 +89,9 @@ def test_cli_prints_spec():
     assert '"id": "serial_w3a3_n7"' in r.stdout
 
 
-@pytest.mark.parametrize("args, msg", [(("--bits", "0"), "wbits=0"), (("--bits", "99"), "wbits=99"),
-                                       (("--n", "0"), "n=0"), (("--arch", "foo"), "unknown arch")])
+@pytest.mark.parametrize("args, msg", [(("--bits", "0"), "BITS=0 is out of range"), (("--bits", "99"), "BITS=99"),
+                                       (("--wbits", "17"), "WBITS=17"), (("--n", "0"), "N=0"),
+                                       (("--arch", "foo"), "unknown arch")])
 def test_cli_bad_spec_is_one_line(args, msg):
     r = _cli(*args)
     assert r.returncode == 2
