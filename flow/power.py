@@ -104,7 +104,7 @@ def connectivity(nl: Netlist, lib: Library) -> dict[str, NetInfo]:
     }
 
 
-def _arc_energy(arcs: Sequence[PowerArc], rise: bool, slew_ns: float, load_pf: float) -> float:
+def arc_energy(arcs: Sequence[PowerArc], rise: bool, slew_ns: float, load_pf: float) -> float:
     """Mean energy (pJ) of one rise or fall over a pin's internal_power groups that have that table."""
     vals = []
     for a in arcs:
@@ -165,8 +165,8 @@ def compute_power(
                 continue
             rises, falls = tg[net]
             pin_load = load.get(net, 0.0) if p.direction == "output" else 0.0
-            e_internal += rises * _arc_energy(p.power, True, slew_ns, pin_load)
-            e_internal += falls * _arc_energy(p.power, False, slew_ns, pin_load)
+            e_internal += rises * arc_energy(p.power, True, slew_ns, pin_load)
+            e_internal += falls * arc_energy(p.power, False, slew_ns, pin_load)
     unit = _leakage_unit_w(lib.units.get("leakage_power_unit", "1nW"))
     leak_w = sum(c.leakage for c in cells.values()) * unit
     t_s = window_ns * 1e-9

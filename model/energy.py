@@ -83,7 +83,7 @@ class Estimate:
 
 def unit_costs_from_liberty(lib: Any, source: str) -> UnitCosts:
     """Read the unit costs from a parsed flow.liberty.Library (tt corner)."""
-    from flow.power import _arc_energy, wire_load_cap_pf
+    from flow.power import arc_energy, wire_load_cap_pf
 
     def cell(name: str):
         c = lib.cells.get(LIB_PREFIX + name)
@@ -102,11 +102,11 @@ def unit_costs_from_liberty(lib: Any, source: str) -> UnitCosts:
         for o in outs:
             cname, pin = o.split(":")
             p = cell(cname).pins[pin]
-            internal = 0.5 * (_arc_energy(p.power, True, SLEW_NS, load) + _arc_energy(p.power, False, SLEW_NS, load))
+            internal = 0.5 * (arc_energy(p.power, True, SLEW_NS, load) + arc_energy(p.power, False, SLEW_NS, load))
             es.append(internal + 0.5 * load * v2)
         tog[cls] = float(sum(es)) if cls == "reg" else float(np.mean(es))
     clk = cell("dfxtp_1").pins["CLK"]
-    clk_pj = _arc_energy(clk.power, True, SLEW_NS, 0.0) + _arc_energy(clk.power, False, SLEW_NS, 0.0)
+    clk_pj = arc_energy(clk.power, True, SLEW_NS, 0.0) + arc_energy(clk.power, False, SLEW_NS, 0.0)
     dff = cell("dfxtp_1")
     unit = 1e-9  # sky130 leakage unit nW
     return UnitCosts(area, tog, float(clk_pj), dff.leakage * unit / dff.area, source)
