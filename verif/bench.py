@@ -17,28 +17,13 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import Timer
 
-from model.contract import to_signed
 from model.spec import DesignSpec
 from verif.checks import check_trace
+from verif.signals import HALF_PERIOD_NS, read_bit, read_signed
 from verif.driver import Driver, write_json_atomic
 from verif.stimulus import StimulusConfig, make_stimulus, throughput_stimulus
 
 CONFIG_ENV = "BITBRANCH_VERIF_CONFIG"
-HALF_PERIOD_NS = 5
-
-
-def _bit(handle) -> int | None:
-    try:
-        return int(handle.value)
-    except ValueError:  # X or Z
-        return None
-
-
-def _word(handle, width: int) -> int | None:
-    try:
-        return to_signed(handle.value.to_unsigned(), width)
-    except ValueError:
-        return None
 
 
 @cocotb.test()
@@ -69,8 +54,8 @@ async def pe_stream(dut) -> None:
         out_ready.value = inp.out_ready
         await half
         if inp.rst_n:
-            ov = _bit(out_valid)
-            driver.observe(c, inp, _bit(in_ready), ov, _word(y, width) if ov == 1 else None)
+            ov = read_bit(out_valid)
+            driver.observe(c, inp, read_bit(in_ready), ov, read_signed(y, width) if ov == 1 else None)
         else:
             driver.observe(c, inp, None, None, None)
         clk.value = 1

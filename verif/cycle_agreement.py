@@ -17,29 +17,14 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import Timer
 
-from model.contract import to_signed
 from model.cycle import cycle_model, timing
 from model.spec import DesignSpec
+from verif.signals import HALF_PERIOD_NS, read_bit, read_signed
 from verif.driver import Driver, write_json_atomic
 from verif.stimulus import StimulusConfig, make_stimulus
 
 CONFIG_ENV = "BITBRANCH_CYCLE_CONFIG"
-HALF_PERIOD_NS = 5
 MAX_LISTED = 20
-
-
-def _bit(handle) -> int | None:
-    try:
-        return int(handle.value)
-    except ValueError:  # X or Z
-        return None
-
-
-def _word(handle, width: int) -> int | None:
-    try:
-        return to_signed(handle.value.to_unsigned(), width)
-    except ValueError:
-        return None
 
 
 @cocotb.test()
@@ -69,8 +54,8 @@ async def rtl_matches_cycle_model(dut) -> None:
             dut.a.value = inp.a
             dut.out_ready.value = inp.out_ready
             await half
-            rtl_ready, rtl_valid = _bit(dut.in_ready), _bit(dut.out_valid)
-            rtl_y = _word(dut.y, width) if rtl_valid == 1 else None
+            rtl_ready, rtl_valid = read_bit(dut.in_ready), read_bit(dut.out_valid)
+            rtl_y = read_signed(dut.y, width) if rtl_valid == 1 else None
             m_ready, m_valid, m_y = model.comb(inp)
             m_y = m_y if m_valid == 1 else None
             counts["cycles"] += 1
