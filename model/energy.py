@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -119,18 +117,6 @@ def features(act: Activity, costs: UnitCosts) -> tuple[dict[str, float], dict[st
     energy.update({g: sum(p.toggles_per_dot * costs.toggle_pj[p.kind] for p in act.parts if p.kind in kinds)
                    for g, kinds in GROUPS.items()})
     return area, energy
-
-
-def _atomic_write_json(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_calibration(path: Path = CALIBRATION_PATH) -> dict[str, Any]:
@@ -255,7 +241,9 @@ def calibrate(root: Path, liberty: Path, out: Path = CALIBRATION_PATH) -> dict[s
             "fit": "non-negative least squares on relative error, all designs; errors: leave-one-out (refit without the design)",
         },
     }
-    _atomic_write_json(Path(out), cal)
+    from flow.metrics import atomic_write_json
+
+    atomic_write_json(Path(out), cal)
     return cal
 
 
