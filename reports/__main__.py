@@ -15,7 +15,9 @@ from typing import Sequence
 
 from model.cli import BitbranchError, run_main
 from model.spec import ARCHS
-from reports.sweep import REPO, flow_specs, report_meta, row_from_build, run_flow_job, run_jobs, write_report
+from model.energy import estimate, estimate_detail
+from reports.sweep import (REPO, flow_specs, model_only_row, report_meta, row_from_build, run_flow_job, run_jobs,
+                           with_model_columns, write_report)
 
 
 def _int_list(text: str) -> list[int]:
@@ -40,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sp.add_argument("--jobs", default="2")
         sp.add_argument("--root", default="build")
         sp.add_argument("--out", default="reports")
+        sp.add_argument("--model-bits-max", type=int, default=8,
+                        help="add model-only estimate rows for W=A bits above the flow set, up to this")
     ns = p.parse_args(argv)
 
     try:
@@ -64,11 +68,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.cmd in ("ppa", "demo"):
         results = run_jobs(specs, lambda s: run_flow_job(s, ns.stage, clock, root), jobs)
         failed += [f"flow {r.spec.id} (log: {r.log})" for r in results if not r.ok]
-    rows = [row_from_build(s, root) for s in specs]
+    rows = [with_model_columns(row_from_build(s, root), estimate) for s in specs]
+    flow_bits = {s.wbits for s in specs}
+    model_prov = estimate_detail(specs[0]).provenance if specs else ""
+    rows += [model_only_row(s, estimate, model_prov)
+             for s in flow_specs([b for b in range(1, ns.model_bits_max + 1) if b not in flow_bits], ns.n, archs)]
     index = write_report(rows, out, root, report_meta(ns.stage, clock, root))
     print(f"report: {out / 'ppa.csv'}, {out / 'ppa.json'}, {out / 'plots'}/")
+    model_only = [r.id for r in rows if r.status == "model-only"]
+    if model_only:
+        print(f"  model-only estimates (hollow markers, not measured): {len(model_only)} designs")
     for r in rows:
-        if r.status != "ok":
+        if r.status not in ("ok", "model-only"):
             print(f"  {r.id}: {r.status} (not plotted)")
     print(f"open: {index}")
     if failed:

@@ -49,7 +49,7 @@ def render(rows: Sequence[PpaRow], plots: Sequence[Path], layouts: Sequence[tupl
 <style>
 body{{font-family:sans-serif;margin:1.5em;max-width:1400px}} table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:2px 6px}} td.num{{text-align:right;font-family:monospace}}
-td.na{{color:#999;text-align:center}} tr.stale td,tr.failed td,tr.missing td{{background:#fff3f3;color:#a00}}
+td.na{{color:#999;text-align:center}} tr.stale td,tr.failed td,tr.incomplete td,tr.missing td{{background:#fff3f3;color:#a00}}
 tr.model-only td{{background:#f6f6ff}} figure{{display:inline-block;margin:6px;vertical-align:top}}
 figure img{{max-width:520px;border:1px solid #ddd}} figcaption{{font-size:12px;text-align:center}}
 </style></head><body>

@@ -122,12 +122,22 @@ def report_meta(stage: str, clock_ns: float | None, root: Path) -> dict:
     }
 
 
-def with_model_columns(row: PpaRow, estimate: Callable[[DesignSpec], tuple[float, float]] | None) -> PpaRow:
-    """Fill the model-estimate columns and the error against the flow, when a model is given."""
-    if estimate is None:
-        return row
+Estimator = Callable[[DesignSpec], tuple[float, float]]
+
+
+def with_model_columns(row: PpaRow, estimate: Estimator) -> PpaRow:
+    """Fill the model-estimate columns, and the model's error against the flow where the row is measured."""
     spec = DesignSpec(arch=row.arch, wbits=row.wbits, abits=row.abits, n=row.n)
     area, energy = estimate(spec)
-    err = lambda est, ref: 100.0 * (est - ref) / ref if ref else None  # noqa: E731
+    measured = row.status == "ok"
+    err = lambda est, ref: 100.0 * (est - ref) / ref if (measured and ref) else None  # noqa: E731
     return replace(row, model_area_um2=area, model_energy_per_mac_pj=energy,
                    model_area_err_pct=err(area, row.area_um2), model_energy_err_pct=err(energy, row.energy_per_mac_pj))
+
+
+def model_only_row(spec: DesignSpec, estimate: Estimator, provenance: str) -> PpaRow:
+    """A row for a design the flow did not run: the model's area and energy, clearly marked as such."""
+    area, energy = estimate(spec)
+    return PpaRow(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, status="model-only",
+                  source="model", weight_bits=spec.n * spec.wbits, model_area_um2=area,
+                  model_energy_per_mac_pj=energy, provenance=provenance)

@@ -28,7 +28,7 @@ class PpaRow:
     abits: int
     n: int
     id: str
-    status: str  # ok | stale | failed: <why> | missing | model-only
+    status: str  # ok | stale | failed: <why> | incomplete: <stage> | missing | model-only
     source: str = ""  # post-route | post-synthesis | model
     area_um2: float | None = None
     cells: int | None = None
@@ -116,7 +116,8 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build") -> PpaRow:
     base.update(latency_cycles=lat, initiation_interval=ii)
     flow_status = str(metrics.get("flow__status", "missing status"))
     if flow_status != "ok":
-        return PpaRow(**base, status=f"failed: {flow_status}")
+        kind = "incomplete" if flow_status.startswith("running") else "failed"
+        return PpaRow(**base, status=f"{kind}: {flow_status}")
     if rtl_newer_than(d / "rtl", manifest, metrics_path):
         return PpaRow(**base, status="stale")
 

@@ -58,6 +58,25 @@ def test_failed_flow_is_not_current(tmp_path):
     assert r.status.startswith("failed") and r.area_um2 is None and r.energy_per_mac_pj is None
 
 
+def test_interrupted_flow_is_incomplete(tmp_path):
+    _design(tmp_path, {**GOOD, "flow__status": "running route"})
+    r = row_from_build(SPEC, tmp_path)
+    assert r.status == "incomplete: running route" and r.area_um2 is None
+
+
+def test_model_columns_and_model_only_rows(tmp_path):
+    from reports.sweep import model_only_row, with_model_columns
+
+    _design(tmp_path, GOOD)
+    fake = lambda spec: (2200.0, 0.45)  # noqa: E731  (a stand-in estimator with known numbers)
+    r = with_model_columns(row_from_build(SPEC, tmp_path), fake)
+    assert r.model_area_err_pct == pytest.approx(10.0) and r.model_energy_err_pct == pytest.approx(-10.0)
+    m = with_model_columns(row_from_build(DesignSpec("serial", 2, 2, 32), tmp_path), fake)
+    assert m.status == "missing" and m.model_area_um2 == 2200.0 and m.model_area_err_pct is None
+    o = model_only_row(DesignSpec("baseline", 8, 8, 32), fake, "model x")
+    assert o.status == "model-only" and o.area_um2 is None and o.model_energy_per_mac_pj == 0.45
+
+
 def test_rtl_newer_than_metrics_is_stale(tmp_path):
     d = _design(tmp_path, GOOD)
     os.utime(d / "flow" / "metrics.json", (time.time() - 1000,) * 2)
