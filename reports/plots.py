@@ -57,7 +57,10 @@ def _versus_bits(rows, out, stem, title, ylabel, value: Callable[[PpaRow], float
     if logy:
         ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no current data", ha="center", va="center", transform=ax.transAxes)
     return _save(fig, out, stem, footnote)
 
 
@@ -92,7 +95,10 @@ def pareto(rows: Sequence[PpaRow], out: Path, footnote: str) -> list[Path]:
     ax.set_ylabel("energy per MAC (pJ)")
     ax.set_title("Energy vs throughput density (lower right is better)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no current data", ha="center", va="center", transform=ax.transAxes)
     return _save(fig, out, "pareto_energy_vs_throughput_density", footnote)
 
 
