@@ -179,6 +179,16 @@ def read_cell_list(path: Path | str) -> tuple[str, ...]:
     return tuple(names)
 
 
+ROUTER_DONT_USE_FILE = Path(__file__).resolve().parent / "pnr" / "qrouter_dont_use.txt"
+"""Cells the local router cannot reach or LVS cannot match, with where each came from (see the file)."""
+
+
+def router_dont_use() -> tuple[str, ...]:
+    """The router's dont-use cells: every flow stage excludes them by default, so synth, sta, power
+    and the layout all describe one netlist."""
+    return read_cell_list(ROUTER_DONT_USE_FILE)
+
+
 def is_dont_use(cell: str, patterns: Sequence[str] = DONT_USE_PATTERNS, extra: Iterable[str] = ()) -> bool:
     """True when ``cell`` matches a dont-use glob pattern or is named in ``extra``."""
     return cell in set(extra) or any(fnmatch.fnmatchcase(cell, p) for p in patterns)

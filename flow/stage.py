@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
 from flow import metrics as M
-from flow.pdk import Pdk
+from flow.pdk import Pdk, router_dont_use
 from model.cli import BitbranchError
 from model.spec import DesignSpec
 
@@ -69,7 +69,7 @@ class FlowConfig:
     seed: int = 1
     in_valid_duty: float = 1.0
     out_ready_duty: float = 1.0
-    extra_dont_use: tuple[str, ...] = ()
+    extra_dont_use: tuple[str, ...] = field(default_factory=router_dont_use)  # same cells for every stage
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     def __post_init__(self) -> None:
@@ -302,26 +302,21 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
     return StageResult(stage.name, dict(values), skipped)
 
 
-def drop_stale_metrics(ctx: FlowContext) -> None:
-    """Remove metrics (and provenance) that earlier runs wrote at another clock period."""
-    data = M.read_metrics(ctx.metrics_path)
-    prov = data.get(M.PROVENANCE_KEY, {})
-    stale = [name for name, p in prov.items() if p.get("clock_ns") != ctx.config.clock_ns]
-    if not stale:
-        return
-    for name in stale:
-        for key in prov[name].get("metric_keys", []):
-            data.pop(key, None)
-        del prov[name]
-    M.atomic_write_json(ctx.metrics_path, data)
+def start_metrics(ctx: FlowContext, first_stage: str) -> None:
+    """Begin a fresh metrics file for this run: it will hold exactly the stages of this command.
+
+    Nothing from an earlier command (another clock, pre-route numbers after a routed run, a stage
+    this command does not run) can survive into it and pass for current.
+    """
+    M.atomic_write_json(ctx.metrics_path, {M.STATUS_KEY: f"running {first_stage}"})
 
 
 def run_stages(stages: Sequence[Stage], ctx: FlowContext, force: bool = False) -> list[StageResult]:
-    """Run stages in order; the metrics file says ``ok`` only when all of them finished.
+    """Run stages in order into a fresh metrics file; it says ``ok`` only when all of them finished.
 
-    Metrics left by earlier runs at another clock period are dropped first, so the file never mixes clocks.
+    Up-to-date stages are not rerun but still contribute their stored metrics, so the file is complete.
     """
-    drop_stale_metrics(ctx)
+    start_metrics(ctx, stages[0].name if stages else "nothing")
     results = []
     for stage in stages:
         M.set_status(ctx.metrics_path, f"running {stage.name}")

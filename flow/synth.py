@@ -17,6 +17,7 @@ from flow.pdk import derived_liberty, is_dont_use
 from flow.stage import FlowContext, Stage, StageError, run_tool
 from model.contract import check_manifest, manifest_files, read_manifest
 from model.spec import DesignSpec
+from rtl.generate import generate
 
 TIE_CELL = "sky130_fd_sc_hd__conb_1"
 
@@ -30,18 +31,9 @@ def generator_inputs() -> list[Path]:
 def ensure_rtl(spec: DesignSpec, root: Path) -> dict[str, Any]:
     """The design's manifest, (re)generating the RTL when missing or older than the generator's sources."""
     manifest_path = spec.build_dir(root) / "rtl" / "manifest.json"
-    try:
-        from rtl.generate import generate  # written by the RTL helper
-    except ImportError:
-        generate = None
-    if generate is not None:
-        newest = max((p.stat().st_mtime for p in generator_inputs() if p.is_file()), default=0.0)
-        if not manifest_path.is_file() or manifest_path.stat().st_mtime < newest:
-            generate(spec, root=str(root))
-    elif not manifest_path.is_file():
-        from model.cli import BitbranchError
-
-        raise BitbranchError(f"no RTL for {spec.id} at {manifest_path} and rtl.generate is not available: run `make rtl` first")
+    newest = max((p.stat().st_mtime for p in generator_inputs() if p.is_file()), default=0.0)
+    if not manifest_path.is_file() or manifest_path.stat().st_mtime < newest:
+        generate(spec, root=str(root))
     manifest = read_manifest(manifest_path)
     check_manifest(spec, manifest)
     return manifest

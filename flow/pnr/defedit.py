@@ -1,0 +1,223 @@
+"""Legalise a qflow/graywolf DEF for qrouter 1.4.71 (pure text -> text functions, each with a count).
+
+snap components to the 0.46 um site grid, move I/O pins off the die edge and away from rails, turn
+fillers into well taps, drop the li1 part of the power-stripe via stacks, and block li1 for the router.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from dataclasses import dataclass
+
+SITE_UM = 0.46
+ROW_UM = 2.72
+FILLERS = {f"sky130_fd_sc_hd__fill_{w}": w for w in (1, 2, 4, 8)}
+TAP = "sky130_fd_sc_hd__tapvpwrvgnd_1"
+COMP_RE = re.compile(r"^- (\S+) (\S+) \+ (PLACED|FIXED) \( (-?\d+) (-?\d+) \) (\S+) ;$")
+
+
+@dataclass(frozen=True)
+class Die:
+    units: int
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+
+    def um(self, v: int) -> float:
+        return v / self.units
+
+
+def die(text: str) -> Die:
+    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", text).group(1))
+    box = [int(v) for v in re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)", text).groups()]
+    return Die(units, *box)
+
+
+def _components(text: str) -> re.Match:
+    return re.search(r"COMPONENTS (\d+) ;\n(.*?)END COMPONENTS", text, re.S)
+
+
+def row_ys(text: str) -> list[int]:
+    body = _components(text).group(2)
+    return sorted({int(y) for y in re.findall(r"\+ (?:PLACED|FIXED) \( -?\d+ (-?\d+) \)", body)})
+
+
+def snap_sites(text: str) -> tuple[str, int]:
+    """Snap component x to the site grid (addspacers can leave a filler 1 DEF unit off, breaking abutment)."""
+    d = die(text)
+    site = round(SITE_UM * d.units)
+    m = _components(text)
+    xs = [int(x) for x in re.findall(r"\+ (?:PLACED|FIXED) \( (-?\d+) -?\d+ \)", m.group(2))]
+    off = collections.Counter(x % site for x in xs).most_common(1)[0][0]
+    moved = 0
+
+    def snap(mm: re.Match) -> str:
+        nonlocal moved
+        x = int(mm.group(2))
+        nx = off + round((x - off) / site) * site
+        moved += nx != x
+        return f"{mm.group(1)}( {nx} {mm.group(3)} )"
+
+    body = re.sub(r"(\+ (?:PLACED|FIXED) )\( (-?\d+) (-?\d+) \)", snap, m.group(2))
+    return text[: m.start(2)] + body + text[m.end(2) :], moved
+
+
+def fix_pins(text: str, keep_um: float = 0.48, min_tracks: int = 2) -> tuple[str, int]:
+    """Move met1 (west/east) pins one site inside, off rail tracks and >= min_tracks apart; met2 pins apart."""
+    d = die(text)
+    u = d.units
+    cb = _components(text).group(2)
+    ys = row_ys(text)
+    cx = [int(v) for v in re.findall(r"\+ (?:PLACED|FIXED) \( (-?\d+) -?\d+ \)", cb)]
+    rails = sorted(set(ys) | {y + round(ROW_UM * u) for y in ys})
+    pb = re.search(r"PINS \d+ ;\n(.*?)END PINS", text, re.S)
+    pins = re.findall(r"(- \S+ \+ NET \S+.*?;)", pb.group(1), re.S)
+    body, moved = pb.group(1), 0
+    for layer, axis in (("met1", "Y"), ("met2", "X")):
+        tr = re.search(rf"TRACKS {axis} (-?[\d.]+) DO (\d+) STEP (\d+) LAYER {layer}", text)
+        if not tr:
+            continue
+        t0, tn, ts = float(tr.group(1)), int(tr.group(2)), int(tr.group(3))
+        lo, hi = (d.y1, d.y2) if axis == "Y" else (d.x1, d.x2)
+        tracks = [round(t0 + i * ts) for i in range(tn) if lo + 2 * ts <= round(t0 + i * ts) <= hi - 2 * ts]
+        if axis == "Y":
+            tracks = [t for t in tracks if all(abs(t - r) >= keep_um * u for r in rails)]
+        sides: dict[int, list[tuple[int, int, str]]] = {}
+        for p in pins:
+            m = re.search(rf"LAYER {layer} .*?\+ (?:PLACED|FIXED) \( (-?\d+) (-?\d+) \)", p, re.S)
+            if not m:
+                continue
+            x, y = int(m.group(1)), int(m.group(2))
+            if axis == "Y":
+                side = d.x1 + round(SITE_UM * u) if (cx and x < min(cx) and x > d.x1 + round(SITE_UM * u)) else x
+                sides.setdefault(side, []).append((y, x, p))
+            else:
+                sides.setdefault(y, []).append((x, y, p))
+        for side, lst in sides.items():
+            taken: list[int] = []
+            for pos, other, p in sorted(lst):
+                cand = [t for t in tracks if all(abs(t - q) >= min_tracks * ts for q in taken)]
+                npos = min(cand, key=lambda t: abs(t - pos)) if cand else pos
+                taken.append(npos)
+                old = f"( {other} {pos} )" if axis == "Y" else f"( {pos} {other} )"
+                new = f"( {side} {npos} )" if axis == "Y" else f"( {npos} {side} )"
+                if old != new:
+                    body = body.replace(p, p.replace(old, new))
+                    moved += 1
+    return text[: pb.start(1)] + body + text[pb.end(1) :], moved
+
+
+def insert_taps(text: str, max_um: float = 7.0) -> tuple[str, int, float]:
+    """Turn fillers into tapvpwrvgnd_1 so every row point is near a tap; returns (text, taps, worst distance um)."""
+    d = die(text)
+    u, site = d.units, round(SITE_UM * d.units)
+    m = _components(text)
+    lines = m.group(2).rstrip("\n").split("\n")
+    comps = [COMP_RE.match(l.strip()) for l in lines]
+    rows: dict[int, list[int]] = {}
+    for i, c in enumerate(comps):
+        if c:
+            rows.setdefault(int(c.group(5)), []).append(i)
+    chosen: set[int] = set()
+    for y, idxs in rows.items():
+        x0 = min(int(comps[i].group(4)) for i in idxs)
+        x1 = max(int(comps[i].group(4)) for i in idxs) + site
+        fills = sorted((i for i in idxs if comps[i].group(2) in FILLERS), key=lambda i: int(comps[i].group(4)))
+        covered = x0  # every x below this is within max_um of a tap
+        while covered < x1:
+            xof = lambda i: int(comps[i].group(4))
+            free = [i for i in fills if i not in chosen and xof(i) >= covered - round(max_um * u)]
+            reach = [i for i in free if xof(i) <= covered + round(max_um * u)]
+            if not free:
+                break
+            pick = max(reach, key=xof) if reach else min(free, key=xof)
+            chosen.add(pick)
+            covered = int(comps[pick].group(4)) + site + round(max_um * u)
+    out, ntap = [], 0
+    for i, (line, c) in enumerate(zip(lines, comps)):
+        if not c:
+            out.append(line)
+            continue
+        name, master, st, x, y, o = c.groups()
+        if i not in chosen:
+            out.append(f"- {name} {master} + {st} ( {x} {y} ) {o} ;")
+            continue
+        ntap += 1
+        out.append(f"- TAP_{ntap} {TAP} + {st} ( {x} {y} ) {o} ;")
+        xx, rest = int(x) + site, FILLERS[master] - 1
+        k = 0
+        for w in (4, 2, 1):
+            while rest >= w:
+                out.append(f"- {name}_r{k} sky130_fd_sc_hd__fill_{w} + {st} ( {xx} {y} ) {o} ;")
+                xx += w * site
+                rest -= w
+                k += 1
+    text2 = text[: m.start()] + f"COMPONENTS {sum(1 for l in out if l.startswith('- '))} ;\n" + "\n".join(out) + "\nEND COMPONENTS" + text[m.end() :]
+    return text2, ntap, worst_tap_distance(text2)
+
+
+def worst_tap_distance(text: str) -> float:
+    """Largest distance (um) from any row point to the nearest tap in its row."""
+    d = die(text)
+    rows: dict[int, list[tuple[float, str]]] = {}
+    for c in map(COMP_RE.match, (l.strip() for l in _components(text).group(2).split("\n"))):
+        if c:
+            rows.setdefault(int(c.group(5)), []).append((int(c.group(4)) / d.units, c.group(2)))
+    worst = 0.0
+    for cs in rows.values():
+        xs = [x for x, _ in cs]
+        taps = sorted(x + SITE_UM / 2 for x, m in cs if m == TAP)
+        if not taps:
+            w = max(xs) - min(xs)
+        else:
+            w = max([taps[0] - min(xs), max(xs) + SITE_UM - taps[-1]] + [(b - a) / 2 for a, b in zip(taps, taps[1:])])
+        worst = max(worst, w)
+    return round(worst, 3)
+
+
+def strip_stripe_li1(text: str) -> tuple[str, int]:
+    """Drop the li1->met1 vias of the power-stripe stacks: the cell rails already carry them (mcon spacing)."""
+    m = re.search(r"(SPECIALNETS \d+ ;\n)(.*?)(END SPECIALNETS)", text, re.S)
+    if not m:
+        return text, 0
+    out, removed = [], 0
+    for net in re.split(r"(?m)^(?=- )", m.group(2)):
+        if not net.strip():
+            continue
+        head, _, rest = net.partition("\n")
+        if head.split()[1] not in ("VPWR", "VGND"):
+            out.append(net)
+            continue
+        segs = re.findall(r"(?:\+ (?:FIXED|ROUTED|COVER)|NEW) (.*?)(?=\n\s*(?:NEW|\+|;)|\s*;)", rest, re.S)
+        kept = []
+        for sg in segs:
+            if re.match(r"li1\b", sg.strip()) and "L1M1" in sg:
+                removed += 1
+                continue
+            kept.append(sg.strip())
+        extra = re.findall(r"\n\s*\+ USE \w+", rest)
+        txt = head + "\n" + "".join(("+ FIXED " if i == 0 else "  NEW ") + sg + "\n" for i, sg in enumerate(kept))
+        out.append(txt + "".join(e.strip() + "\n" for e in extra) + " ;\n")
+    return text[: m.start(2)] + "".join(out) + text[m.end(2) :], removed
+
+
+def rail_obstructions(text: str, half_um: float = 0.09) -> str:
+    """qrouter 'obstruction' lines blocking li1 in the core and over every rail (qrouter shorts li1 rails)."""
+    d = die(text)
+    ys = row_ys(text)
+    x1, x2 = max(d.um(d.x1), 0.0), d.um(d.x2)
+    lines = [f"obstruction {x1:.3f} {d.um(ys[0]) - 0.2:.3f} {x2 - 0.9:.3f} {d.um(ys[-1]) + ROW_UM + 0.2:.3f} li1"]
+    rails = sorted({round(d.um(y), 3) for y in ys} | {round(d.um(y) + ROW_UM, 3) for y in ys})
+    lines += [f"obstruction {x1:.3f} {r - half_um:.3f} {x2:.3f} {r + half_um:.3f} li1" for r in rails]
+    return "\n".join(lines) + "\n"
+
+
+def legalise(text: str, tap_um: float = 7.0) -> tuple[str, dict[str, float]]:
+    """All DEF fixes in order; returns the new text and what was changed."""
+    text, snapped = snap_sites(text)
+    text, pins = fix_pins(text)
+    text, taps, worst = insert_taps(text, tap_um)
+    text, stripped = strip_stripe_li1(text)
+    return text, {"snapped": snapped, "pins_moved": pins, "taps": taps, "worst_tap_um": worst, "stripe_vias_removed": stripped}

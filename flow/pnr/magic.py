@@ -1,0 +1,79 @@
+"""magic 8.3 full DRC and SPICE extraction of the merged GDS (cell GDS read, fillers flattened)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+DrcBox = tuple[str, tuple[float, float, float, float]]
+
+
+def script(tech: Path, gds: Path, top: str, out_prefix: Path, extract: bool) -> str:
+    """Tcl for ``magic -dnull -noconsole``: writes <prefix>.drc.txt (why<TAB>x1 y1 x2 y2 in um), optional SPICE."""
+    ext = f"""
+extract do local
+extract all
+ext2spice lvs
+ext2spice subcircuit top on
+ext2spice -o {out_prefix}.spice
+puts "EXTRACT_DONE"
+""" if extract else ""
+    return f"""tech load {tech} -noprompt
+drc off
+gds readonly true
+gds flatglob *__fill_*
+gds read {gds}
+load {top}
+select top cell
+catch {{port makeall}}
+drc style drc(full)
+drc euclidean on
+drc on
+drc check
+drc catchup
+set um [cif scale out]
+puts "DRC_TOTAL = [drc list count total]"
+set fo [open {out_prefix}.drc.txt w]
+set nb 0
+foreach {{why boxes}} [drc listall why] {{
+  foreach b $boxes {{
+    set c {{}}
+    foreach v $b {{ lappend c [format %.3f [expr {{$v * $um}}]] }}
+    puts $fo "$why\\t[join $c {{ }}]"
+    incr nb
+  }}
+}}
+close $fo
+puts "DRC_BOXES = $nb"
+drc off
+{ext}
+quit -noprompt
+"""
+
+
+def read_drc(path: Path) -> list[DrcBox]:
+    """Unique boxes written by ``script``: (rule text, (x1, y1, x2, y2) um); magic lists some boxes twice."""
+    out: list[DrcBox] = []
+    for line in path.read_text().splitlines():
+        if "\t" not in line:
+            continue
+        why, box = line.rsplit("\t", 1)
+        x1, y1, x2, y2 = (float(v) for v in box.split())
+        out.append((why, (x1, y1, x2, y2)))
+    return sorted(set(out))
+
+
+def drc_count(log_text: str) -> int:
+    """Magic's DRC_BOXES count from the run log (raises when magic never got that far)."""
+    m = re.search(r"DRC_BOXES = (\d+)", log_text)
+    if not m:
+        raise ValueError("magic did not report a DRC count")
+    return int(m.group(1))
+
+
+def summarise(boxes: list[DrcBox]) -> dict[str, int]:
+    """Count of boxes per rule, for the report."""
+    counts: dict[str, int] = {}
+    for why, _ in boxes:
+        counts[why] = counts.get(why, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))

@@ -1,0 +1,233 @@
+"""Post-route checks and numbers: routed-netlist simulation, OpenSTA with routed wire caps, routed power.
+
+The routed netlist is read back from the routed DEF (what LVS compared with the layout), so simulating it
+checks the layout's logic against the reference model; wire caps come from the routed DEF geometry.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from flow import metrics as M
+from flow.gatesim import GateSimStage, compare_outputs, make_stimulus, testbench_text
+from flow.liberty import load_library
+from flow.netlist import parse_netlist
+from flow.pdk import CORNERS, derived_liberty
+from flow.pnr import spef
+from flow.stage import FlowContext, Stage, StageError, run_tool
+from flow.sta import STA_CORNERS, TimingConstraints, parse_slacks, sdc_text, sta_script
+from flow.synth import SynthStage
+from model.contract import pack_bus, read_manifest
+
+POWER_CORNER = "tt"
+
+
+def _route_stage():
+    from flow.backend import RouteStage  # late import: backend imports this module
+
+    return RouteStage()
+
+
+class RoutedNetlistStage(Stage):
+    """Routed netlist (Verilog, from the routed DEF) and its wire caps (JSON, pF) and lumped-C SPEF."""
+
+    name = "routed-netlist"
+    index = 13
+    metric_names = ("route__wire_cap__total_pf",)
+
+    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [_route_stage().routed_def(ctx), SynthStage().netlist(ctx), ctx.pdk.techlef, ctx.pdk.lef]
+
+    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
+        d = self.dir(ctx)
+        return [d / "routed.v", d / "wire_caps.json", d / "routed.spef"]
+
+    def config(self, ctx: FlowContext) -> Mapping[str, Any]:
+        return {"wire_cap_model": spef.__doc__.split("\n")[2].strip() if spef.__doc__ else "",
+                "source": "routed DEF segments x tech LEF CPERSQDIST/EDGECAPACITANCE; lumped C, no R, no coupling"}
+
+    def run(self, ctx: FlowContext) -> dict[str, Any]:
+        top = read_manifest(ctx.rtl_dir / "manifest.json")["top"]
+        routed = _route_stage().routed_def(ctx).read_text()
+        ports = parse_netlist(SynthStage().netlist(ctx).read_text()).ports
+        caps = spef.net_wire_caps(routed, spef.layer_caps(ctx.pdk.techlef.read_text()))
+        d = self.dir(ctx)
+        M.atomic_write_text(d / "routed.v", spef.routed_verilog(top, routed, ctx.pdk.lef.read_text(), ports))
+        M.atomic_write_json(d / "wire_caps.json", caps)
+        M.atomic_write_text(d / "routed.spef", spef.spef_text(top, routed, caps))
+        return {"route__wire_cap__total_pf": sum(caps.values())}
+
+
+class RoutedGateSimStage(GateSimStage):
+    """The front end's gate-level simulation, run on the routed netlist instead of the synthesized one."""
+
+    name = "gatesim-routed"
+    index = 14
+    metric_names = ("sim__routed__vectors", "sim__routed__mismatch__count", "sim__routed__window__ns")
+
+    def netlist(self, ctx: FlowContext) -> Path:
+        return RoutedNetlistStage().dir(ctx) / "routed.v"
+
+    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [self.netlist(ctx), *ctx.pdk.verilog_models]
+
+    def run(self, ctx: FlowContext) -> dict[str, Any]:
+        # same stimulus, testbench and checks as GateSimStage.run; only the netlist differs
+        d = self.dir(ctx)
+        spec, c = ctx.spec, ctx.config
+        manifest = read_manifest(ctx.rtl_dir / "manifest.json")
+        stim = make_stimulus(spec, c.vectors, c.seed, c.in_valid_duty, c.out_ready_duty)
+        lat, ii = int(manifest["latency_cycles"]), max(1, int(manifest["initiation_interval"]))
+        max_cycles = int((c.vectors * ii + lat + 16) / (c.in_valid_duty * c.out_ready_duty) * 4) + 200
+        M.atomic_write_text(d / "w.hex", "".join(f"{pack_bus(row, spec.wbits):x}\n" for row in stim.w_u))
+        M.atomic_write_text(d / "a.hex", "".join(f"{pack_bus(row, spec.abits):x}\n" for row in stim.a_u))
+        M.atomic_write_text(d / "valid.bin", "".join(f"{b}\n" for b in stim.valid_pattern))
+        M.atomic_write_text(d / "ready.bin", "".join(f"{b}\n" for b in stim.ready_pattern))
+        M.atomic_write_text(d / "tb.v", testbench_text(spec, manifest["top"], stim, c.clock_ns, max_cycles))
+        (d / "outputs.txt").unlink(missing_ok=True)
+        (d / "activity.vcd").unlink(missing_ok=True)
+        prim, cells = ctx.pdk.verilog_models
+        run_tool(self.name, "iverilog", ["iverilog", "-g2012", "-DFUNCTIONAL", "-DUNIT_DELAY=", "-o", "sim.vvp", "-s",
+                                         "bb_gatesim_tb", "tb.v", str(self.netlist(ctx).resolve()), str(prim), str(cells)],
+                 d, c.timeout_s, cwd=d)
+        log = run_tool(self.name, "vvp", ["vvp", "-n", "sim.vvp"], d, c.timeout_s, cwd=d)
+        text = log.read_text()
+        done = [line for line in text.splitlines() if line.startswith("DONE")]
+        if not done:
+            raise StageError(self.name, log, text.splitlines()[-6:], "simulation did not finish (timeout or crash)")
+        fields = dict(kv.split("=") for kv in done[-1].split()[1:])
+        lines = [line.strip() for line in (d / "outputs.txt").read_text().splitlines() if line.strip()]
+        bad = compare_outputs(spec, stim, lines)
+        M.atomic_write_json(d / "sim.json", {"vectors": c.vectors, "cycles": int(fields["cycles"]), "outputs": len(lines),
+                                             "mismatches": bad[:50], "mismatch_count": len(bad),
+                                             "end_time_ns": float(fields["time_ns"]), "netlist": str(self.netlist(ctx))})
+        if bad or not lines:
+            raise StageError(self.name, d / "sim.json", bad[:3],
+                             f"routed netlist disagrees with the reference model on {len(bad)} vector(s)" if bad
+                             else "routed netlist produced no outputs")
+        from flow.vcd import count_toggles
+
+        tg = count_toggles(d / "activity.vcd", "dut")
+        return {"sim__routed__vectors": c.vectors, "sim__routed__mismatch__count": 0,
+                "sim__routed__window__ns": (tg.end_time - tg.start_time) * tg.timescale_s * 1e9}
+
+
+class PostRouteStaStage(Stage):
+    """OpenSTA per corner on the routed netlist with the routed lumped-C SPEF (replaces the wire-load model)."""
+
+    name = "sta-routed"
+    index = 15
+    tools = ("sta",)
+    metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "timing__setup__critical_path__ns")
+
+    def liberties(self, ctx: FlowContext) -> dict[str, Path]:
+        return {c: derived_liberty(ctx.pdk, c, ctx.pdk_build_dir, ctx.config.extra_dont_use) for c in STA_CORNERS}
+
+    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [*RoutedNetlistStage().outputs(ctx), *self.liberties(ctx).values()]
+
+    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [self.dir(ctx) / f"sta-{c}.log" for c in STA_CORNERS]
+
+    def config(self, ctx: FlowContext) -> Mapping[str, Any]:
+        m = read_manifest(ctx.rtl_dir / "manifest.json")
+        c = TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)
+        return {"constraints": sdc_text(c), "parasitics": "post-route: lumped wire C per net from the routed DEF (SPEF), "
+                "no wire R, ideal clock", "corners": {k: CORNERS[k] for k in STA_CORNERS}}
+
+    def run(self, ctx: FlowContext) -> dict[str, Any]:
+        from flow.metrics import corner_key, fmax_mhz
+
+        d = self.dir(ctx)
+        m = read_manifest(ctx.rtl_dir / "manifest.json")
+        sdc = d / "constraints.sdc"
+        M.atomic_write_text(sdc, sdc_text(TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)))
+        rn = RoutedNetlistStage()
+        values: dict[str, Any] = {}
+        setups, holds = {}, {}
+        for corner, lib in self.liberties(ctx).items():
+            text = sta_script(lib.resolve(), (rn.dir(ctx) / "routed.v").resolve(), m["top"], sdc.resolve(), CORNERS[corner],
+                              wire_load_model=None)
+            text = text.replace("read_sdc", f"read_spef {(rn.dir(ctx) / 'routed.spef').resolve()}\nread_sdc", 1)
+            script = d / f"sta-{corner}.tcl"
+            M.atomic_write_text(script, text)
+            log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", str(script.resolve())], d, ctx.config.timeout_s,
+                           log_name=f"sta-{corner}")
+            body = log.read_text()
+            if "Error" in body and "read_spef" in body:
+                raise StageError(self.name, log, body.splitlines()[-6:], "OpenSTA could not read the routed SPEF")
+            try:
+                s = parse_slacks(body)
+            except ValueError as e:
+                raise StageError(self.name, log, body.splitlines()[-6:], str(e)) from None
+            setups[corner], holds[corner] = s["setup"], s["hold"]
+            values[corner_key("timing__setup__ws", corner)] = s["setup"]
+            values[corner_key("timing__hold__ws", corner)] = s["hold"]
+        if any(v is None for v in setups.values()):
+            raise StageError(self.name, d / "sta-tt.log", [], "no constrained setup path after routing")
+        ws = min(setups.values())
+        values["timing__setup__ws"] = ws
+        values["timing__hold__ws"] = min((v for v in holds.values() if v is not None), default=None)
+        values["timing__setup__critical_path__ns"] = ctx.config.clock_ns - ws
+        values["timing__fmax__mhz"] = fmax_mhz(ctx.config.clock_ns, ws)
+        for corner, s in setups.items():
+            values[corner_key("timing__fmax__mhz", corner)] = fmax_mhz(ctx.config.clock_ns, s)
+        return values
+
+
+class PostRoutePowerStage(Stage):
+    """The front end's activity-based power, recomputed on the routed netlist with routed wire caps (tt)."""
+
+    name = "power-routed"
+    index = 16
+    tools = ()
+    metric_names = ("power__internal__total", "power__switching__total", "power__leakage__total", "power__total",
+                    "power__switching__input_ports", "power__energy_per_dot__pj", "power__energy_per_mac__pj",
+                    "power__wire_cap_share")
+
+    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
+        g = RoutedGateSimStage()
+        return [*RoutedNetlistStage().outputs(ctx), g.dir(ctx) / "activity.vcd", g.dir(ctx) / "sim.json",
+                derived_liberty(ctx.pdk, POWER_CORNER, ctx.pdk_build_dir, ctx.config.extra_dont_use)]
+
+    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [self.dir(ctx) / "power.json"]
+
+    def config(self, ctx: FlowContext) -> Mapping[str, Any]:
+        return {"corner": CORNERS[POWER_CORNER], "model": "flow.power.compute_power",
+                "wire_cap": "routed: per-net lumped C from the routed DEF (flow/pnr/spef.py)",
+                "activity": f"VCD of the routed-netlist gate-level sim ({ctx.config.vectors} vectors, seed {ctx.config.seed})"}
+
+    def run(self, ctx: FlowContext) -> dict[str, Any]:
+        from flow.power import compute_power
+        from flow.vcd import count_toggles
+
+        rn, g = RoutedNetlistStage(), RoutedGateSimStage()
+        lib_path = derived_liberty(ctx.pdk, POWER_CORNER, ctx.pdk_build_dir, ctx.config.extra_dont_use)
+        lib = load_library(lib_path, ctx.pdk_build_dir / "cache")
+        nl = parse_netlist((rn.dir(ctx) / "routed.v").read_text())
+        caps_def = json.loads((rn.dir(ctx) / "wire_caps.json").read_text())
+        caps = {nl.canon(k): v for k, v in caps_def.items()}
+        tg = count_toggles(g.dir(ctx) / "activity.vcd", "dut")
+        window_ns = (tg.end_time - tg.start_time) * tg.timescale_s * 1e9
+        res = compute_power(nl, tg.counts, window_ns, lib, wire_cap_pf=caps)
+        no_wire = compute_power(nl, tg.counts, window_ns, lib, wire_cap_pf={})
+        if res.nets_without_activity > 0.02 * res.nets:
+            raise StageError(self.name, g.dir(ctx) / "activity.vcd", [],
+                             f"{res.nets_without_activity} of {res.nets} routed nets have no activity in the VCD")
+        outputs = int(json.loads((g.dir(ctx) / "sim.json").read_text())["outputs"])
+        e_dot = res.total_w * window_ns * 1e-9 / outputs * 1e12
+        values = {"power__internal__total": res.internal_w, "power__switching__total": res.switching_w,
+                  "power__leakage__total": res.leakage_w, "power__total": res.total_w,
+                  "power__switching__input_ports": res.switching_input_ports_w,
+                  "power__energy_per_dot__pj": e_dot, "power__energy_per_mac__pj": e_dot / ctx.spec.macs,
+                  "power__wire_cap_share": 1 - no_wire.total_w / res.total_w if res.total_w else None}
+        M.atomic_write_json(self.dir(ctx) / "power.json", {**values, "window_ns": window_ns, "outputs": outputs,
+                                                           "nets": res.nets, "liberty": str(lib_path)})
+        return values
+
+
+def post_route_stages() -> list[Stage]:
+    return [RoutedNetlistStage(), RoutedGateSimStage(), PostRouteStaStage(), PostRoutePowerStage()]

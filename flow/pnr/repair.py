@@ -1,0 +1,193 @@
+"""LVS-neutral post-route GDS repair of qrouter output (klayout): every added shape joins geometry of one net.
+
+1. li1 via-pad nudge: an L1M1 via whose li1 pad sticks out of the cell pin it lands on moves into the pin.
+2. same-pin double L1M1 vias closer than mcon spacing are bridged on met1, one cut kept.
+3. li1 slivers (<= 20 nm) from offset taps are clipped.
+4. met1..met4 notch fill and small-hole fill; 5. islands below minimum area are extended.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# layer: (gds layer, spacing um, min area um^2, preferred direction)
+METALS = {
+    "met1": (68, 0.14, 0.083, "h"),
+    "met2": (69, 0.14, 0.0676, "v"),
+    "met3": (70, 0.30, 0.24, "h"),
+    "met4": (71, 0.30, 0.24, "v"),
+}
+NUDGE_MAX_STEPS = 30  # 5 nm steps -> at most 150 nm
+
+
+def repair(in_gds: Path, out_gds: Path) -> dict[str, int]:
+    """Apply the repairs to in_gds and write out_gds; returns counts of each repair."""
+    import klayout.db as db
+
+    ly = db.Layout()
+    ly.read(str(in_gds))
+    top = ly.top_cells()[0]
+    dbu = ly.dbu
+    U = lambda um: int(round(um / dbu))  # noqa: E731
+    LI, MCON, M1 = ly.layer(67, 20), ly.layer(67, 44), ly.layer(68, 20)
+    stats = {"via_nudge": 0, "via_nudge_fail": 0, "pair_merge": 0, "li1_clip": 0, "notch": 0, "holes": 0,
+             "minarea": 0, "minarea_fail": 0}
+
+    cell_li = db.Region()
+    for inst in top.each_inst():
+        if inst.cell.name.startswith("sky130_fd_sc_hd__"):
+            cell_li.insert(db.Region(inst.cell.begin_shapes_rec(LI)).transformed(inst.cplx_trans))
+    cell_li.merge()
+    index_layer = ly.insert_layer(db.LayerInfo(10000, 0))  # scratch layer: spatially indexed local queries
+
+    def indexed(region: "db.Region") -> "db.Cell":
+        """Put a region in a scratch cell so 'touching box' queries use klayout's shape index."""
+        cell = ly.create_cell(f"_bb_index_{ly.cells()}")
+        cell.shapes(index_layer).insert(region)
+        return cell
+
+    def near(cell: "db.Cell", box: "db.Box") -> "db.Region":
+        return db.Region(cell.begin_shapes_rec_touching(index_layer, box))
+
+    li_index = indexed(cell_li)
+
+    top_li = db.Region(top.shapes(LI)).merged()
+    slivers = db.Region([p for p in (top_li - cell_li).each() if min(p.bbox().width(), p.bbox().height()) <= U(0.02)])
+    if not slivers.is_empty():
+        stats["li1_clip"] = slivers.count()
+        top.shapes(LI).clear()
+        top.shapes(LI).insert(top_li - slivers)
+
+    vias = []
+    for inst in list(top.each_inst()):
+        if not inst.cell.name.startswith("VIA_L1M1"):
+            continue
+        ct = inst.cplx_trans
+        vias.append({"li": db.Region(inst.cell.begin_shapes_rec(LI)).transformed(ct),
+                     "cut": db.Region(inst.cell.begin_shapes_rec(MCON)).transformed(ct),
+                     "met": db.Region(inst.cell.begin_shapes_rec(M1)).transformed(ct), "drop": False})
+        inst.delete()
+
+    for v in vias:
+        pad = v["li"]
+        local_li = near(li_index, pad.bbox())
+        if (pad - local_li).is_empty():
+            continue
+        pin = local_li.interacting(pad)
+        best = None
+        for r in range(1, NUDGE_MAX_STEPS + 1):
+            for dx, dy in ((r, 0), (-r, 0), (0, r), (0, -r), (r, r), (r, -r), (-r, r), (-r, -r)):
+                t = db.Trans(dx * U(0.005), dy * U(0.005))
+                if (pad.transformed(t) - pin).is_empty():
+                    best = t
+                    break
+            if best:
+                break
+        if not best:
+            stats["via_nudge_fail"] += 1
+            continue
+        mb, cb = v["met"].bbox(), v["cut"].bbox()
+        enc = (cb.left - mb.left, cb.bottom - mb.bottom, mb.right - cb.right, mb.top - cb.top)
+        ncb = cb.transformed(best)
+        v["met"] = v["met"] + db.Region(db.Box(ncb.left - enc[0], ncb.bottom - enc[1], ncb.right + enc[2], ncb.top + enc[3]))
+        v["li"] = pad.transformed(best)
+        v["cut"] = v["cut"].transformed(best)
+        stats["via_nudge"] += 1
+
+    all_m1 = db.Region(top.begin_shapes_rec(M1))
+    for v in vias:
+        all_m1 += v["met"]
+    all_m1.merge()
+    cuts = [v["cut"].bbox() for v in vias]
+    order = sorted(range(len(vias)), key=lambda i: cuts[i].left)
+    pair_gap = U(0.19)
+    for oi, i in enumerate(order):  # sweep in x: only cuts closer than the mcon spacing can pair
+        a, ca = vias[i], cuts[i]
+        for j in order[oi + 1 :]:
+            cb = cuts[j]
+            if cb.left - ca.right >= pair_gap:
+                break
+            b = vias[j]
+            if a["drop"] or b["drop"]:
+                continue
+            gap = max(ca.left - cb.right, cb.left - ca.right, ca.bottom - cb.top, cb.bottom - ca.top)
+            if gap >= pair_gap or gap < 0:
+                continue
+            pa, pb = near(li_index, a["li"].bbox()).interacting(a["li"]), near(li_index, b["li"].bbox()).interacting(b["li"])
+            if pa.count() != 1 or pb.count() != 1 or not (pa ^ pb).is_empty():
+                continue
+            ab, bb = a["met"].bbox(), b["met"].bbox()
+            fill = db.Box(min(ab.left, bb.left), min(ab.bottom, bb.bottom), max(ab.right, bb.right), max(ab.top, bb.top))
+            own = all_m1.interacting(a["met"]) + all_m1.interacting(b["met"])
+            if not (all_m1 - own).interacting(db.Region(fill).sized(U(0.14) - 1)).is_empty():
+                continue
+            a["met"] = a["met"] + b["met"] + db.Region(fill)
+            b["drop"] = True
+            stats["pair_merge"] += 1
+    for v in vias:
+        if v["drop"]:
+            top.shapes(M1).insert(v["met"])
+            continue
+        top.shapes(LI).insert(v["li"])
+        top.shapes(MCON).insert(v["cut"])
+        top.shapes(M1).insert(v["met"])
+
+    for gl, sp, amin, pdir in METALS.values():
+        L = ly.layer(gl, 20)
+        allr = db.Region(top.begin_shapes_rec(L)).merged()
+        for _ in range(3):
+            ep = allr.notch_check(U(sp))
+            if ep.is_empty():
+                break
+            fill = db.Region()
+            for p in ep.each():
+                fill.insert(p.bbox())
+            fill.merge()
+            stats["notch"] += fill.count()
+            top.shapes(L).insert(fill)
+            allr = (allr + fill).merged()
+        holes = db.Region([db.Polygon(list(p.each_point_hole(i))) for p in allr.each() for i in range(p.holes())])
+        small = [h for h in holes.each() if h.area() * dbu * dbu < 0.3]
+        if small:
+            top.shapes(L).insert(db.Region(small))
+            stats["holes"] += len(small)
+            allr = (allr + db.Region(small)).merged()
+        metal_index = indexed(allr)
+        for poly in list(allr.each()):
+            if poly.area() * dbu * dbu >= amin - 1e-9:
+                continue
+            bb = poly.bbox()
+            done = False
+            for d in (pdir, "v" if pdir == "h" else "h"):
+                w = bb.height() if d == "h" else bb.width()
+                need = int(-(-amin / (w * dbu) // 0.01)) * U(0.01) + U(0.01)
+                ext = max(need - (bb.width() if d == "h" else bb.height()), 0)
+                ext += ext % (2 * U(0.005))
+                for frac in (0.5, 0.0, 1.0):
+                    lo = int(round(ext * frac / U(0.005))) * U(0.005)
+                    hi = ext - lo
+                    nb = (db.Box(bb.left - lo, bb.bottom, bb.right + hi, bb.top) if d == "h"
+                          else db.Box(bb.left, bb.bottom - lo, bb.right, bb.top + hi))
+                    keepout = db.Region(nb).sized(U(sp) - 1)
+                    others = near(metal_index, keepout.bbox()) - db.Region(poly)
+                    if not others.interacting(keepout).is_empty():
+                        continue
+                    top.shapes(L).insert(nb)
+                    metal_index.shapes(index_layer).insert(nb)  # later extensions must keep clear of this one
+                    done = True
+                    stats["minarea"] += 1
+                    break
+                if done:
+                    break
+            if not done:
+                stats["minarea_fail"] += 1
+    for cell in list(ly.top_cells()):  # scratch index cells and the now unused L1M1 via cells
+        if cell.cell_index() != top.cell_index():
+            ly.delete_cell_rec(cell.cell_index())
+    ly.delete_layer(index_layer)
+    tmp = out_gds.with_name(out_gds.name + ".tmp.gds")
+    opts = db.SaveLayoutOptions()
+    opts.gds2_write_timestamps = False  # byte-identical output for the same input
+    ly.write(str(tmp), opts)
+    tmp.replace(out_gds)
+    return stats

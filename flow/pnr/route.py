@@ -1,0 +1,100 @@
+"""qrouter 1.4.71 detailed routing: the run script, the failed-net count, and DRC boxes -> obstructions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+ROUTER_SETTINGS = ("via stack 2", "qrouter::drc met1 -0.06 -0.06")
+"""Keep via stacks at 2 and tighten the met1 route-to-via keep-out (without it magic finds ~130 met1 boxes)."""
+
+MAGIC_LAYER = {"Metal1": "met1", "Metal2": "met2", "Metal3": "met3", "Metal4": "met4"}
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    failed_nets: int
+    wirelength_um: float | None
+
+
+def script(qflow_cfg: str, unrouted_def: str, routed_def: str, sources: Iterable[str]) -> str:
+    """qflow's qrouter script head (LEFs, layers, power nets, edge obstructions) + our settings and sources."""
+    head = []
+    for line in qflow_cfg.splitlines():
+        if line.startswith("read_def"):
+            break
+        if line.startswith(("qrouter::drc", "source", "via stack")):
+            continue
+        head.append(line)
+    tail = [*ROUTER_SETTINGS, *(f"source {s}" for s in sources), f"read_def {unrouted_def}",
+            f"qrouter::standard_route {routed_def} false", "quit"]
+    return "\n".join(head + tail) + "\n"
+
+
+def parse_log(log: str) -> RouteResult:
+    """Failed nets from qrouter's 'Final:' line (a missing line counts as failure, never as success)."""
+    m = re.search(r"Final: (No failed routes|Failed net routes: (\d+))", log)
+    if not m:
+        failed = 1_000_000
+    else:
+        failed = 0 if m.group(1).startswith("No") else int(m.group(2))
+    return RouteResult(failed, None)
+
+
+def def_wirelength_um(def_text: str) -> float:
+    """Total routed wire length (um) of the regular NETS section: sum of segment lengths between points."""
+    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
+    total = 0
+    if not nets:
+        return 0.0
+    for seg in re.finditer(r"(?:ROUTED|NEW) \S+ ((?:\( [-\d*]+ [-\d*]+(?: [-\d]+)? \) ?)+)", nets.group(1)):
+        pts = re.findall(r"\( ([-\d*]+) ([-\d*]+)", seg.group(1))
+        px = py = None
+        for xs, ys in pts:
+            x = px if xs == "*" else int(xs)
+            y = py if ys == "*" else int(ys)
+            if px is not None:
+                total += abs(x - px) + abs(y - py)
+            px, py = x, y
+    return round(total / units, 3)
+
+
+def drc_obstructions(drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]], grow_um: float = 0.02,
+                     skip_met1: bool = False) -> list[str]:
+    """Each remaining metal spacing box (um) becomes a small qrouter obstruction on its layer (touching merged)."""
+    by_layer: dict[str, list[list[float]]] = {}
+    for why, (x1, y1, x2, y2) in drc_boxes:
+        m = re.match(r"(Metal\d)", why)
+        if not m or m.group(1) not in MAGIC_LAYER or "spacing" not in why:
+            continue
+        layer = MAGIC_LAYER[m.group(1)]
+        if skip_met1 and layer == "met1":
+            continue
+        by_layer.setdefault(layer, []).append([x1, y1, x2, y2])
+    out = []
+    for layer, boxes in sorted(by_layer.items()):
+        merged = True
+        while merged:
+            merged = False
+            for i in range(len(boxes)):
+                for j in range(i + 1, len(boxes)):
+                    a, b = boxes[i], boxes[j]
+                    if a[0] <= b[2] + 0.01 and b[0] <= a[2] + 0.01 and a[1] <= b[3] + 0.01 and b[1] <= a[3] + 0.01:
+                        boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                        del boxes[j]
+                        merged = True
+                        break
+                if merged:
+                    break
+        out += [f"obstruction {x1 - grow_um:.3f} {y1 - grow_um:.3f} {x2 + grow_um:.3f} {y2 + grow_um:.3f} {layer}"
+                for x1, y1, x2, y2 in sorted(boxes)]
+    return out
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

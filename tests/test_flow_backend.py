@@ -1,0 +1,198 @@
+"""Back-end pieces without tools: DEF legalisation, router script/log, SPEF, LVS/DRC parsing, error paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flow import backend
+from flow.pnr import defedit, lvs, magic, route, spef, tech
+from model.cli import BitbranchError
+from model.spec import DesignSpec
+
+U = 200
+DEF = """VERSION 5.6 ;
+DESIGN t ;
+UNITS DISTANCE MICRONS 200 ;
+DIEAREA ( -184 -68 ) ( 4600 1156 ) ;
+TRACKS Y -68.0 DO 20 STEP 68 LAYER met1 ;
+TRACKS X -184.0 DO 30 STEP 92 LAYER met2 ;
+COMPONENTS 6 ;
+- f0 sky130_fd_sc_hd__fill_8 + PLACED ( 92 34 ) N ;
+- u1 sky130_fd_sc_hd__nand2_1 + PLACED ( 737 34 ) N ;
+- f1 sky130_fd_sc_hd__fill_4 + PLACED ( 1012 34 ) N ;
+- u2 sky130_fd_sc_hd__inv_2 + PLACED ( 1380 34 ) N ;
+- f2 sky130_fd_sc_hd__fill_8 + PLACED ( 1656 34 ) N ;
+- f3 sky130_fd_sc_hd__fill_8 + PLACED ( 3128 34 ) N ;
+END COMPONENTS
+PINS 2 ;
+- a + NET a
+  + LAYER met1 ( -14 -14 ) ( 14 14 )
+  + PLACED ( 0 600 ) N ;
+- y + NET y
+  + LAYER met1 ( -14 -14 ) ( 14 14 )
+  + PLACED ( 4416 40 ) N ;
+END PINS
+NETS 3 ;
+- a
+  ( PIN a ) ( u1 A ) ( u1 B )
++ ROUTED met1 ( 0 600 ) ( 737 * ) ;
+- n1
+  ( u1 Y ) ( u2 A )
++ ROUTED met1 ( 800 100 ) ( 1400 * )
+  NEW met2 ( 1400 100 ) ( * 300 ) ;
+- y
+  ( u2 Y ) ( PIN y ) ;
+END NETS
+END DESIGN
+"""
+
+
+def test_snap_sites_moves_off_grid_component() -> None:
+    text, moved = defedit.snap_sites(DEF)
+    assert moved == 1  # u1 at 737 is 1 unit off the 92-unit site grid
+    assert "( 736 34 )" in text
+
+
+def test_insert_taps_covers_every_row_point() -> None:
+    text, taps, worst = defedit.insert_taps(DEF, 7.0)
+    assert taps >= 2
+    assert worst <= 7.0 + defedit.SITE_UM
+    assert text.count(defedit.TAP) == taps
+    # the furthest filler within reach of the row start (f1, a fill_4) becomes tap (1 site) + fill_2 + fill_1
+    assert "TAP_1 sky130_fd_sc_hd__tapvpwrvgnd_1 + PLACED ( 1012 34 )" in text
+    assert "f1_r0 sky130_fd_sc_hd__fill_2 + PLACED ( 1104 34 )" in text and "f1_r1 sky130_fd_sc_hd__fill_1 + PLACED ( 1288 34 )" in text
+
+
+def test_fix_pins_moves_pins_off_the_edge_and_rails() -> None:
+    text, moved = defedit.fix_pins(DEF)
+    assert moved >= 1
+    # the west pin at x=0 moves one site in from the die edge
+    assert "PLACED ( -92 " in text
+
+
+def test_rail_obstructions_block_li1() -> None:
+    obs = defedit.rail_obstructions(DEF).splitlines()
+    assert all(o.startswith("obstruction ") and o.endswith(" li1") for o in obs)
+    assert len(obs) == 1 + 2  # core block + the two rails of one row
+
+
+def test_route_script_and_log() -> None:
+    head = "verbose 1\nread_lef x.lef\nvia stack 3\nqrouter::drc met1 0 0\nread_def t.def\nqrouter::standard_route\n"
+    s = route.script(head, "u.def", "r.def", ["obs.tcl"])
+    assert "via stack 3" not in s and "via stack 2" in s and "qrouter::drc met1 -0.06 -0.06" in s
+    assert s.index("source obs.tcl") < s.index("read_def u.def") < s.index("standard_route r.def")
+    assert route.parse_log("...\nFinal: No failed routes!\n").failed_nets == 0
+    assert route.parse_log("Final: Failed net routes: 3\n").failed_nets == 3
+    assert route.parse_log("crashed") .failed_nets > 0  # no Final line is never success
+
+
+def test_wirelength_and_caps() -> None:
+    assert route.def_wirelength_um(DEF) == pytest.approx((737 + 600 + 200) / U)
+    caps = {"met1": spef.LayerRC(0.14, 25.7784e-6, 40.567e-6), "met2": spef.LayerRC(0.14, 16.9423e-6, 37.759e-6)}
+    c = spef.net_wire_caps(DEF, caps)
+    assert c["y"] == 0.0
+    assert c["n1"] == pytest.approx(3.0 * (0.14 * 25.7784e-6 + 2 * 40.567e-6) + 1.0 * (0.14 * 16.9423e-6 + 2 * 37.759e-6))
+
+
+def test_spef_lumped_caps_on_pins() -> None:
+    text = spef.spef_text("t", DEF, {"a": 0.001, "n1": 0.002})
+    assert "*C_UNIT 1 PF" in text
+    assert "*D_NET n1 0.002" in text and "*I u1:Y B" in text and "1 u1:Y 0.002" in text
+    assert "*P a B" in text
+
+
+def test_drc_obstructions_merge_and_filter() -> None:
+    boxes = [("Metal3 spacing < 0.3um (met3.2)", (1.0, 1.0, 1.1, 1.1)),
+             ("Metal3 spacing < 0.3um (met3.2)", (1.1, 1.0, 1.2, 1.1)),
+             ("Metal1 spacing < 0.14um (met1.2)", (5.0, 5.0, 5.1, 5.1)),
+             ("Local interconnect width < 0.17um (li.1)", (0, 0, 1, 1))]
+    obs = route.drc_obstructions(boxes)
+    assert len(obs) == 2 and any(o.endswith("met3") for o in obs)
+    assert route.drc_obstructions(boxes, skip_met1=True) == [o for o in obs if not o.endswith("met1")]
+
+
+def test_magic_drc_file_round_trip(tmp_path: Path) -> None:
+    p = tmp_path / "x.drc.txt"
+    p.write_text("Metal3 spacing < 0.3um (met3.2)\t1.000 2.000 3.000 4.000\n")
+    assert magic.read_drc(p) == [("Metal3 spacing < 0.3um (met3.2)", (1.0, 2.0, 3.0, 4.0))]
+    assert magic.drc_count("x\nDRC_BOXES = 7\n") == 7
+    with pytest.raises(ValueError):
+        magic.drc_count("magic crashed")
+
+
+def test_lvs_source_and_result(tmp_path: Path) -> None:
+    cells = tmp_path / "cells.spice"
+    cells.write_text(".subckt sky130_fd_sc_hd__nand2_1 A B VGND VNB VPB VPWR Y\n.ends\n"
+                     ".subckt sky130_fd_sc_hd__inv_2 A VGND VNB VPB VPWR Y\n.ends\n")
+    src, unconnected = lvs.source_spice(DEF, cells, "t")
+    assert "Xu1 a a VGND VGND VPWR VPWR n1 sky130_fd_sc_hd__nand2_1" in src
+    assert "Xf0" not in src and unconnected == 0
+    ok = lvs.parse_result("Circuits match uniquely.\n", "")
+    assert ok.match and ok.errors == 0
+    bad = lvs.parse_result("", "Number of devices: 10 | Number of devices: 12\nNetlists do not match.\n")
+    assert not bad.match and bad.errors >= 1
+    assert not lvs.parse_result("", "").match  # no verdict is never a match
+
+
+def test_routed_verilog_rebuilds_ports_and_cells() -> None:
+    lef = ("MACRO sky130_fd_sc_hd__nand2_1\n  PIN A\n    DIRECTION INPUT ;\n  END A\n  PIN B\n    DIRECTION INPUT ;\n  END B\n"
+           "  PIN Y\n    DIRECTION OUTPUT ;\n  END Y\nEND sky130_fd_sc_hd__nand2_1\n"
+           "MACRO sky130_fd_sc_hd__inv_2\n  PIN A\n    DIRECTION INPUT ;\n  END A\n  PIN Y\n    DIRECTION OUTPUT ;\n  END Y\n"
+           "END sky130_fd_sc_hd__inv_2\n")
+    v = spef.routed_verilog("t", DEF, lef, {"a": "input", "y": "output"})
+    assert "module t (a, y);" in v and "input a;" in v and "output y;" in v
+    assert "sky130_fd_sc_hd__nand2_1 \\u1 (.A(a), .B(a), .Y(\\n1 ));" in v
+    assert "fill" not in v
+
+
+def test_tech_files(tmp_path: Path) -> None:
+    from flow.pdk import find_pdk, PdkError
+
+    try:
+        pdk = find_pdk()
+    except PdkError as e:
+        pytest.skip(f"no Sky130 PDK: {e}")
+    assert "requires magic-8.3.111" not in tech.magic_tech_text(pdk)
+    lef = tech.router_lef_text(pdk)
+    dff = lef[lef.index("MACRO sky130_fd_sc_hd__dfxtp_4"):]
+    assert "LAYER met1 ;\n        RECT 1.435000 1.245000 1.725000 1.600000" in dff[: dff.index("END D")]
+    cdl = tech.lvs_spice_text(pdk)
+    assert "sky130_fd_pr__nfet_01v8 w=" in cdl and "short" not in cdl.split(".SUBCKT sky130_fd_sc_hd__conb_1")[1][:200]
+    assert "sky130_fd_sc_hd__dfxtp_1" in tech.dont_use_cells()
+    t1 = tech.prepare(pdk, tmp_path, tmp_path / "x.lib")
+    before = {p: p.read_bytes() for p in t1.dir.rglob("*") if p.is_file()}
+    tech.prepare(pdk, tmp_path, tmp_path / "x.lib")
+    assert before == {p: p.read_bytes() for p in t1.dir.rglob("*") if p.is_file()}  # deterministic
+
+
+def test_design_area() -> None:
+    sizes = {"sky130_fd_sc_hd__fill_8": 3.68, "sky130_fd_sc_hd__nand2_1": 1.38, "sky130_fd_sc_hd__fill_4": 1.84,
+             "sky130_fd_sc_hd__inv_2": 1.38}
+    a = backend.design_area(DEF, sizes)
+    assert a["design__die__area"] == pytest.approx((4600 + 184) / U * (1156 + 68) / U)
+    assert a["design__core__area"] == pytest.approx(((3128 - 92) / U + 3.68) * 2.72)
+
+
+def test_unknown_flow_is_one_clear_error() -> None:
+    with pytest.raises(BitbranchError, match="choose local or openlane"):
+        backend.run_gds(DesignSpec(), 10.0, "magic", Path("build"))
+
+
+def test_openlane_flow_without_runner_writes_config(tmp_path: Path, monkeypatch) -> None:
+    from flow import openlane
+    from flow.pdk import PdkError, find_pdk
+
+    try:
+        find_pdk()
+    except PdkError as e:
+        pytest.skip(f"no Sky130 PDK: {e}")
+    monkeypatch.setattr(openlane, "find_runner", lambda: openlane.Runner((), "none", "OpenLane cannot run here: install Docker"))
+    spec = DesignSpec("parallel", 1, 1, 4)
+    with pytest.raises(BitbranchError, match="install Docker.*config written"):
+        backend.run_gds(spec, 10.0, "openlane", tmp_path)
+    cfg = json.loads((spec.build_dir(tmp_path) / "flow" / "20-openlane" / "config.json").read_text())
+    assert cfg["meta"]["version"] == 2 and cfg["CLOCK_PERIOD"] == 10.0
+    assert not (spec.build_dir(tmp_path) / "flow" / "metrics.json").exists()  # no metrics from a run that never ran
