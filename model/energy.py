@@ -157,6 +157,10 @@ def estimate(spec: DesignSpec) -> tuple[float, float]:
 
 # --- calibration -----------------------------------------------------------------------------------
 
+MIN_ROUTED_FOR_FIT = 8
+"""Fit on post-route designs only when at least this many exist."""
+
+
 def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
     """Designs under root whose flow metrics are complete (flow__status ok, default 10 ns clock)."""
     out = []
@@ -186,6 +190,13 @@ def calibrate(root: Path, liberty: Path, out: Path = CALIBRATION_PATH) -> dict[s
     lib = load_library(liberty, Path(root) / "pdk" / "cache")
     costs = unit_costs_from_liberty(lib, f"{Path(liberty).name} (slew {SLEW_NS} ns, fanout {FANOUT} + wire-load 'Small')")
     designs = flow_designs(root)
+    # post-route numbers where there are enough of them (they include routed wire capacitance and come
+    # from the current cell set); post-synthesis otherwise
+    routed = [(s, m) for s, m in designs if "route__wirelength" in m]
+    if len(routed) >= MIN_ROUTED_FOR_FIT:
+        designs, stage = routed, "post-route (qrouter wires, lumped C)"
+    else:
+        stage = "post-synthesis (wire-load 'Small')"
     if len(designs) < 4:
         raise BitbranchError(f"only {len(designs)} flow design(s) with flow__status ok under {root}: "
                              "run `python -m flow power --arch A --bits B --n 32` for a few designs first")
@@ -231,8 +242,8 @@ def calibrate(root: Path, liberty: Path, out: Path = CALIBRATION_PATH) -> dict[s
         "provenance": {
             "date": datetime.date.today().isoformat(),
             "designs": [s.id for s, _ in designs],
-            "targets": "flow metrics.json: design__instance__area (yosys 0.23 + abc, post-synthesis) and "
-                       "power__energy_per_dot__pj (self-computed from gate-level toggles, tt, wire-load 'Small')",
+            "targets": f"flow metrics.json, {stage}: design__instance__area (yosys 0.23 + abc) and "
+                       "power__energy_per_dot__pj (self-computed from gate-level toggles, tt)",
             "flow_provenance_example": {k: first.get(k) for k in ("synth", "gatesim", "power") if k in first},
             "liberty": str(liberty),
             "corner": "tt_025C_1v80",
