@@ -12,6 +12,7 @@ def render(gds: Path, png: Path, lyp: Path | None, width_px: int = 1600) -> Path
     view = lay.LayoutView()
     view.set_config("background-color", "#ffffff")
     view.set_config("grid-visible", "false")
+    view.set_config("text-visible", "false")  # pin and cell labels hide the layout at this scale
     view.load_layout(str(gds), True)
     if lyp is not None and Path(lyp).is_file():
         view.load_layer_props(str(lyp))
