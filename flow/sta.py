@@ -84,6 +84,21 @@ def parse_slacks(log_text: str) -> dict[str, float | None]:
     return out
 
 
+def timing_metrics(setups: Mapping[str, float], holds: Mapping[str, float | None], clock_ns: float) -> dict[str, Any]:
+    """OpenLane-named timing metrics from per-corner worst slacks: per corner and worst, critical path, fmax."""
+    values: dict[str, Any] = {}
+    for corner in setups:
+        values[corner_key("timing__setup__ws", corner)] = setups[corner]
+        values[corner_key("timing__hold__ws", corner)] = holds.get(corner)
+        values[corner_key("timing__fmax__mhz", corner)] = fmax_mhz(clock_ns, setups[corner])
+    ws = min(setups.values())
+    values["timing__setup__ws"] = ws
+    values["timing__hold__ws"] = min((v for v in holds.values() if v is not None), default=None)
+    values["timing__setup__critical_path__ns"] = clock_ns - ws
+    values["timing__fmax__mhz"] = fmax_mhz(clock_ns, ws)
+    return values
+
+
 class StaStage(Stage):
     """OpenSTA at tt/ss/ff: worst setup and hold slack per corner, fmax from the worst setup slack."""
 
@@ -132,15 +147,6 @@ class StaStage(Stage):
                 lines = log.read_text().splitlines()[-8:]
                 raise StageError(self.name, log, lines, str(e)) from None
             setups[corner], holds[corner] = slacks["setup"], slacks["hold"]
-            values[corner_key("timing__setup__ws", corner)] = slacks["setup"]
-            values[corner_key("timing__hold__ws", corner)] = slacks["hold"]
         if any(v is None for v in setups.values()):
             raise StageError(self.name, d / "sta-tt.log", [], "found no constrained setup path: is the clock port right?")
-        ws = min(setups.values())
-        values["timing__setup__ws"] = ws
-        values["timing__hold__ws"] = min((v for v in holds.values() if v is not None), default=None)
-        values["timing__setup__critical_path__ns"] = ctx.config.clock_ns - ws
-        values["timing__fmax__mhz"] = fmax_mhz(ctx.config.clock_ns, ws)
-        for corner, s in setups.items():
-            values[corner_key("timing__fmax__mhz", corner)] = fmax_mhz(ctx.config.clock_ns, s)
-        return values
+        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns)}

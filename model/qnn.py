@@ -20,28 +20,16 @@ DEFAULT_RTL_IMAGES = 8
 RTL_WIDTHS = (2, 2)  # the trained config whose layer 1 runs on the RTL
 
 
-def _int_arg(name: str, text: str | None, default: int) -> int:
+def _int_arg(name: str, text: str | None, default: int, minimum: int = 1) -> int:
+    """An integer option of at least ``minimum`` (blank = default), or one clear error."""
     if text is None or text.strip() == "":
         return default
     try:
         value = int(text)
     except ValueError:
         raise BitbranchError(f"--{name} must be an integer, got {text!r}") from None
-    if value < 1:
-        raise BitbranchError(f"--{name} must be at least 1, got {value}")
-    return value
-
-
-def _count_arg(name: str, text: str | None, default: int) -> int:
-    """A non-negative integer option (blank = default)."""
-    if text is None or text.strip() == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BitbranchError(f"--{name} must be an integer, got {text!r}") from None
-    if value < 0:
-        raise BitbranchError(f"--{name} must be 0 or more, got {value}")
+    if value < minimum:
+        raise BitbranchError(f"--{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -80,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from reports.qnn import provenance, rtl_sentence, to_markdown, write_reports
 
-    rtl_images = _count_arg("rtl-images", ns.rtl_images, DEFAULT_RTL_IMAGES)
+    rtl_images = _int_arg("rtl-images", ns.rtl_images, DEFAULT_RTL_IMAGES, minimum=0)
 
     print(f"qnn: digits MLP 64-{config.hidden}-10, widths "
           f"{', '.join('float' if w is None else f'W{w}/A{a}' for w, a in config.widths)}, "

@@ -17,7 +17,7 @@ from flow.netlist import parse_netlist
 from flow.pdk import CORNERS, derived_liberty
 from flow.pnr import spef
 from flow.stage import FlowContext, Stage, StageError, run_tool
-from flow.sta import STA_CORNERS, TimingConstraints, parse_slacks, sdc_text, sta_script
+from flow.sta import STA_CORNERS, TimingConstraints, parse_slacks, sdc_text, sta_script, timing_metrics
 from flow.synth import SynthStage
 from model.contract import pack_bus, read_manifest
 
@@ -138,8 +138,6 @@ class PostRouteStaStage(Stage):
                 "no wire R, ideal clock", "corners": {k: CORNERS[k] for k in STA_CORNERS}}
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
-        from flow.metrics import corner_key, fmax_mhz
-
         d = self.dir(ctx)
         m = read_manifest(ctx.rtl_dir / "manifest.json")
         sdc = d / "constraints.sdc"
@@ -163,18 +161,9 @@ class PostRouteStaStage(Stage):
             except ValueError as e:
                 raise StageError(self.name, log, body.splitlines()[-6:], str(e)) from None
             setups[corner], holds[corner] = s["setup"], s["hold"]
-            values[corner_key("timing__setup__ws", corner)] = s["setup"]
-            values[corner_key("timing__hold__ws", corner)] = s["hold"]
         if any(v is None for v in setups.values()):
             raise StageError(self.name, d / "sta-tt.log", [], "no constrained setup path after routing")
-        ws = min(setups.values())
-        values["timing__setup__ws"] = ws
-        values["timing__hold__ws"] = min((v for v in holds.values() if v is not None), default=None)
-        values["timing__setup__critical_path__ns"] = ctx.config.clock_ns - ws
-        values["timing__fmax__mhz"] = fmax_mhz(ctx.config.clock_ns, ws)
-        for corner, s in setups.items():
-            values[corner_key("timing__fmax__mhz", corner)] = fmax_mhz(ctx.config.clock_ns, s)
-        return values
+        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns)}
 
 
 class PostRoutePowerStage(Stage):
