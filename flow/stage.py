@@ -42,6 +42,9 @@ DEFAULT_CLOCK_NS = 10.0
 DEFAULT_TIMEOUT_S = 900.0
 
 
+CONFIG_KEY = "flow__config"
+
+
 class StageError(BitbranchError):
     """A stage's tool failed or timed out: names the stage, the log and the tool's last lines (one line)."""
 
@@ -302,13 +305,23 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
     return StageResult(stage.name, dict(values), skipped)
 
 
+def config_summary(cfg: FlowConfig) -> dict[str, Any]:
+    """What a metrics file was made with, in a form a reader can compare with the current defaults."""
+    d = config_dict(cfg)
+    cells = d.pop("extra_dont_use")
+    d.pop("timeout_s")
+    d["dont_use_sha256"] = hashlib.sha256("\n".join(sorted(cells)).encode()).hexdigest()[:16]
+    return d
+
+
 def start_metrics(ctx: FlowContext, first_stage: str) -> None:
     """Begin a fresh metrics file for this run: it will hold exactly the stages of this command.
 
     Nothing from an earlier command (another clock, pre-route numbers after a routed run, a stage
-    this command does not run) can survive into it and pass for current.
+    this command does not run) can survive into it and pass for current. ``flow__config`` records the
+    flow configuration, so a reader can tell results made under another one (e.g. another cell set).
     """
-    M.atomic_write_json(ctx.metrics_path, {M.STATUS_KEY: f"running {first_stage}"})
+    M.atomic_write_json(ctx.metrics_path, {M.STATUS_KEY: f"running {first_stage}", CONFIG_KEY: config_summary(ctx.config)})
 
 
 def run_stages(stages: Sequence[Stage], ctx: FlowContext, force: bool = False) -> list[StageResult]:

@@ -162,7 +162,11 @@ MIN_ROUTED_FOR_FIT = 8
 
 
 def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
-    """Designs under root whose flow metrics are complete (flow__status ok, default 10 ns clock)."""
+    """Designs under root whose flow metrics are complete and current (flow__status ok, default 10 ns clock,
+    made with the current default flow configuration, so no result of an older cell set slips in)."""
+    from flow.stage import FlowConfig, config_summary
+
+    current = config_summary(FlowConfig(clock_ns=CLOCK_NS))
     out = []
     for mp in sorted(Path(root).glob("*/flow/metrics.json")):
         try:
@@ -170,7 +174,8 @@ def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
             m = json.loads(mp.read_text())
         except (ValueError, json.JSONDecodeError):
             continue
-        if m.get("flow__status") == "ok" and m.get("clock__period") == CLOCK_NS and "power__energy_per_dot__pj" in m:
+        if (m.get("flow__status") == "ok" and m.get("clock__period") == CLOCK_NS and "power__energy_per_dot__pj" in m
+                and m.get("flow__config") == current):
             out.append((spec, m))
     return out
 

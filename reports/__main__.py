@@ -68,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.cmd in ("ppa", "demo"):
         results = run_jobs(specs, lambda s: run_flow_job(s, ns.stage, clock, root), jobs)
         failed += [f"flow {r.spec.id} (log: {r.log})" for r in results if not r.ok]
-    rows = [with_model_columns(row_from_build(s, root), estimate) for s in specs]
+    from flow.stage import DEFAULT_CLOCK_NS, FlowConfig, config_summary
+
+    expected = config_summary(FlowConfig(clock_ns=clock if clock is not None else DEFAULT_CLOCK_NS))
+    rows = [with_model_columns(row_from_build(s, root, expected), estimate) for s in specs]
     flow_bits = {s.wbits for s in specs}
     model_prov = estimate_detail(specs[0]).provenance if specs else ""
     rows += [model_only_row(s, estimate, model_prov)

@@ -28,7 +28,7 @@ class PpaRow:
     abits: int
     n: int
     id: str
-    status: str  # ok | stale | failed: <why> | incomplete: <stage> | missing | model-only
+    status: str  # ok | stale: <why> | failed: <why> | incomplete: <stage> | missing | model-only
     source: str = ""  # post-route | post-synthesis | model
     area_um2: float | None = None
     cells: int | None = None
@@ -103,8 +103,12 @@ def rtl_newer_than(rtl_dir: Path, manifest: Mapping[str, Any], metrics_path: Pat
     return any(p.exists() and p.stat().st_mtime > t for p in paths)
 
 
-def row_from_build(spec: DesignSpec, root: Path | str = "build") -> PpaRow:
-    """Read ``build/<id>/rtl/manifest.json`` and ``build/<id>/flow/metrics.json`` into a row."""
+def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config: Mapping[str, Any] | None = None) -> PpaRow:
+    """Read ``build/<id>/rtl/manifest.json`` and ``build/<id>/flow/metrics.json`` into a row.
+
+    With ``expected_config`` (``flow.stage.config_summary`` of the configuration the report is about),
+    a metrics file made under another configuration, or with none recorded, is marked stale.
+    """
     d = spec.build_dir(root)
     base = dict(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, weight_bits=spec.n * spec.wbits)
     manifest_path, metrics_path = d / "rtl" / "manifest.json", d / "flow" / "metrics.json"
@@ -119,7 +123,14 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build") -> PpaRow:
         kind = "incomplete" if flow_status.startswith("running") else "failed"
         return PpaRow(**base, status=f"{kind}: {flow_status}")
     if rtl_newer_than(d / "rtl", manifest, metrics_path):
-        return PpaRow(**base, status="stale")
+        return PpaRow(**base, status="stale: RTL changed after the flow ran")
+    if expected_config is not None:
+        made = metrics.get("flow__config")
+        if not isinstance(made, Mapping):
+            return PpaRow(**base, status="stale: no flow configuration recorded (made by an older flow)")
+        differ = sorted(k for k in set(made) | set(expected_config) if made.get(k) != expected_config.get(k))
+        if differ:
+            return PpaRow(**base, status=f"stale: flow configuration differs in {', '.join(differ)}")
 
     area = _num(metrics, "design__instance__area")
     fmax = _num(metrics, "timing__fmax__mhz")

@@ -81,7 +81,20 @@ def test_rtl_newer_than_metrics_is_stale(tmp_path):
     d = _design(tmp_path, GOOD)
     os.utime(d / "flow" / "metrics.json", (time.time() - 1000,) * 2)
     r = row_from_build(SPEC, tmp_path)
-    assert r.status == "stale" and r.area_um2 is None
+    assert r.status.startswith("stale: RTL changed") and r.area_um2 is None
+
+
+def test_metrics_from_another_flow_config_are_stale(tmp_path):
+    cfg = {"clock_ns": 10.0, "dont_use_sha256": "aaaa", "seed": 1}
+    _design(tmp_path, {**GOOD, "flow__config": cfg})
+    assert row_from_build(SPEC, tmp_path, cfg).status == "ok"
+    r = row_from_build(SPEC, tmp_path, {**cfg, "dont_use_sha256": "bbbb"})
+    assert r.status == "stale: flow configuration differs in dont_use_sha256" and r.energy_per_mac_pj is None
+
+
+def test_metrics_without_recorded_config_are_stale(tmp_path):
+    _design(tmp_path, GOOD)
+    assert row_from_build(SPEC, tmp_path, {"clock_ns": 10.0}).status.startswith("stale: no flow configuration")
 
 
 def test_missing_design(tmp_path):
