@@ -71,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from flow.stage import DEFAULT_CLOCK_NS, FlowConfig, config_summary
 
     expected = config_summary(FlowConfig(clock_ns=clock if clock is not None else DEFAULT_CLOCK_NS))
+    if ns.cmd == "demo":
+        print("demo: step 3/3 PPA table, plots and page from the metrics on disk")
     rows = [with_model_columns(row_from_build(s, root, expected), estimate) for s in specs]
     flow_bits = {s.wbits for s in specs}
     model_prov = estimate_detail(specs[0]).provenance if specs else ""
