@@ -131,15 +131,23 @@ def strip_vcd_date(path: Path) -> None:
 
 
 class GateSimStage(Stage):
-    """iverilog + sky130 cell models: equivalence on random vectors and the VCD for power."""
+    """iverilog + sky130 cell models: equivalence on random vectors and the VCD for power.
+
+    Subclasses simulate another netlist (the routed one) by overriding ``netlist``, ``label`` and
+    ``metrics``; stimulus, testbench and checks are shared.
+    """
 
     name = "gatesim"
     index = 3
     tools = ("iverilog", "vvp")
     metric_names = ("sim__vectors", "sim__mismatch__count", "sim__cycles", "sim__window__ns")
+    label = "gate-level netlist"
+
+    def netlist(self, ctx: FlowContext) -> Path:
+        return SynthStage().netlist(ctx)
 
     def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [SynthStage().netlist(ctx), *ctx.pdk.verilog_models]
+        return [self.netlist(ctx), *ctx.pdk.verilog_models]
 
     def outputs(self, ctx: FlowContext) -> Sequence[Path]:
         return [self.dir(ctx) / "activity.vcd", self.dir(ctx) / "sim.json"]
@@ -149,6 +157,10 @@ class GateSimStage(Stage):
         return {"vectors": c.vectors, "seed": c.seed, "in_valid_duty": c.in_valid_duty,
                 "out_ready_duty": c.out_ready_duty, "clock_ns": c.clock_ns, "delays": "zero-delay functional models",
                 "reset_cycles": RESET_CYCLES}
+
+    def metrics(self, vectors: int, cycles: int, window_ns: float) -> dict[str, Any]:
+        """The stage's metric values from a passing simulation."""
+        return {"sim__vectors": vectors, "sim__mismatch__count": 0, "sim__cycles": cycles, "sim__window__ns": window_ns}
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         d = self.dir(ctx)
@@ -167,7 +179,7 @@ class GateSimStage(Stage):
         prim, cells = ctx.pdk.verilog_models
         run_tool(self.name, "iverilog",
                  ["iverilog", "-g2012", "-DFUNCTIONAL", "-DUNIT_DELAY=", "-o", "sim.vvp", "-s", "bb_gatesim_tb",
-                  "tb.v", str(SynthStage().netlist(ctx).resolve()), str(prim), str(cells)],
+                  "tb.v", str(self.netlist(ctx).resolve()), str(prim), str(cells)],
                  d, c.timeout_s, cwd=d)
         log = run_tool(self.name, "vvp", ["vvp", "-n", "sim.vvp"], d, c.timeout_s, cwd=d)
         strip_vcd_date(d / "activity.vcd")
@@ -180,13 +192,15 @@ class GateSimStage(Stage):
         bad = compare_outputs(spec, stim, lines)
         atomic_write_json(d / "sim.json", {"vectors": c.vectors, "cycles": int(fields["cycles"]),
                                            "outputs": len(lines), "mismatches": bad[:50],
-                                           "mismatch_count": len(bad), "end_time_ns": float(fields["time_ns"])})
+                                           "mismatch_count": len(bad), "end_time_ns": float(fields["time_ns"]),
+                                           "netlist": str(self.netlist(ctx))})
         if bad:
             raise StageError(self.name, d / "sim.json", bad[:3],
-                             f"gate-level netlist disagrees with the reference model on {len(bad)} vector(s)")
+                             f"{self.label} disagrees with the reference model on {len(bad)} vector(s)")
+        if not lines:
+            raise StageError(self.name, d / "sim.json", [], f"{self.label} produced no outputs")
         from flow.vcd import count_toggles
 
         tg = count_toggles(d / "activity.vcd", "dut")
         window_ns = (tg.end_time - tg.start_time) * tg.timescale_s * 1e9
-        return {"sim__vectors": c.vectors, "sim__mismatch__count": 0, "sim__cycles": int(fields["cycles"]),
-                "sim__window__ns": window_ns}
+        return self.metrics(c.vectors, int(fields["cycles"]), window_ns)
