@@ -58,7 +58,9 @@ def run_jobs(specs: Sequence[DesignSpec], job: Callable[[DesignSpec], JobResult]
     """Run ``job`` over ``specs`` with ``jobs`` workers, printing one progress line per finished design."""
     results: list[JobResult] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(job, s): s for s in specs}
+        # biggest designs first: the long routes start at once and the short ones fill the other workers
+        by_size = sorted(specs, key=lambda s: -s.wbits * s.abits * s.n)
+        futures = {pool.submit(job, s): s for s in by_size}
         for i, fut in enumerate(as_completed(futures), 1):
             r = fut.result()
             results.append(r)

@@ -25,7 +25,7 @@ POWER_CORNER = "tt"
 
 
 def _route_stage():
-    from flow.backend import RouteStage  # late import: backend imports this module
+    from flow.pnr.route_stage import RouteStage
 
     return RouteStage()
 

@@ -1,0 +1,94 @@
+"""What the place-and-route stages share: the layout knobs (placement attempts), the design's top, the derived tech.
+
+Each stage lists the helper modules it runs (``stage_sources``) among its inputs, so editing one helper makes
+only the stages that use it stale, not the whole back end.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from flow.pnr import tech
+from flow.stage import FlowContext
+from flow.synth import SynthStage
+from model.contract import read_manifest
+
+PNR_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One placement to try: qflow initial density (cell area / core area), graywolf seed, fanout buffering."""
+
+    density: float
+    seed: int
+    buffered: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"d{round(self.density * 100):02d}-seed{self.seed}" + ("-buf" if self.buffered else "")
+
+    def as_list(self) -> list:
+        return [self.density, self.seed, self.buffered]
+
+
+@dataclass(frozen=True)
+class PnrConfig:
+    """Layout knobs (all hashed into the stages' up-to-date checks).
+
+    Placements are tried in order until qrouter leaves no failed net. A qrouter time-out means the density is
+    too high for the router: the other attempts at that density are skipped. Fanout buffering (qflow
+    blifFanout, max fanout 20) is only a fallback, as it changes the netlist the front end measured.
+    """
+
+    # 0.35 first for every design, so the sweep compares designs at one density (at 0.45, BITS=4 designs did not
+    # route within 15 min and serial W3A3 kept 26 open nets after 5 placements); lower densities are fallbacks
+    attempts: tuple[Attempt, ...] = (
+        Attempt(0.35, 1), Attempt(0.35, 1, True), Attempt(0.35, 2),
+        Attempt(0.28, 1), Attempt(0.28, 1, True), Attempt(0.22, 1))
+    route_timeout_s: float = 1200.0  # one qrouter run
+    repair_rounds: int = 4  # DRC feedback re-routes after the first route
+    tap_um: float = 7.0  # max distance from a row point to a well tap
+
+
+PNR = PnrConfig()
+
+
+def stage_sources(*modules: str) -> list[Path]:
+    """The back-end helper modules (and data) a stage runs: part of its inputs, so a change to them reruns it."""
+    return [PNR_DIR / "common.py", PNR_DIR / "tech.py", PNR_DIR / "qrouter_dont_use.txt",
+            *(PNR_DIR / f"{m}.py" for m in modules)]
+
+
+@functools.lru_cache(maxsize=None)
+def debian_version(package: str) -> str:
+    """Installed Debian package version (graywolf has no version option that works without a display)."""
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def top_of(ctx: FlowContext) -> str:
+    return read_manifest(ctx.rtl_dir / "manifest.json")["top"]
+
+
+def pnr_tech(ctx: FlowContext) -> tech.PnrTech:
+    return tech.prepare(ctx.pdk, ctx.root, SynthStage().liberty(ctx).resolve())
+
+
+def tech_inputs(ctx: FlowContext, *modules: str) -> list[Path]:
+    """Derived tech files every P&R stage reads, plus the helper modules ``modules`` of the stage."""
+    t = pnr_tech(ctx)
+    q = t.qflow_dir / tech.QFLOW_TECH
+    return [t.magic_tech, t.router_lef, t.klayout_map, t.lvs_spice, t.netgen_setup,
+            q / f"{tech.QFLOW_TECH}.par", q / f"{tech.QFLOW_TECH}.sh", *stage_sources(*modules)]
+
+
+def attempts_config(attempts: Sequence[Attempt]) -> list[list]:
+    return [a.as_list() for a in attempts]

@@ -1,0 +1,193 @@
+"""Stage 11-route: qrouter with a DRC feedback loop, re-placing at lower density when the router gives up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from flow import metrics as M
+from flow.pnr import defedit, gds, magic, repair, route, tech
+from flow.pnr.common import PNR, Attempt, attempts_config, debian_version, pnr_tech, tech_inputs, top_of
+from flow.pnr.place_stage import PlaceStage
+from flow.stage import FlowContext, Stage, StageError, run_tool
+
+TIMED_OUT = 10**6  # failed-net count of a route that timed out before finishing (worse than any finished route)
+
+
+def design_area(def_text: str, lef_sizes: Mapping[str, float]) -> dict[str, float]:
+    """Die area from DIEAREA, core area = row count x widest row (um^2)."""
+    d = defedit.die(def_text)
+    rows: dict[int, list[float]] = {}
+    body = re.search(r"COMPONENTS \d+ ;(.*?)END COMPONENTS", def_text, re.S).group(1)
+    for name, master, x, y in re.findall(r"^- (\S+) (\S+) \+ (?:PLACED|FIXED) \( (-?\d+) (-?\d+) \)", body, re.M):
+        lo, hi = rows.get(int(y), [1e18, -1e18])
+        rows[int(y)] = [min(lo, int(x) / d.units), max(hi, int(x) / d.units + lef_sizes.get(master, 0.0))]
+    width = max(hi - lo for lo, hi in rows.values())
+    return {"design__die__area": round(d.um(d.x2 - d.x1) * d.um(d.y2 - d.y1), 4),
+            "design__core__area": round(len(rows) * width * defedit.ROW_UM, 4)}
+
+
+def lef_sizes(lef_text: str) -> dict[str, float]:
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^MACRO (\S+)\n.*?SIZE\s+([\d.]+)\s+BY", lef_text, re.M | re.S)}
+
+
+def run_magic(stage: str, ctx: FlowContext, t: tech.PnrTech, gds_path: Path, top: str, prefix: Path, extract: bool) -> int:
+    """Magic DRC (and optionally extraction) of gds_path; returns the DRC box count."""
+    script = prefix.with_suffix(".tcl")
+    M.atomic_write_text(script, magic.script(t.magic_tech, gds_path.resolve(), top, prefix.resolve(), extract))
+    log = run_tool(stage, "magic", ["magic", "-dnull", "-noconsole", str(script.resolve())], prefix.parent,
+                   ctx.config.timeout_s, cwd=prefix.parent, log_name=prefix.name + ".magic")
+    text = log.read_text(errors="replace")
+    try:
+        magic.drc_count(text)  # magic got to the end of its check
+    except ValueError:
+        raise StageError(stage, log, text.splitlines()[-8:], "magic reported no DRC count") from None
+    n = len(magic.read_drc(prefix.with_name(prefix.name + ".drc.txt")))  # unique error boxes
+    if extract and "EXTRACT_DONE" not in text:
+        raise StageError(stage, log, text.splitlines()[-8:], "magic extraction did not finish")
+    return n
+
+
+class RouteStage(Stage):
+    """qrouter with a DRC feedback loop: route -> GDS -> repair -> magic DRC; spacing boxes become obstructions.
+
+    Keeps the best round (failed nets first, then DRC boxes). When the first round leaves failed nets, the
+    design is re-placed with the next attempt (seed, fanout buffering, lower density); a qrouter time-out
+    skips the remaining attempts at that density.
+    """
+
+    name = "route"
+    index = 11
+    tools = ("qrouter", "magic", "qflow")
+    metric_names = ("route__wirelength", "magic__drc_error__count", "design__die__area", "design__core__area",
+                    "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count")
+
+    def routed_def(self, ctx: FlowContext) -> Path:
+        return self.dir(ctx) / "routed.def"
+
+    def gds(self, ctx: FlowContext) -> Path:
+        return self.dir(ctx) / f"{top_of(ctx)}.gds"
+
+    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [*PlaceStage().outputs(ctx), *tech_inputs(ctx, "defedit", "route", "gds", "repair", "magic", "place_stage")]
+
+    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
+        return [self.routed_def(ctx), self.gds(ctx), self.dir(ctx) / "drc.txt"]
+
+    def config(self, ctx: FlowContext) -> Mapping[str, Any]:
+        return {"router_settings": list(route.ROUTER_SETTINGS), "repair_rounds": PNR.repair_rounds,
+                "attempts": attempts_config(PNR.attempts), "route_timeout_s": PNR.route_timeout_s,
+                "graywolf_debian_version": debian_version("graywolf"),
+                "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes"}
+
+    def route_once(self, ctx: FlowContext, t: tech.PnrTech, work: Path, legal: str, head: str, obs: list[str], tag: str
+                   ) -> tuple[int, int, Path, Path, dict[str, int]]:
+        """One route + GDS + repair + DRC round in ``work``; returns (failed nets, drc boxes, def, gds, repairs).
+
+        A route that times out returns TIMED_OUT failed nets (it is never checked or kept).
+        """
+        top = top_of(ctx)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "unrouted.def").write_text(legal)
+        (work / "rail_obs.tcl").write_text(defedit.rail_obstructions(legal))
+        (work / f"fix_obs_{tag}.tcl").write_text("\n".join(obs) + "\n")
+        routed = work / f"routed_{tag}.def"
+        cfg = route.script(head, "unrouted.def", routed.name, ["rail_obs.tcl", f"fix_obs_{tag}.tcl"])
+        (work / f"route_{tag}.cfg").write_text(cfg)
+        log = work / f"qrouter_{tag}.log"
+        try:
+            run_tool(self.name, "qrouter", ["qrouter", "-nog", "-s", f"route_{tag}.cfg"], work, PNR.route_timeout_s,
+                     cwd=work, log_name=f"qrouter_{tag}")
+        except StageError as e:
+            if "not found" in str(e):
+                raise
+            if "timed out" in str(e):
+                return TIMED_OUT, 10**9, routed, work / "none.gds", {}
+        failed = route.parse_log(log.read_text(errors="replace")).failed_nets
+        if failed > 0 or not routed.is_file():  # an open net loses to any complete route: skip GDS and DRC
+            return max(failed, 1), 10**9, routed, work / "none.gds", {}
+        raw = work / f"raw_{tag}.gds"
+        gds.def_to_gds(t, routed, raw, top)
+        fixed = work / f"{top}_{tag}.gds"
+        reps = repair.repair(raw, fixed)
+        n = run_magic(self.name, ctx, t, fixed, top, work / f"drc_{tag}", False)
+        return failed, n, routed, fixed, reps
+
+    @staticmethod
+    def describe(failed: int, n: int) -> str:
+        if failed == TIMED_OUT:
+            return f"qrouter timed out after {PNR.route_timeout_s:g} s"
+        return f"failed nets {failed}" + (f", magic DRC boxes {n}" if failed == 0 else " (not checked)")
+
+    def first_route(self, ctx: FlowContext, t: tech.PnrTech) -> tuple[list[dict[str, Any]], dict[Path, tuple[str, str]]]:
+        """Round 0 of each attempt in order until one leaves no failed net; returns the rounds and placements."""
+        d = self.dir(ctx)
+        place = PlaceStage()
+        placements = {}
+        rounds: list[dict[str, Any]] = []
+        too_dense: set[float] = set()
+        for i, a in enumerate(PNR.attempts):
+            if a.density in too_dense:
+                continue
+            if i == 0:
+                legal, head = place.placed_def(ctx).read_text(), (place.dir(ctx) / "qrouter_head.cfg").read_text()
+            else:
+                legal, head, _info = place.place(ctx, a, d / f"place-{a.name}")
+            work = d / a.name
+            placements[work] = (legal, head)
+            failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, [], "r0")
+            rounds.append({"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
+                           "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt")})
+            print(f"[route] {a.name} round 0: {self.describe(failed, n)}", flush=True)
+            if failed == 0:
+                break
+            if failed == TIMED_OUT:
+                too_dense.add(a.density)
+        return rounds, placements
+
+    def run(self, ctx: FlowContext) -> dict[str, Any]:
+        d = self.dir(ctx)
+        t = pnr_tech(ctx)
+        rounds, placements = self.first_route(ctx, t)
+        best = min(rounds, key=lambda r: (r["failed_nets"], r["drc"]))
+        if best["failed_nets"] > 0:
+            M.atomic_write_json(d / "rounds.json", rounds)
+            tried = ", ".join(f"{Attempt(*r['attempt']).name}: {self.describe(r['failed_nets'], r['drc'])}" for r in rounds)
+            raise StageError(self.name, Path(best["def"]).parent / "qrouter_r0.log", [],
+                             f"no placement routed without failed nets ({tried})")
+        attempt = Attempt(*best["attempt"])
+        work = Path(best["def"]).parent
+        legal, head = placements[work]
+        stall = 0
+        for k in range(1, PNR.repair_rounds + 1):
+            if best["drc"] == 0 or stall >= 2:
+                break
+            # build on the best round so far: its obstructions plus its remaining spacing boxes, grown a little
+            # more after each round that did not improve; after a failed net, leave met1 (pin access) alone
+            skip_met1 = rounds[-1]["failed_nets"] > 0
+            obs = list(best.get("obs", [])) + route.drc_obstructions(
+                magic.read_drc(Path(best["drc_file"])), grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
+            failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, obs, f"r{k}")
+            r = {"attempt": best["attempt"], "round": k, "failed_nets": failed, "drc": n, "def": str(rdef),
+                 "gds": str(rgds), "repairs": reps, "obs": obs, "drc_file": str(work / f"drc_r{k}.drc.txt")}
+            rounds.append(r)
+            print(f"[route] {attempt.name} round {k}: {self.describe(failed, n)}", flush=True)
+            if (failed, n) < (best["failed_nets"], best["drc"]):
+                best, stall = r, 0
+            else:
+                stall += 1
+        routed_text = Path(best["def"]).read_text()
+        M.atomic_write_text(self.routed_def(ctx), routed_text)
+        self.gds(ctx).write_bytes(Path(best["gds"]).read_bytes())
+        drc_src = Path(best["drc_file"])
+        M.atomic_write_text(d / "drc.txt", "".join(f"{w}\t{' '.join(f'{v:.3f}' for v in b)}\n" for w, b in magic.read_drc(drc_src)))
+        M.atomic_write_json(d / "rounds.json", [{k: v for k, v in r.items() if k != "obs"} for r in rounds])
+        M.atomic_write_json(d / "drc_summary.json", magic.summarise(magic.read_drc(d / "drc.txt")))
+        area = design_area(routed_text, lef_sizes(ctx.pdk.lef.read_text()))
+        inst_area = M.read_metrics(ctx.metrics_path).get("design__instance__area")
+        return {"route__wirelength": route.def_wirelength_um(routed_text), "magic__drc_error__count": best["drc"],
+                "route__failed_nets": best["failed_nets"], **area,
+                "design__core__utilisation": (inst_area / area["design__core__area"]) if inst_area else None,
+                "place__density__target": attempt.density,
+                "route__attempts__count": len({tuple(r["attempt"]) for r in rounds})}
