@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from flow.stage import DEFAULT_CLOCK_NS
 from model.spec import ARCHS, DesignSpec
-from reports import page, plots
+from reports import page, plots, summary
 from reports.table import PpaRow, row_from_build, to_csv, to_json
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,10 +100,11 @@ def collect_layouts(rows: Sequence[PpaRow], root: Path, out_dir: Path) -> list[t
 
 
 def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict) -> Path:
-    """ppa.csv, ppa.json, the plots and index.html under ``out_dir``; returns the page's path."""
+    """ppa.csv, ppa.json, ppa.md, the plots and index.html under ``out_dir``; returns the page's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "ppa.csv").write_text(to_csv(rows))
     (out_dir / "ppa.json").write_text(to_json(rows, meta))
+    (out_dir / "ppa.md").write_text(summary.markdown(rows, meta))
     footnote = f"bitbranch {meta.get('commit', '')}; {meta.get('pdk', '')}; {meta.get('flow', '')}"
     made = plots.all_plots(rows, out_dir / "plots", footnote)
     layouts = collect_layouts(rows, root, out_dir)
@@ -117,7 +119,7 @@ def report_meta(stage: str, clock_ns: float | None, root: Path) -> dict:
         "commit": git_describe(),
         "made_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "flow": f"python -m flow {stage} (FLOW=local)",
-        "clock_ns": clock_ns if clock_ns is not None else "flow default",
+        "clock_ns": clock_ns if clock_ns is not None else f"{DEFAULT_CLOCK_NS:g} (flow default)",
         "pdk": os.environ.get("PDK_ROOT", "flow/pdk.py discovery (../shared/pdk)"),
         "build_root": str(root),
         "tops_convention": "2 ops per MAC",
