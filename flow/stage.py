@@ -283,6 +283,8 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
         values, skipped = data["metrics"], True
     else:
         stamp.unlink(missing_ok=True)
+        # hashed before the run: an edit to the code or inputs while it runs must not pass for what ran
+        fingerprint = stage.fingerprint(ctx)
         stage.dir(ctx).mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
         M.set_status(ctx.metrics_path, f"running {stage.name}")
@@ -296,7 +298,7 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
         if undeclared:
             raise StageError(stage.name, None, [], f"wrote undeclared metrics {', '.join(undeclared)} (a bug)")
         print(f"[{stage.name}] done in {time.monotonic() - t0:.1f} s -> {stage.dir(ctx)}")
-        M.atomic_write_json(stamp, {"fingerprint": stage.fingerprint(ctx), "metrics": values})
+        M.atomic_write_json(stamp, {"fingerprint": fingerprint, "metrics": values})
         skipped = False
     prov = {**stage.provenance(ctx), "metric_keys": sorted(values)}
     M.merge_metrics(ctx.metrics_path, values, prov, stage.name)

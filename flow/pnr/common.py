@@ -51,7 +51,8 @@ class PnrConfig:
         Attempt(0.35, 1), Attempt(0.35, 1, True), Attempt(0.35, 2),
         Attempt(0.28, 1), Attempt(0.28, 1, True), Attempt(0.22, 1))
     route_timeout_s: float = 1200.0  # one qrouter run
-    repair_rounds: int = 4  # DRC feedback re-routes after the first route
+    repair_rounds: int = 3  # DRC feedback re-routes after the first route (each one is a full qrouter run)
+    repair_patience: int = 1  # stop after this many re-routes in a row that did not improve on the best
     tap_um: float = 7.0  # max distance from a row point to a well tap
 
 

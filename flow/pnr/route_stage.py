@@ -77,6 +77,7 @@ class RouteStage(Stage):
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         return {"router_settings": list(route.ROUTER_SETTINGS), "repair_rounds": PNR.repair_rounds,
+                "repair_patience": PNR.repair_patience,
                 "attempts": attempts_config(PNR.attempts), "route_timeout_s": PNR.route_timeout_s,
                 "graywolf_debian_version": debian_version("graywolf"),
                 "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes"}
@@ -161,7 +162,7 @@ class RouteStage(Stage):
         legal, head = placements[work]
         stall = 0
         for k in range(1, PNR.repair_rounds + 1):
-            if best["drc"] == 0 or stall >= 2:
+            if best["drc"] == 0 or stall >= PNR.repair_patience:
                 break
             # build on the best round so far: its obstructions plus its remaining spacing boxes, grown a little
             # more after each round that did not improve; after a failed net, leave met1 (pin access) alone
