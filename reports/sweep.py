@@ -81,6 +81,19 @@ def git_describe() -> str:
         return "unknown (not a git checkout)"
 
 
+LAYOUT_WIDTH_PX = 800
+
+
+def shrink_png(src: Path, dest: Path, width: int = LAYOUT_WIDTH_PX) -> None:
+    """A report-sized copy of a layout render (the full-size one stays in build/<id>/flow/)."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        if im.width > width:
+            im = im.resize((width, max(1, round(im.height * width / im.width))), Image.LANCZOS)
+        im.convert("RGB").quantize(colors=64).save(dest, optimize=True)  # layer colours need no more
+
+
 def collect_layouts(rows: Sequence[PpaRow], root: Path, out_dir: Path) -> list[tuple[str, Path]]:
     """Copy each current design's GDS render (build/<id>/flow/*.png) next to the report."""
     found = []
@@ -94,7 +107,7 @@ def collect_layouts(rows: Sequence[PpaRow], root: Path, out_dir: Path) -> list[t
         if pngs:
             dest_dir.mkdir(parents=True, exist_ok=True)
             dest = dest_dir / f"{r.id}.png"
-            shutil.copyfile(pngs[0], dest)
+            shrink_png(pngs[0], dest)
             found.append((r.id, dest))
     return found
 
