@@ -45,9 +45,9 @@ def render(rows: Sequence[PpaRow], plots: Sequence[Path], layouts: Sequence[tupl
     from reports.summary import ratios
 
     ratio_rows = "\n".join(
-        f"<tr><td>{html.escape(q['arch'])} W{q['wbits']}A{q['abits']} N{q['n']}</td>{_cell(q['area'])}"
+        f"<tr><td>{html.escape(q['arch'])} W{q['wbits']}A{q['abits']} N{q['n']}</td>{_cell(q['source'])}{_cell(q['area'])}"
         f"{_cell(q['energy_per_mac'])}{_cell(q['fmax'])}</tr>" for q in ratios(rows)
-    ) or "<tr><td colspan=4>no arch has a measured baseline at the same widths yet</td></tr>"
+    ) or "<tr><td colspan=5>no arch has a measured baseline at the same widths yet</td></tr>"
     prov = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in meta.items())
     units = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in UNITS.items())
     return f"""<!doctype html>
@@ -68,7 +68,7 @@ figure img{{max-width:520px;border:1px solid #ddd}} figcaption{{font-size:12px;t
 </table>
 <p>Units:</p><ul>{units}</ul>
 <h2>Encoded against the baseline (measured rows only)</h2>
-<table><tr><th>design</th><th>area ratio</th><th>energy/MAC ratio</th><th>fmax ratio</th></tr>
+<table><tr><th>design</th><th>measured</th><th>area ratio</th><th>energy/MAC ratio</th><th>fmax ratio</th></tr>
 {ratio_rows}
 </table>
 <h2>Plots</h2>

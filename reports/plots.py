@@ -1,7 +1,7 @@
 """PPA comparison plots (matplotlib, PNG + SVG): encoded archs against the baseline.
 
-Only rows with status ``ok`` are plotted (stale, failed or missing rows never are);
-model-only rows are drawn hollow and labelled as estimates.
+Only rows with status ``ok`` are plotted (stale, failed or missing rows never are); post-route and
+post-synthesis rows are separate series; model-only rows are drawn hollow and labelled as estimates.
 """
 
 from __future__ import annotations
@@ -36,21 +36,28 @@ def _save(fig, out: Path, stem: str, footnote: str) -> list[Path]:
     return paths
 
 
-def _symmetric(rows: Sequence[PpaRow], measured: bool) -> list[PpaRow]:
-    want = {"ok"} if measured else {"model-only"}
-    return sorted((r for r in rows if r.status in want and r.wbits == r.abits), key=lambda r: (r.arch, r.wbits))
+SERIES = (  # (label, row filter, line style, filled marker)
+    ("post-route", lambda r: r.status == "ok" and r.source == "post-route", "-", True),
+    ("post-synthesis", lambda r: r.status == "ok" and r.source != "post-route", "--", True),
+    ("model estimate", lambda r: r.status == "model-only", ":", False),
+)
+"""Post-route and post-synthesis numbers are different measurements (routed wires or a wire-load model):
+they are drawn as separate series, never joined into one line."""
+
+
+def _symmetric(rows: Sequence[PpaRow], keep: Callable[[PpaRow], bool]) -> list[PpaRow]:
+    return sorted((r for r in rows if keep(r) and r.wbits == r.abits), key=lambda r: (r.arch, r.wbits))
 
 
 def _versus_bits(rows, out, stem, title, ylabel, value: Callable[[PpaRow], float | None], footnote, logy=False):
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
-    for measured in (True, False):
+    for kind, keep, line, filled in SERIES:
         for arch, style in ARCH_STYLE.items():
-            pts = [(r.wbits, value(r)) for r in _symmetric(rows, measured) if r.arch == arch and value(r) is not None]
+            pts = [(r.wbits, value(r)) for r in _symmetric(rows, keep) if r.arch == arch and value(r) is not None]
             if not pts:
                 continue
             xs, ys = zip(*pts)
-            label = f"{arch} ({'flow' if measured else 'model estimate'})"
-            ax.plot(xs, ys, label=label, linestyle="-" if measured else ":", markerfacecolor=None if measured else "none", **style)
+            ax.plot(xs, ys, label=f"{arch} ({kind})", linestyle=line, markerfacecolor=None if filled else "none", **style)
     ax.set_title(title)
     ax.set_xlabel("bits (WBITS = ABITS)")
     ax.set_ylabel(ylabel)
@@ -85,7 +92,11 @@ def pareto(rows: Sequence[PpaRow], out: Path, footnote: str) -> list[Path]:
         pts = [r for r in rows if r.status == "ok" and r.arch == arch and r.energy_per_mac_pj and throughput_per_area(r)]
         if not pts:
             continue
-        ax.scatter([throughput_per_area(r) for r in pts], [r.energy_per_mac_pj for r in pts], label=arch, **style)
+        for kind, filled in (("post-route", True), ("post-synthesis", False)):
+            sel = [r for r in pts if (r.source == "post-route") == (kind == "post-route")]
+            if sel:
+                ax.scatter([throughput_per_area(r) for r in sel], [r.energy_per_mac_pj for r in sel], label=f"{arch} ({kind})",
+                           facecolors=style["color"] if filled else "none", edgecolors=style["color"], marker=style["marker"])
         for r in pts:
             ax.annotate(f"W{r.wbits}A{r.abits}", (throughput_per_area(r), r.energy_per_mac_pj), fontsize=6,
                         xytext=(3, 3), textcoords="offset points")

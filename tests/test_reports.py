@@ -119,17 +119,18 @@ def test_markdown_ratios_only_where_both_designs_are_measured():
     from reports.summary import markdown, ratios
     from reports.table import PpaRow
 
-    def row(arch, bits, status="ok", area=None, e=None, f=None):
-        return PpaRow(arch, bits, bits, 32, DesignSpec(arch, bits, bits, 32).id, status, area_um2=area,
+    def row(arch, bits, status="ok", area=None, e=None, f=None, source="post-route"):
+        return PpaRow(arch, bits, bits, 32, DesignSpec(arch, bits, bits, 32).id, status, source, area_um2=area,
                       energy_per_mac_pj=e, fmax_mhz=f)
 
     rows = [row("parallel", 1, area=80.0, e=0.4, f=60.0), row("baseline", 1, area=100.0, e=0.5, f=50.0),
             row("parallel", 2, area=300.0, e=1.0, f=50.0), row("baseline", 2, "failed: route", 99.0, 9.0, 9.0),
-            row("serial", 3, "model-only")]
+            row("serial", 3, "model-only"), row("parallel", 4, area=1.0, e=1.0, f=1.0),
+            row("baseline", 4, area=2.0, e=2.0, f=2.0, source="post-synthesis")]
     q = ratios(rows)
-    assert [(r["arch"], r["wbits"]) for r in q] == [("parallel", 1)], q
+    assert [(r["arch"], r["wbits"]) for r in q] == [("parallel", 1)], q  # W4: post-route vs post-synthesis
     assert q[0]["area"] == pytest.approx(0.8) and q[0]["energy_per_mac"] == pytest.approx(0.8) and q[0]["fmax"] == pytest.approx(1.2)
     md = markdown(rows, {"commit": "abc"})
-    assert "| parallel W1A1 N32 | x0.80 | x0.80 | x1.20 |" in md
+    assert "| parallel W1A1 N32 | post-route | x0.80 | x0.80 | x1.20 |" in md
     assert "| baseline_w2a2_n32 | failed | – |" in md and "99" not in md  # a failed row shows no number
     assert "serial_w3a3_n32" not in md  # model-only rows are not in the measured table
