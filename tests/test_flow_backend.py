@@ -196,3 +196,14 @@ def test_openlane_flow_without_runner_writes_config(tmp_path: Path, monkeypatch)
     cfg = json.loads((spec.build_dir(tmp_path) / "flow" / "20-openlane" / "config.json").read_text())
     assert cfg["meta"]["version"] == 2 and cfg["CLOCK_PERIOD"] == 10.0
     assert not (spec.build_dir(tmp_path) / "flow" / "metrics.json").exists()  # no metrics from a run that never ran
+
+
+def test_routed_cell_area_counts_logic_cells_and_keeps_fill_apart():
+    from flow.pnr.post import routed_cell_area
+
+    lef = "".join(f"MACRO sky130_fd_sc_hd__{n}\n  CLASS CORE ;\n  SIZE {w} BY 2.72 ;\nEND sky130_fd_sc_hd__{n}\n"
+                  for n, w in (("fill_8", 3.68), ("fill_4", 1.84), ("nand2_1", 1.38), ("inv_2", 1.38)))
+    got = routed_cell_area(DEF, lef)
+    assert got["design__instance__count"] == 2  # u1, u2
+    assert got["design__instance__area"] == pytest.approx(2 * 1.38 * 2.72)
+    assert got["design__instance__area__physical"] == pytest.approx((3 * 3.68 + 1.84) * 2.72)

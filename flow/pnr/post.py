@@ -7,6 +7,7 @@ checks the layout's logic against the reference model; wire caps come from the r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -35,7 +36,8 @@ class RoutedNetlistStage(Stage):
 
     name = "routed-netlist"
     index = 13
-    metric_names = ("route__wire_cap__total_pf",)
+    metric_names = ("route__wire_cap__total_pf", "design__instance__area", "design__instance__count",
+                    "design__instance__area__physical")
 
     def inputs(self, ctx: FlowContext) -> Sequence[Path]:
         return [_route_stage().routed_def(ctx), SynthStage().netlist(ctx), ctx.pdk.techlef, ctx.pdk.lef]
@@ -57,7 +59,30 @@ class RoutedNetlistStage(Stage):
         M.atomic_write_text(d / "routed.v", spef.routed_verilog(top, routed, ctx.pdk.lef.read_text(), ports))
         M.atomic_write_json(d / "wire_caps.json", caps)
         M.atomic_write_text(d / "routed.spef", spef.spef_text(top, routed, caps))
-        return {"route__wire_cap__total_pf": sum(caps.values())}
+        return {"route__wire_cap__total_pf": sum(caps.values()), **routed_cell_area(routed, ctx.pdk.lef.read_text())}
+
+
+PHYSICAL_ONLY = re.compile(r"__(fill|decap|tapvpwrvgnd|fakediode|diode)_")
+
+
+def routed_cell_area(def_text: str, lef_text: str) -> dict[str, float]:
+    """Logic cell area and count of the routed layout (fanout buffers of a fallback placement included), and the
+    area of the physical-only cells (fill, decap, well taps) apart; replaces the synthesized netlist's figures."""
+    size = {m.group(1): float(m.group(2)) * float(m.group(3)) for m in
+            re.finditer(r"^MACRO (\S+)\n.*?SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", lef_text, re.M | re.S)}
+    body = def_text.split("\nCOMPONENTS", 1)[1].split("END COMPONENTS", 1)[0]
+    logic = physical = 0.0
+    count = 0
+    for master in re.findall(r"^- \S+ (\S+) ", body, re.M):
+        if master not in size:
+            raise StageError("routed-netlist", None, [], f"cell {master} of the routed DEF is not in the LEF")
+        if PHYSICAL_ONLY.search(master):
+            physical += size[master]
+        else:
+            logic += size[master]
+            count += 1
+    return {"design__instance__area": round(logic, 4), "design__instance__count": count,
+            "design__instance__area__physical": round(physical, 4)}
 
 
 class RoutedGateSimStage(GateSimStage):
