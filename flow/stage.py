@@ -211,6 +211,7 @@ class Stage:
     index: ClassVar[int] = 0
     tools: ClassVar[tuple[str, ...]] = ()
     metric_names: ClassVar[tuple[str, ...]] = ()
+    _source_digest: ClassVar[str] = ""
 
     def dir(self, ctx: FlowContext) -> Path:
         return ctx.flow_dir / f"{self.index:02d}-{self.name}"
@@ -251,9 +252,14 @@ class Stage:
         h.update(json.dumps(M._clean(dict(self.config(ctx))), sort_keys=True).encode())
         h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
         h.update(self.name.encode())
-        src = inspect.getsourcefile(type(self))  # the stage's own code: a changed stage reruns
-        h.update(file_digest(Path(src)).encode() if src else b"")
+        h.update(type(self)._source_digest.encode())  # the stage's own code: a changed stage reruns
         return h.hexdigest()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Hash the stage's module when it is loaded: the code that runs, even if the file is edited later."""
+        super().__init_subclass__(**kwargs)
+        src = inspect.getsourcefile(cls)
+        cls._source_digest = file_digest(Path(src)) if src else ""
 
 
 def _stamp_path(stage: Stage, ctx: FlowContext) -> Path:
