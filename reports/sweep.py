@@ -139,13 +139,14 @@ def report_meta(stage: str, clock_ns: float | None, root: Path) -> dict:
     }
 
 
-Estimator = Callable[[DesignSpec], tuple[float, float]]
+Estimator = Callable[..., tuple[float, float]]  # (spec, stage="post-route" | "post-synthesis") -> (area, E/MAC)
 
 
 def with_model_columns(row: PpaRow, estimate: Estimator) -> PpaRow:
-    """Fill the model-estimate columns, and the model's error against the flow where the row is measured."""
+    """Fill the model-estimate columns, and the model's error against the flow where the row is measured; the
+    estimate is for the stage the row was measured at (post-route, or post-synthesis without routed wires)."""
     spec = DesignSpec(arch=row.arch, wbits=row.wbits, abits=row.abits, n=row.n)
-    area, energy = estimate(spec)
+    area, energy = estimate(spec, "post-synthesis" if row.source == "post-synthesis" else "post-route")
     measured = row.status == "ok"
     err = lambda est, ref: 100.0 * (est - ref) / ref if (measured and ref) else None  # noqa: E731
     return replace(row, model_area_um2=area, model_energy_per_mac_pj=energy,

@@ -12,6 +12,7 @@ from model.cycle import baseline_parts, branch_pc, parallel_y
 from model.energy import (AREA_CLASSES, CALIBRATION_PATH, ENERGY_CLASSES, costs_from_calibration, estimate,
                           estimate_detail, features, load_calibration, main)
 from model.energy_activity import activity, popcount_tree_activity, random_words
+from model.cli import BitbranchError
 from model.spec import DesignSpec
 from model.contract import pack_bus
 
@@ -78,11 +79,15 @@ def test_calibration_file_has_provenance_and_consistent_errors():
         assert prov[key]
     assert prov["corner"] == "tt_025C_1v80" and prov["clock_ns"] == 10.0
     assert {r["spec_id"] for r in cal["errors"]} == set(prov["designs"])
+    assert {r["spec_id"] for r in cal["errors"] if r["energy_target"]} == set(prov["energy_designs"])
     for r in cal["errors"]:
         assert r["loo_area_error"] == pytest.approx(r["loo_area_um2"] / r["flow_area_um2"] - 1)
-        assert r["loo_energy_error"] == pytest.approx(r["loo_energy_per_mac_pj"] / r["flow_energy_per_mac_pj"] - 1)
+        if r["energy_target"]:
+            assert r["loo_energy_error"] == pytest.approx(r["loo_energy_per_mac_pj"] / r["flow_energy_per_mac_pj"] - 1)
     s = cal["summary"]
     assert s["loo_area_max_abs_error"] == pytest.approx(max(abs(r["loo_area_error"]) for r in cal["errors"]))
+    assert s["loo_energy_max_abs_error"] == pytest.approx(
+        max(abs(r["loo_energy_error"]) for r in cal["errors"] if r["energy_target"]))
 
 
 def test_unit_costs_match_the_liberty_when_the_pdk_is_present():
@@ -107,3 +112,15 @@ def test_cli_table_and_bad_input(capsys):
     from model.cli import BitbranchError
     with pytest.raises(BitbranchError, match="bits-max"):
         main(["--bits-max", "x"])
+
+
+def test_post_route_estimate_is_post_synthesis_times_the_wire_factor():
+    cal = load_calibration()
+    spec = DesignSpec("baseline", 3, 3, 32)
+    det = estimate_detail(spec, cal)
+    k = cal["coefficients"]["wire"]["k_sqrt_area"]
+    assert k > 0 and det.wire_factor == pytest.approx(1 + k * det.area_um2 ** 0.5)
+    assert estimate(spec, "post-route")[1] == pytest.approx(det.energy_per_mac_pj_post_synthesis * det.wire_factor)
+    assert estimate(spec, "post-synthesis")[1] == pytest.approx(det.energy_per_mac_pj_post_synthesis)
+    with pytest.raises(BitbranchError, match="post-route or post-synthesis"):
+        estimate(spec, "post-lunch")
