@@ -63,5 +63,6 @@ def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any]) -> str:
              *measured_table(rows), "", *ratio_table(rows), ""]
     if errs:
         lines.append(f"Model against the flow on {len(errs)} measured designs: area |err| max {max(e[0] for e in errs):.1f}%, "
-                     f"energy per MAC |err| max {max(e[1] for e in errs):.1f}% (coefficients in model/energy_calibration.json).")
+                     f"energy per MAC |err| max {max(e[1] for e in errs):.1f}%, in-sample (the coefficients were fitted on these and "
+                     "other designs; leave-one-out errors are in model/energy_calibration.json).")
     return "\n".join(lines) + "\n"
