@@ -230,7 +230,6 @@ def calibrate(root: Path, liberty: Path, out: Path = CALIBRATION_PATH) -> dict[s
     ya = np.array([m["design__instance__area"] for _, m in designs])
     ye = np.array([synth_e[s.id] for s, _ in designs])
     ca, ce = _fit(xa, ya), _fit(xe, ye)
-    idx = {s.id: i for i, (s, _) in enumerate(designs)}
     loo_c = {s.id: (_fit(np.delete(xa, i, 0), np.delete(ya, i)), _fit(np.delete(xe, i, 0), np.delete(ye, i)))
              for i, (s, _) in enumerate(designs)}
     ratio = {s.id: m["power__energy_per_dot__pj"] / synth_e[s.id] for s, m in routed}
@@ -244,8 +243,7 @@ def calibrate(root: Path, liberty: Path, out: Path = CALIBRATION_PATH) -> dict[s
 
     k_all = k_fit(list(ratio)) if len(ratio) >= 2 else 0.0
     rows = []
-    for spec, m in designs:
-        i = idx[spec.id]
+    for i, (spec, m) in enumerate(designs):
         la, le = loo_c[spec.id]
         a_loo, e_loo = float(xa[i] @ la), float(xe[i] @ le)
         ua = float(xa[i].sum())

@@ -89,17 +89,16 @@ def pareto(rows: Sequence[PpaRow], out: Path, footnote: str) -> list[Path]:
     """Energy per MAC against throughput per area; lower right is better."""
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
     for arch, style in ARCH_STYLE.items():
-        pts = [r for r in rows if r.status == "ok" and r.arch == arch and r.energy_per_mac_pj and throughput_per_area(r)]
-        if not pts:
-            continue
-        for kind, filled in (("post-route", True), ("post-synthesis", False)):
-            sel = [r for r in pts if (r.source == "post-route") == (kind == "post-route")]
-            if sel:
-                ax.scatter([throughput_per_area(r) for r in sel], [r.energy_per_mac_pj for r in sel], label=f"{arch} ({kind})",
-                           facecolors=style["color"] if filled else "none", edgecolors=style["color"], marker=style["marker"])
-        for r in pts:
-            ax.annotate(f"W{r.wbits}A{r.abits}", (throughput_per_area(r), r.energy_per_mac_pj), fontsize=6,
-                        xytext=(3, 3), textcoords="offset points")
+        for kind, keep, _line, _filled in SERIES[:2]:  # the measured series; post-synthesis points hollow
+            sel = [r for r in rows if keep(r) and r.arch == arch and r.energy_per_mac_pj and throughput_per_area(r)]
+            if not sel:
+                continue
+            ax.scatter([throughput_per_area(r) for r in sel], [r.energy_per_mac_pj for r in sel], label=f"{arch} ({kind})",
+                       facecolors=style["color"] if kind == "post-route" else "none", edgecolors=style["color"],
+                       marker=style["marker"])
+            for r in sel:
+                ax.annotate(f"W{r.wbits}A{r.abits}", (throughput_per_area(r), r.energy_per_mac_pj), fontsize=6,
+                            xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("throughput per area (GMAC/s/mm$^2$, at fmax)")

@@ -24,10 +24,10 @@ def measured_table(rows: Sequence[PpaRow]) -> list[str]:
         ok = r.status == "ok"
         status = r.status.split(":")[0]
         g = (lambda v, fmt: _f(v if ok else None, fmt))  # noqa: E731
+        pct = (lambda v: g(v, "+.1f") + ("%" if ok and v is not None else ""))  # noqa: E731
         out.append(f"| {r.id} | {status} | {r.source if ok else '–'} | {g(r.area_um2, '.0f')} | {g(r.fmax_mhz, '.1f')} | {g(r.energy_per_mac_pj, '.3f')} "
-                   f"| {g(r.throughput_gmacs, '.2f')} | {g(r.tops_per_w, '.2f')} | {g(r.model_area_err_pct, '+.1f')}% "
-                   f"| {g(r.model_energy_err_pct, '+.1f')}% | {g(r.drc_errors, 'd')} | {g(r.lvs_errors, 'd')} |"
-                   .replace("| –% ", "| – "))
+                   f"| {g(r.throughput_gmacs, '.2f')} | {g(r.tops_per_w, '.2f')} | {pct(r.model_area_err_pct)} "
+                   f"| {pct(r.model_energy_err_pct)} | {g(r.drc_errors, 'd')} | {g(r.lvs_errors, 'd')} |")
     return out
 
 

@@ -17,6 +17,7 @@ from flow.liberty import load_library
 from flow.netlist import parse_netlist
 from flow.pdk import CORNERS, derived_liberty
 from flow.pnr import spef
+from flow.pnr.route_stage import RouteStage
 from flow.stage import FlowContext, Stage, StageError, run_tool
 from flow.sta import STA_CORNERS, TimingConstraints, parse_slacks, sdc_text, sta_script, timing_metrics
 from flow.synth import SynthStage
@@ -24,11 +25,6 @@ from model.contract import read_manifest
 
 POWER_CORNER = "tt"
 
-
-def _route_stage():
-    from flow.pnr.route_stage import RouteStage
-
-    return RouteStage()
 
 
 class RoutedNetlistStage(Stage):
@@ -40,7 +36,7 @@ class RoutedNetlistStage(Stage):
                     "design__instance__area__physical")
 
     def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [_route_stage().routed_def(ctx), SynthStage().netlist(ctx), ctx.pdk.techlef, ctx.pdk.lef]
+        return [RouteStage().routed_def(ctx), SynthStage().netlist(ctx), ctx.pdk.techlef, ctx.pdk.lef]
 
     def outputs(self, ctx: FlowContext) -> Sequence[Path]:
         d = self.dir(ctx)
@@ -52,14 +48,15 @@ class RoutedNetlistStage(Stage):
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         top = read_manifest(ctx.rtl_dir / "manifest.json")["top"]
-        routed = _route_stage().routed_def(ctx).read_text()
+        routed = RouteStage().routed_def(ctx).read_text()
         ports = parse_netlist(SynthStage().netlist(ctx).read_text()).ports
         caps = spef.net_wire_caps(routed, spef.layer_caps(ctx.pdk.techlef.read_text()))
+        lef = ctx.pdk.lef.read_text()
         d = self.dir(ctx)
-        M.atomic_write_text(d / "routed.v", spef.routed_verilog(top, routed, ctx.pdk.lef.read_text(), ports))
+        M.atomic_write_text(d / "routed.v", spef.routed_verilog(top, routed, lef, ports))
         M.atomic_write_json(d / "wire_caps.json", caps)
         M.atomic_write_text(d / "routed.spef", spef.spef_text(top, routed, caps))
-        return {"route__wire_cap__total_pf": sum(caps.values()), **routed_cell_area(routed, ctx.pdk.lef.read_text())}
+        return {"route__wire_cap__total_pf": sum(caps.values()), **routed_cell_area(routed, lef)}
 
 
 PHYSICAL_ONLY = re.compile(r"__(fill|decap|tapvpwrvgnd|fakediode|diode)_")
