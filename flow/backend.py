@@ -19,7 +19,7 @@ from flow.pnr import tech
 from flow.pnr.lvs_stage import LvsStage
 from flow.pnr.place_stage import PlaceStage
 from flow.pnr.render_stage import RenderStage
-from flow.pnr.route_stage import RouteStage, design_area, lef_sizes
+from flow.pnr.route_stage import RouteStage, design_area
 from flow.power import PowerStage
 from flow.sta import StaStage
 from flow.stage import FlowConfig, FlowContext, Stage, run_stages
@@ -28,7 +28,7 @@ from model.cli import BitbranchError
 from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
 
-__all__ = ["LOCAL_STAGES", "PlaceStage", "RouteStage", "LvsStage", "RenderStage", "design_area", "lef_sizes",
+__all__ = ["LOCAL_STAGES", "PlaceStage", "RouteStage", "LvsStage", "RenderStage", "design_area",
            "run_gds", "run_local", "run_openlane", "OpenLaneStage"]
 
 LOCAL_STAGES: tuple[type[Stage], ...] = (PlaceStage, RouteStage, LvsStage, RenderStage)

@@ -17,6 +17,7 @@ Stable API (the back end builds on it):
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -194,16 +195,30 @@ def is_dont_use(cell: str, patterns: Sequence[str] = DONT_USE_PATTERNS, extra: I
     return cell in set(extra) or any(fnmatch.fnmatchcase(cell, p) for p in patterns)
 
 
+@functools.lru_cache(maxsize=16)
+def _content_digest(path: Path, size: int, mtime_ns: int) -> str:
+    """sha256 of a file, cached per (path, size, mtime): a 13 MB liberty is hashed once per process."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def derived_liberty(
     pdk: Pdk, corner: str, pdk_build_dir: Path | str, extra_dont_use: Iterable[str] = ()
 ) -> Path:
-    """Filtered liberty for ``corner`` under ``<pdk_build_dir>/lib/``; its name carries a hash of the filter."""
+    """Filtered liberty for ``corner`` under ``<pdk_build_dir>/lib/``; its name carries a hash of the filter.
+
+    The name is keyed on the source liberty's content, not its path or time stamp: a PDK copied or unpacked
+    again (new mtime, same bytes) keeps the same derived file, so no flow result goes stale for nothing.
+    """
     from flow.liberty import filter_liberty_text
 
     extra = tuple(sorted(set(extra_dont_use)))
     src = pdk.liberty(corner)
     key = hashlib.sha256(
-        "\n".join([str(src), str(src.stat().st_size), str(src.stat().st_mtime_ns), *DONT_USE_PATTERNS, "--", *extra]).encode()
+        "\n".join([_content_digest(src, src.stat().st_size, src.stat().st_mtime_ns), *DONT_USE_PATTERNS, "--", *extra]).encode()
     ).hexdigest()[:12]
     out = Path(pdk_build_dir) / "lib" / f"{LIBRARY}__{CORNERS[corner]}.{key}.lib"
     if out.is_file():

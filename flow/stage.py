@@ -24,7 +24,9 @@ import functools
 import hashlib
 import inspect
 import json
+import resource
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -142,8 +144,13 @@ def run_tool(
     env: Mapping[str, str] | None = None,
     stdin_text: str | None = None,
     log_name: str | None = None,
+    cpu_limit_s: float | None = None,
 ) -> Path:
-    """Run ``argv``; stdout+stderr go to ``<stage_dir>/<log_name or tool>.log``; returns the log path."""
+    """Run ``argv``; stdout+stderr go to ``<stage_dir>/<log_name or tool>.log``; returns the log path.
+
+    ``cpu_limit_s`` caps the tool's CPU time (RLIMIT_CPU): unlike the wall-clock ``timeout_s`` it does not
+    depend on what else the machine runs, so a long route stops at the same point under any load.
+    """
     stage_dir.mkdir(parents=True, exist_ok=True)
     log = stage_dir / f"{log_name or tool}.log"
     exe = shutil.which(argv[0])
@@ -163,14 +170,25 @@ def run_tool(
                 stderr=subprocess.STDOUT,
                 text=True,
                 timeout=timeout_s,
+                preexec_fn=None if cpu_limit_s is None else functools.partial(_limit_cpu, cpu_limit_s),
             )
         except subprocess.TimeoutExpired:
             f.write(f"\n*** timed out after {timeout_s:g} s\n")
             f.flush()
             raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {timeout_s:g} s") from None
+    if cpu_limit_s is not None and proc.returncode == -signal.SIGXCPU:
+        with open(log, "a") as f:
+            f.write(f"\n*** timed out: CPU time limit {cpu_limit_s:g} s\n")
+        raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {cpu_limit_s:g} s of CPU time")
     if proc.returncode != 0:
         raise StageError(stage_name, log, _last_lines(log), f"{tool} exited with status {proc.returncode}")
     return log
+
+
+def _limit_cpu(seconds: float) -> None:
+    """In the child before exec: SIGXCPU at ``seconds`` of CPU time, SIGKILL 10 s later if it is ignored."""
+    soft = max(1, int(seconds))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 10))
 
 
 @functools.lru_cache(maxsize=None)

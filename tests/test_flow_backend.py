@@ -169,8 +169,8 @@ def test_tech_files(tmp_path: Path) -> None:
 
 
 def test_design_area() -> None:
-    sizes = {"sky130_fd_sc_hd__fill_8": 3.68, "sky130_fd_sc_hd__nand2_1": 1.38, "sky130_fd_sc_hd__fill_4": 1.84,
-             "sky130_fd_sc_hd__inv_2": 1.38}
+    sizes = {"sky130_fd_sc_hd__fill_8": (3.68, 2.72), "sky130_fd_sc_hd__nand2_1": (1.38, 2.72),
+             "sky130_fd_sc_hd__fill_4": (1.84, 2.72), "sky130_fd_sc_hd__inv_2": (1.38, 2.72)}
     a = backend.design_area(DEF, sizes)
     assert a["design__die__area"] == pytest.approx((4600 + 184) / U * (1156 + 68) / U)
     assert a["design__core__area"] == pytest.approx(((3128 - 92) / U + 3.68) * 2.72)

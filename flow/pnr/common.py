@@ -45,13 +45,15 @@ class PnrConfig:
     blifFanout, max fanout 20) is only a fallback, as it changes the netlist the front end measured.
     """
 
-    # 0.35 first for every design, so the sweep compares designs at one density (at 0.45, BITS=4 designs did not
-    # route within 15 min and serial W3A3 kept 26 open nets after 5 placements); lower densities are fallbacks
+    # 0.28 first for every design, so the sweep compares designs at one density (at 0.35, parallel W4A4 had
+    # routed 426 of 4102 nets after 20 min; at 0.45 BITS=4 designs did not route within 15 min); lower densities
+    # are fallbacks
     attempts: tuple[Attempt, ...] = (
-        Attempt(0.35, 1), Attempt(0.35, 1, True), Attempt(0.35, 2),
-        Attempt(0.28, 1), Attempt(0.28, 1, True), Attempt(0.22, 1))
-    route_timeout_s: float = 1200.0  # one qrouter run
-    repair_rounds: int = 3  # DRC feedback re-routes after the first route (each one is a full qrouter run)
+        Attempt(0.28, 1), Attempt(0.28, 1, True), Attempt(0.28, 2),
+        Attempt(0.22, 1), Attempt(0.22, 1, True), Attempt(0.18, 1))
+    route_cpu_s: float = 2400.0  # CPU time of one qrouter run (load-independent; the wall-clock cap is 2x that)
+    repair_rounds: int = 1  # DRC feedback re-routes after the first route (each one is a full qrouter run: the
+    # first removes most boxes, e.g. 129 -> 56 on serial W3A3; more rounds doubled BITS=3 route times)
     repair_patience: int = 1  # stop after this many re-routes in a row that did not improve on the best
     tap_um: float = 7.0  # max distance from a row point to a well tap
 

@@ -29,6 +29,12 @@ class Die:
         return v / self.units
 
 
+def lef_macro_sizes(lef_text: str) -> dict[str, tuple[float, float]]:
+    """Width and height (um) of every MACRO in a cell LEF (sky130_fd_sc_hd has 5.44 um double-height cells)."""
+    return {m.group(1): (float(m.group(2)), float(m.group(3))) for m in
+            re.finditer(r"^MACRO (\S+)\n.*?SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", lef_text, re.M | re.S)}
+
+
 def die(text: str) -> Die:
     units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", text).group(1))
     box = [int(v) for v in re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)", text).groups()]

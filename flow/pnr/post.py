@@ -16,7 +16,8 @@ from flow.gatesim import GateSimStage
 from flow.liberty import load_library
 from flow.netlist import parse_netlist
 from flow.pdk import CORNERS, derived_liberty
-from flow.pnr import spef
+from flow.pnr import defedit, spef
+from flow.pnr.common import stage_sources
 from flow.pnr.route_stage import RouteStage
 from flow.stage import FlowContext, Stage, StageError, run_tool
 from flow.sta import STA_CORNERS, TimingConstraints, parse_slacks, sdc_text, sta_script, timing_metrics
@@ -36,7 +37,8 @@ class RoutedNetlistStage(Stage):
                     "design__instance__area__physical")
 
     def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [RouteStage().routed_def(ctx), SynthStage().netlist(ctx), ctx.pdk.techlef, ctx.pdk.lef]
+        return [RouteStage().routed_def(ctx), SynthStage().netlist(ctx), ctx.pdk.techlef, ctx.pdk.lef,
+                *stage_sources("defedit", "spef")]
 
     def outputs(self, ctx: FlowContext) -> Sequence[Path]:
         d = self.dir(ctx)
@@ -65,8 +67,7 @@ PHYSICAL_ONLY = re.compile(r"__(fill|decap|tapvpwrvgnd|fakediode|diode)_")
 def routed_cell_area(def_text: str, lef_text: str) -> dict[str, float]:
     """Logic cell area and count of the routed layout (fanout buffers of a fallback placement included), and the
     area of the physical-only cells (fill, decap, well taps) apart; replaces the synthesized netlist's figures."""
-    size = {m.group(1): float(m.group(2)) * float(m.group(3)) for m in
-            re.finditer(r"^MACRO (\S+)\n.*?SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", lef_text, re.M | re.S)}
+    size = {name: w * h for name, (w, h) in defedit.lef_macro_sizes(lef_text).items()}
     body = def_text.split("\nCOMPONENTS", 1)[1].split("END COMPONENTS", 1)[0]
     logic = physical = 0.0
     count = 0

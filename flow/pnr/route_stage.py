@@ -15,21 +15,17 @@ from flow.stage import FlowContext, Stage, StageError, run_tool
 TIMED_OUT = 10**6  # failed-net count of a route that timed out before finishing (worse than any finished route)
 
 
-def design_area(def_text: str, lef_sizes: Mapping[str, float]) -> dict[str, float]:
+def design_area(def_text: str, sizes: Mapping[str, tuple[float, float]]) -> dict[str, float]:
     """Die area from DIEAREA, core area = row count x widest row (um^2)."""
     d = defedit.die(def_text)
     rows: dict[int, list[float]] = {}
     body = re.search(r"COMPONENTS \d+ ;(.*?)END COMPONENTS", def_text, re.S).group(1)
     for name, master, x, y in re.findall(r"^- (\S+) (\S+) \+ (?:PLACED|FIXED) \( (-?\d+) (-?\d+) \)", body, re.M):
         lo, hi = rows.get(int(y), [1e18, -1e18])
-        rows[int(y)] = [min(lo, int(x) / d.units), max(hi, int(x) / d.units + lef_sizes.get(master, 0.0))]
+        rows[int(y)] = [min(lo, int(x) / d.units), max(hi, int(x) / d.units + sizes.get(master, (0.0, 0.0))[0])]
     width = max(hi - lo for lo, hi in rows.values())
     return {"design__die__area": round(d.um(d.x2 - d.x1) * d.um(d.y2 - d.y1), 4),
             "design__core__area": round(len(rows) * width * defedit.ROW_UM, 4)}
-
-
-def lef_sizes(lef_text: str) -> dict[str, float]:
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^MACRO (\S+)\n.*?SIZE\s+([\d.]+)\s+BY", lef_text, re.M | re.S)}
 
 
 def run_magic(stage: str, ctx: FlowContext, t: tech.PnrTech, gds_path: Path, top: str, prefix: Path, extract: bool) -> int:
@@ -78,7 +74,7 @@ class RouteStage(Stage):
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         return {"router_settings": list(route.ROUTER_SETTINGS), "repair_rounds": PNR.repair_rounds,
                 "repair_patience": PNR.repair_patience,
-                "attempts": attempts_config(PNR.attempts), "route_timeout_s": PNR.route_timeout_s,
+                "attempts": attempts_config(PNR.attempts), "route_cpu_s": PNR.route_cpu_s,
                 "graywolf_debian_version": debian_version("graywolf"),
                 "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes"}
 
@@ -98,8 +94,8 @@ class RouteStage(Stage):
         (work / f"route_{tag}.cfg").write_text(cfg)
         log = work / f"qrouter_{tag}.log"
         try:
-            run_tool(self.name, "qrouter", ["qrouter", "-nog", "-s", f"route_{tag}.cfg"], work, PNR.route_timeout_s,
-                     cwd=work, log_name=f"qrouter_{tag}")
+            run_tool(self.name, "qrouter", ["qrouter", "-nog", "-s", f"route_{tag}.cfg"], work, 2 * PNR.route_cpu_s,
+                     cwd=work, log_name=f"qrouter_{tag}", cpu_limit_s=PNR.route_cpu_s)
         except StageError as e:
             if "not found" in str(e):
                 raise
@@ -118,7 +114,7 @@ class RouteStage(Stage):
     @staticmethod
     def describe(failed: int, n: int) -> str:
         if failed == TIMED_OUT:
-            return f"qrouter timed out after {PNR.route_timeout_s:g} s"
+            return f"qrouter timed out (over {PNR.route_cpu_s:g} s CPU or {2 * PNR.route_cpu_s:g} s wall)"
         return f"failed nets {failed}" + (f", magic DRC boxes {n}" if failed == 0 else " (not checked)")
 
     def first_route(self, ctx: FlowContext, t: tech.PnrTech) -> tuple[list[dict[str, Any]], dict[Path, tuple[str, str]]]:
@@ -185,7 +181,7 @@ class RouteStage(Stage):
         M.atomic_write_text(d / "drc.txt", "".join(f"{w}\t{' '.join(f'{v:.3f}' for v in b)}\n" for w, b in magic.read_drc(drc_src)))
         M.atomic_write_json(d / "rounds.json", [{k: v for k, v in r.items() if k != "obs"} for r in rounds])
         M.atomic_write_json(d / "drc_summary.json", magic.summarise(magic.read_drc(d / "drc.txt")))
-        area = design_area(routed_text, lef_sizes(ctx.pdk.lef.read_text()))
+        area = design_area(routed_text, defedit.lef_macro_sizes(ctx.pdk.lef.read_text()))
         inst_area = M.read_metrics(ctx.metrics_path).get("design__instance__area")
         return {"route__wirelength": route.def_wirelength_um(routed_text), "magic__drc_error__count": best["drc"],
                 "route__failed_nets": best["failed_nets"], **area,
