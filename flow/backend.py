@@ -18,18 +18,19 @@ from flow.pdk import find_pdk
 from flow.pnr import tech
 from flow.pnr.lvs_stage import LvsStage
 from flow.pnr.place_stage import PlaceStage
+from flow.pnr.post import post_route_stages
 from flow.pnr.render_stage import RenderStage
 from flow.pnr.route_stage import RouteStage, design_area
 from flow.power import PowerStage
 from flow.sta import StaStage
-from flow.stage import FlowConfig, FlowContext, Stage, run_stages
+from flow.stage import FlowConfig, FlowContext, Stage, is_up_to_date, run_stages
 from flow.synth import SynthStage
 from model.cli import BitbranchError
 from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
 
 __all__ = ["LOCAL_STAGES", "PlaceStage", "RouteStage", "LvsStage", "RenderStage", "design_area",
-           "run_gds", "run_local", "run_openlane", "OpenLaneStage"]
+           "run_gds", "run_local", "run_openlane", "OpenLaneStage", "out_of_date_stages"]
 
 LOCAL_STAGES: tuple[type[Stage], ...] = (PlaceStage, RouteStage, LvsStage, RenderStage)
 
@@ -39,18 +40,12 @@ def local_context(spec: DesignSpec, clock_ns: float, root: Path) -> FlowContext:
     return FlowContext(spec, Path(root), find_pdk(), cfg)
 
 
-def _post_route_stages() -> list[Stage]:
-    from flow.pnr.post import post_route_stages
-
-    return post_route_stages()
-
-
 def run_local(spec: DesignSpec, clock_ns: float, root: Path) -> dict[str, Any]:
     ctx = local_context(spec, clock_ns, root)
     # the front end's pre-route stages run on the same netlist first, so metrics.json holds one consistent set;
     # the post-route stages then overwrite timing__* and power__* with the routed values (see provenance)
     pre: list[Stage] = [SynthStage(), StaStage(), GateSimStage(), PowerStage()]
-    stages: list[Stage] = [*pre, *(s() for s in LOCAL_STAGES[:3]), *_post_route_stages(), LOCAL_STAGES[3]()]
+    stages: list[Stage] = [*pre, *(s() for s in LOCAL_STAGES[:3]), *post_route_stages(), LOCAL_STAGES[3]()]
     run_stages(stages, ctx)
     m = M.read_metrics(ctx.metrics_path)
     print(f"GDS: {RouteStage().gds(ctx)}  DRC boxes: {m.get('magic__drc_error__count')}  "
@@ -117,3 +112,21 @@ def run_gds(spec: DesignSpec, clock_ns: float, flow: str, root: Path) -> dict:
     if flow == "openlane":
         return run_openlane(spec, clock_ns, root)
     raise BitbranchError(f"unknown flow {flow!r}: choose local or openlane (FLOW=...)")
+
+
+def out_of_date_stages(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any]) -> list[str]:
+    """Stages that wrote ``metrics`` (its provenance) whose stamp no longer matches their inputs, code or tools.
+
+    A report calls this before showing a row: metrics.json alone cannot tell that, e.g., the P&R code changed
+    after a design was routed. Rebuilds the context from the recorded ``flow__config`` (the caller has checked
+    that it matches the current one, cell set included).
+    """
+    made = dict(metrics.get("flow__config") or {})
+    cfg = FlowConfig(**{k: made[k] for k in ("clock_ns", "flow", "vectors", "seed", "in_valid_duty", "out_ready_duty")
+                        if k in made})
+    ctx = local_context(spec, cfg.clock_ns, Path(root)) if cfg.flow == "local" else None
+    ctx = ctx if ctx is not None and ctx.config == cfg else FlowContext(spec, Path(root), find_pdk(), cfg)
+    known = {s.name: s for s in (SynthStage(), StaStage(), GateSimStage(), PowerStage(), *(c() for c in LOCAL_STAGES),
+                                 *post_route_stages(), OpenLaneStage())}
+    return [name for name in sorted(metrics.get(M.PROVENANCE_KEY) or {})
+            if name not in known or not is_up_to_date(known[name], ctx)]

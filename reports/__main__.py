@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     expected = config_summary(FlowConfig(clock_ns=clock if clock is not None else DEFAULT_CLOCK_NS))
     if ns.cmd == "demo":
         print("demo: step 3/3 PPA table, plots and page from the metrics on disk")
-    rows = [with_model_columns(row_from_build(s, root, expected), estimate) for s in specs]
+    rows = [with_model_columns(row_from_build(s, root, expected, check_stamps=True), estimate) for s in specs]
     flow_bits = {s.wbits for s in specs}
     model_prov = estimate_detail(specs[0]).provenance if specs else ""
     rows += [model_only_row(s, estimate, model_prov)

@@ -103,11 +103,13 @@ def rtl_newer_than(rtl_dir: Path, manifest: Mapping[str, Any], metrics_path: Pat
     return any(p.exists() and p.stat().st_mtime > t for p in paths)
 
 
-def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config: Mapping[str, Any] | None = None) -> PpaRow:
+def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config: Mapping[str, Any] | None = None,
+                   check_stamps: bool = False) -> PpaRow:
     """Read ``build/<id>/rtl/manifest.json`` and ``build/<id>/flow/metrics.json`` into a row.
 
     With ``expected_config`` (``flow.stage.config_summary`` of the configuration the report is about),
-    a metrics file made under another configuration, or with none recorded, is marked stale.
+    a metrics file made under another configuration, or with none recorded, is marked stale. With
+    ``check_stamps``, so is one whose stages are no longer up to date (their inputs, code or tools changed).
     """
     d = spec.build_dir(root)
     base = dict(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, weight_bits=spec.n * spec.wbits)
@@ -131,6 +133,17 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config
         differ = sorted(k for k in set(made) | set(expected_config) if made.get(k) != expected_config.get(k))
         if differ:
             return PpaRow(**base, status=f"stale: flow configuration differs in {', '.join(differ)}")
+    if check_stamps:
+        from flow.backend import out_of_date_stages
+        from model.cli import BitbranchError
+
+        try:
+            old = out_of_date_stages(spec, root, metrics)
+        except BitbranchError as e:
+            return PpaRow(**base, status=f"stale: cannot check the stage stamps ({e})")
+        if old:
+            return PpaRow(**base, status=f"stale: {', '.join(old)} out of date (inputs, code or tools changed since; "
+                                         "rerun make ppa)")
 
     area = _num(metrics, "design__instance__area")
     fmax = _num(metrics, "timing__fmax__mhz")

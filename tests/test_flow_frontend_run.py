@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from flow.__main__ import main as flow_main
+from flow.backend import out_of_date_stages
 from flow.metrics import read_metrics
 from flow.pdk import PdkError, find_pdk
 from flow.stage import FlowConfig, FlowContext, StageError, execute
@@ -49,6 +50,11 @@ def test_tiny_parallel_pe_end_to_end(pdk, tmp_path):
     # a second run reuses every stage
     ctx = FlowContext(spec, root, pdk, FlowConfig(vectors=60))
     assert execute(SynthStage(), ctx).skipped
+    # the report's stamp check agrees, and names the stage an edit makes stale
+    assert out_of_date_stages(spec, root, m) == []
+    top = spec.build_dir(root) / "rtl" / f"bb_{spec.id}.v"
+    top.write_text(top.read_text() + "// edited\n")
+    assert out_of_date_stages(spec, root, m) == ["synth"]
 
 
 def test_broken_rtl_stops_at_synth(pdk, tmp_path):

@@ -149,3 +149,11 @@ def test_metrics_from_another_clock_are_dropped(tmp_path):
     m = read_metrics(ctx.metrics_path)
     assert "copy__bytes" not in m and "copy" not in m.get("provenance", {})
     assert m["flow__status"].startswith("failed at fail")
+
+
+def test_cpu_limit_stops_a_busy_tool(tmp_path: Path) -> None:
+    """A CPU-time cap ends a tool that spins, with a message saying which limit it hit."""
+    argv = [sys.executable, "-c", "while True: pass"]
+    with pytest.raises(StageError, match=r"timed out after 1 s of CPU time"):
+        run_tool("route", "python", argv, tmp_path, timeout_s=60, cpu_limit_s=1)
+    assert "CPU time limit 1 s" in (tmp_path / "python.log").read_text()
