@@ -195,14 +195,19 @@ def is_dont_use(cell: str, patterns: Sequence[str] = DONT_USE_PATTERNS, extra: I
     return cell in set(extra) or any(fnmatch.fnmatchcase(cell, p) for p in patterns)
 
 
-@functools.lru_cache(maxsize=16)
-def _content_digest(path: Path, size: int, mtime_ns: int) -> str:
-    """sha256 of a file, cached per (path, size, mtime): a 13 MB liberty is hashed once per process."""
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def _content_digest(path: Path, size: int, mtime_ns: int) -> str:
+    """file_digest cached per (path, size, mtime): a 13 MB liberty is hashed once per process."""
+    return file_digest(path)
 
 
 def derived_liberty(

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
 from flow import metrics as M
-from flow.pdk import Pdk, router_dont_use
+from flow.pdk import Pdk, file_digest, router_dont_use
 from model.cli import BitbranchError
 from model.spec import DesignSpec
 
@@ -212,14 +212,6 @@ def tool_version(tool: str) -> str:
         return "unknown"
     lines = [line.strip() for line in (out.stdout + out.stderr).splitlines() if line.strip()]
     return lines[0] if lines else "unknown"
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class Stage:

@@ -88,3 +88,22 @@ def test_filter_liberty_text_drops_whole_cells():
     assert dropped == ["drop_1"]
     assert "drop_1" not in out and 'cell ("keep_1")' in out and "cell (keep_2)" in out
     assert out.count("{") == out.count("}")
+
+
+def test_derived_liberty_follows_content_not_timestamps(tmp_path):
+    """A PDK copied again (same bytes, new mtime, other folder) keeps the derived liberty, so no result goes stale;
+    other bytes give another derived file."""
+    import os
+
+    from flow.pdk import derived_liberty
+
+    text = 'library (x) {\n  cell ("sky130_fd_sc_hd__inv_2") { area : 3.75 ; }\n}\n'
+    a, b = make_pdk(tmp_path / "a"), make_pdk(tmp_path / "b")
+    for root in (a, b):
+        (root / "sky130A/libs.ref/sky130_fd_sc_hd/lib/sky130_fd_sc_hd__tt_025C_1v80.lib").write_text(text)
+    first = derived_liberty(find_pdk(env={"PDK_ROOT": str(a)}), "tt", tmp_path / "build")
+    lib_b = b / "sky130A/libs.ref/sky130_fd_sc_hd/lib/sky130_fd_sc_hd__tt_025C_1v80.lib"
+    os.utime(lib_b, ns=(1, 10**18))
+    assert derived_liberty(find_pdk(env={"PDK_ROOT": str(b)}), "tt", tmp_path / "build") == first
+    lib_b.write_text(text.replace("3.75", "3.76"))
+    assert derived_liberty(find_pdk(env={"PDK_ROOT": str(b)}), "tt", tmp_path / "build") != first
