@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise BitbranchError(f"--jobs must be an integer and --clock-ns a number, got {ns.jobs!r}, {ns.clock_ns!r}") from None
     archs = [a for a in ns.archs.split(",") if a]
     specs = flow_specs(_int_list(ns.bits), ns.n, archs)
-    root, out = (REPO / ns.root), (REPO / ns.out)
+    # everything runs from the repository root, as the flow jobs do: a stage stamp hashes its input paths as the
+    # flow spelled them (build/<id>/...), so the report must spell them the same way to check the stamps
+    os.chdir(REPO)
+    root, out = Path(ns.root), Path(ns.out)
 
     failed = []
     if ns.cmd == "demo":
@@ -86,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in rows:
         if r.status not in ("ok", "model-only"):
             print(f"  {r.id}: {r.status} (not plotted)")
-    print(f"open: {index}")
+    print(f"open: {index.resolve()}")
     if failed:
         raise BitbranchError(f"{len(failed)} step(s) failed: {'; '.join(failed)}")
     return 0

@@ -46,7 +46,7 @@ def run_flow_job(spec: DesignSpec, stage: str, clock_ns: float | None, root: Pat
     log.parent.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "flow", stage, "--arch", spec.arch, "--wbits", str(spec.wbits),
             "--abits", str(spec.abits), "--n", str(spec.n), "--popcount", spec.popcount,
-            "--clock-ns", "" if clock_ns is None else str(clock_ns), *extra]
+            "--clock-ns", "" if clock_ns is None else str(clock_ns), "--root", str(root), *extra]
     t0 = time.monotonic()
     with open(log, "w") as f:
         proc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, text=True)
