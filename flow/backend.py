@@ -124,8 +124,7 @@ def out_of_date_stages(spec: DesignSpec, root: Path | str, metrics: Mapping[str,
     made = dict(metrics.get("flow__config") or {})
     cfg = FlowConfig(**{k: made[k] for k in ("clock_ns", "flow", "vectors", "seed", "in_valid_duty", "out_ready_duty")
                         if k in made})
-    ctx = local_context(spec, cfg.clock_ns, Path(root)) if cfg.flow == "local" else None
-    ctx = ctx if ctx is not None and ctx.config == cfg else FlowContext(spec, Path(root), find_pdk(), cfg)
+    ctx = FlowContext(spec, Path(root), find_pdk(), cfg)  # the default cell set is the router's, as local_context's
     known = {s.name: s for s in (SynthStage(), StaStage(), GateSimStage(), PowerStage(), *(c() for c in LOCAL_STAGES),
                                  *post_route_stages(), OpenLaneStage())}
     return [name for name in sorted(metrics.get(M.PROVENANCE_KEY) or {})
