@@ -8,6 +8,7 @@ local stage classes live in ``flow/pnr/*_stage.py``, one per module, so editing 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -30,7 +31,7 @@ from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
 
 __all__ = ["LOCAL_STAGES", "PlaceStage", "RouteStage", "LvsStage", "RenderStage", "design_area",
-           "run_gds", "run_local", "run_openlane", "OpenLaneStage", "out_of_date_stages"]
+           "local_stages", "run_gds", "run_local", "run_openlane", "OpenLaneStage", "out_of_date_stages"]
 
 LOCAL_STAGES: tuple[type[Stage], ...] = (PlaceStage, RouteStage, LvsStage, RenderStage)
 
@@ -40,13 +41,17 @@ def local_context(spec: DesignSpec, clock_ns: float, root: Path) -> FlowContext:
     return FlowContext(spec, Path(root), find_pdk(), cfg)
 
 
+def local_stages() -> list[Stage]:
+    """The local flow in run order. The front end's pre-route stages run on the same netlist first, so
+    metrics.json holds one consistent set; the post-route stages then overwrite timing__* and power__* with
+    the routed values (see provenance)."""
+    pre: list[Stage] = [SynthStage(), StaStage(), GateSimStage(), PowerStage()]
+    return [*pre, *(s() for s in LOCAL_STAGES[:3]), *post_route_stages(), LOCAL_STAGES[3]()]
+
+
 def run_local(spec: DesignSpec, clock_ns: float, root: Path) -> dict[str, Any]:
     ctx = local_context(spec, clock_ns, root)
-    # the front end's pre-route stages run on the same netlist first, so metrics.json holds one consistent set;
-    # the post-route stages then overwrite timing__* and power__* with the routed values (see provenance)
-    pre: list[Stage] = [SynthStage(), StaStage(), GateSimStage(), PowerStage()]
-    stages: list[Stage] = [*pre, *(s() for s in LOCAL_STAGES[:3]), *post_route_stages(), LOCAL_STAGES[3]()]
-    run_stages(stages, ctx)
+    run_stages(local_stages(), ctx)
     m = M.read_metrics(ctx.metrics_path)
     print(f"GDS: {RouteStage().gds(ctx)}  DRC boxes: {m.get('magic__drc_error__count')}  "
           f"LVS errors: {m.get('design__lvs_error__count')}  metrics: {ctx.metrics_path}")
@@ -121,11 +126,11 @@ def out_of_date_stages(spec: DesignSpec, root: Path | str, metrics: Mapping[str,
     after a design was routed. Rebuilds the context from the recorded ``flow__config`` (the caller has checked
     that it matches the current one, cell set included).
     """
-    made = dict(metrics.get("flow__config") or {})
-    cfg = FlowConfig(**{k: made[k] for k in ("clock_ns", "flow", "vectors", "seed", "in_valid_duty", "out_ready_duty")
-                        if k in made})
-    ctx = FlowContext(spec, Path(root), find_pdk(), cfg)  # the default cell set is the router's, as local_context's
-    known = {s.name: s for s in (SynthStage(), StaStage(), GateSimStage(), PowerStage(), *(c() for c in LOCAL_STAGES),
-                                 *post_route_stages(), OpenLaneStage())}
+    # flow__config is config_summary(): the FlowConfig fields minus the cell list (recorded as its hash, which
+    # the caller compared) and the tool time-out; the missing ones take their defaults
+    fields = {f.name for f in dataclasses.fields(FlowConfig)}
+    cfg = FlowConfig(**{k: v for k, v in (metrics.get("flow__config") or {}).items() if k in fields})
+    ctx = FlowContext(spec, Path(root), find_pdk(), cfg)
+    known = {s.name: s for s in (*local_stages(), OpenLaneStage())}
     return [name for name in sorted(metrics.get(M.PROVENANCE_KEY) or {})
             if name not in known or not is_up_to_date(known[name], ctx)]
