@@ -24,14 +24,15 @@ from flow.pnr.render_stage import RenderStage
 from flow.pnr.route_stage import RouteStage, design_area
 from flow.power import PowerStage
 from flow.sta import StaStage
-from flow.stage import FlowConfig, FlowContext, Stage, is_up_to_date, run_stages
+from flow.stage import FlowConfig, FlowContext, Stage, is_up_to_date, run_stages, stamp_metrics
 from flow.synth import SynthStage
 from model.cli import BitbranchError
 from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
 
 __all__ = ["LOCAL_STAGES", "PlaceStage", "RouteStage", "LvsStage", "RenderStage", "design_area",
-           "local_stages", "run_gds", "run_local", "run_openlane", "OpenLaneStage", "out_of_date_stages"]
+           "local_stages", "run_gds", "run_local", "run_openlane", "OpenLaneStage", "out_of_date_stages",
+           "front_end_metrics", "FRONT_END_STAGES"]
 
 LOCAL_STAGES: tuple[type[Stage], ...] = (PlaceStage, RouteStage, LvsStage, RenderStage)
 
@@ -119,18 +120,44 @@ def run_gds(spec: DesignSpec, clock_ns: float, flow: str, root: Path) -> dict:
     raise BitbranchError(f"unknown flow {flow!r}: choose local or openlane (FLOW=...)")
 
 
+def _recorded_context(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any]) -> FlowContext:
+    """The context a metrics file was made in, rebuilt from its ``flow__config``.
+
+    flow__config is config_summary(): the FlowConfig fields minus the cell list (recorded as its hash, which
+    the callers compare with the current one) and the tool time-out; the missing ones take their defaults.
+    """
+    fields = {f.name for f in dataclasses.fields(FlowConfig)}
+    cfg = FlowConfig(**{k: v for k, v in (metrics.get("flow__config") or {}).items() if k in fields})
+    return FlowContext(spec, Path(root), find_pdk(), cfg)
+
+
 def out_of_date_stages(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any]) -> list[str]:
     """Stages that wrote ``metrics`` (its provenance) whose stamp no longer matches their inputs, code or tools.
 
     A report calls this before showing a row: metrics.json alone cannot tell that, e.g., the P&R code changed
-    after a design was routed. Rebuilds the context from the recorded ``flow__config`` (the caller has checked
-    that it matches the current one, cell set included).
+    after a design was routed. The caller has checked that the recorded ``flow__config`` matches the current one.
     """
-    # flow__config is config_summary(): the FlowConfig fields minus the cell list (recorded as its hash, which
-    # the caller compared) and the tool time-out; the missing ones take their defaults
-    fields = {f.name for f in dataclasses.fields(FlowConfig)}
-    cfg = FlowConfig(**{k: v for k, v in (metrics.get("flow__config") or {}).items() if k in fields})
-    ctx = FlowContext(spec, Path(root), find_pdk(), cfg)
+    ctx = _recorded_context(spec, root, metrics)
     known = {s.name: s for s in (*local_stages(), OpenLaneStage())}
     return [name for name in sorted(metrics.get(M.PROVENANCE_KEY) or {})
             if name not in known or not is_up_to_date(known[name], ctx)]
+
+
+FRONT_END_STAGES: tuple[type[Stage], ...] = (SynthStage, StaStage, PowerStage)
+
+
+def front_end_metrics(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Post-synthesis numbers of a design (area and cells, fmax, power and energy) from the stamps of its
+    synth, sta and power stages, or None unless all three ran and are still up to date.
+
+    A routed design's metrics.json holds the post-route values under the same names; these stay comparable
+    with a design whose back end failed or is still running. The caller has checked ``flow__config``.
+    """
+    ctx = _recorded_context(spec, root, metrics)
+    out: dict[str, Any] = {}
+    for cls in FRONT_END_STAGES:
+        stage = cls()
+        if not is_up_to_date(stage, ctx):
+            return None
+        out.update(stamp_metrics(stage, ctx))
+    return out

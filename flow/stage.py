@@ -287,6 +287,14 @@ def is_up_to_date(stage: Stage, ctx: FlowContext) -> bool:
     return data.get("fingerprint") == stage.fingerprint(ctx)
 
 
+def stamp_metrics(stage: Stage, ctx: FlowContext) -> dict[str, Any]:
+    """The metrics the stage's last finished run recorded with its stamp ({} when it has none)."""
+    try:
+        return dict(json.loads(_stamp_path(stage, ctx).read_text()).get("metrics") or {})
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
 def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
     """Run one stage unless up to date; either way merge its metrics into the flow metrics file."""
     stage.prepare(ctx)

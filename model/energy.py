@@ -192,14 +192,14 @@ def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
 
 def synthesis_energy(root: Path, spec: DesignSpec, m: dict[str, Any]) -> float | None:
     """Post-synthesis energy per dot (pJ) of a current design: its metrics when it was not routed, else what its
-    04-power stage recorded for the synthesized netlist the layout was made from."""
+    power stage recorded for the synthesized netlist the layout was made from."""
     if "route__wirelength" not in m:
         return float(m["power__energy_per_dot__pj"])
-    try:
-        stamp = json.loads((Path(root) / spec.id / "flow" / "04-power" / "stamp.json").read_text())
-        return float(stamp["metrics"]["power__energy_per_dot__pj"])
-    except (OSError, KeyError, ValueError):
-        return None
+    from flow.backend import front_end_metrics
+
+    front = front_end_metrics(spec, root, m)
+    v = (front or {}).get("power__energy_per_dot__pj")
+    return float(v) if isinstance(v, (int, float)) else None
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:

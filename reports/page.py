@@ -61,7 +61,9 @@ figure img{{max-width:520px;border:1px solid #ddd}} figcaption{{font-size:12px;t
 </style></head><body>
 <h1>bitbranch: encoded {{-1,+1}} dot-product PEs vs a conventional baseline on Sky130</h1>
 <p>Rows whose flow failed, whose inputs changed since they were measured (stale), or that were never run
-(missing) are shown in red with blank numbers and are not plotted. Model-only rows are estimates, not measurements.</p>
+(missing) are shown in red with blank numbers and are not plotted. Model-only rows are estimates, not measurements.
+A design whose back end failed or is still running keeps its post-synthesis numbers (synth_* columns in
+ppa.csv) when its front-end stages are up to date; ratios compare designs at the same stage only.</p>
 <h2>Provenance</h2><table>{prov}</table>
 <h2>PPA table</h2><table><tr>{head}</tr>
 {body}

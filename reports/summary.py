@@ -31,18 +31,34 @@ def measured_table(rows: Sequence[PpaRow]) -> list[str]:
     return out
 
 
+def _levels(r: PpaRow) -> dict[str, tuple[float | None, float | None, float | None]]:
+    """(area, energy per MAC, fmax) of a row at each stage it was measured at and is current for."""
+    out = {}
+    if r.status == "ok" and r.source == "post-route":
+        out["post-route"] = (r.area_um2, r.energy_per_mac_pj, r.fmax_mhz)
+    if r.synth_area_um2 is not None or r.synth_energy_per_mac_pj is not None:
+        out["post-synthesis"] = (r.synth_area_um2, r.synth_energy_per_mac_pj, r.synth_fmax_mhz)
+    elif r.status == "ok" and r.source == "post-synthesis":
+        out["post-synthesis"] = (r.area_um2, r.energy_per_mac_pj, r.fmax_mhz)
+    return out
+
+
 def ratios(rows: Sequence[PpaRow], baseline: str = "baseline") -> list[dict[str, Any]]:
-    """Encoded arch / baseline at the same (W, A, N), for area, energy per MAC and fmax, where both are ok and
-    were measured at the same stage (post-route against post-route, post-synthesis against post-synthesis)."""
-    ok = {(r.arch, r.wbits, r.abits, r.n): r for r in rows if r.status == "ok"}
+    """Encoded arch / baseline at the same (W, A, N), for area, energy per MAC and fmax, at each stage both
+    were measured at: post-route against post-route, post-synthesis against post-synthesis (a design whose
+    back end failed or is still running has post-synthesis numbers only)."""
+    levels = {(r.arch, r.wbits, r.abits, r.n): _levels(r) for r in rows}
+    div = lambda x, y: (x / y) if (x is not None and y) else None  # noqa: E731
     out = []
-    for (arch, w, a, n), r in sorted(ok.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
-        b = ok.get((baseline, w, a, n))
-        if arch == baseline or b is None or b.source != r.source:
+    for (arch, w, a, n), mine in sorted(levels.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
+        base = levels.get((baseline, w, a, n), {})
+        if arch == baseline:
             continue
-        div = lambda x, y: (x / y) if (x is not None and y) else None  # noqa: E731
-        out.append({"arch": arch, "wbits": w, "abits": a, "n": n, "source": r.source, "area": div(r.area_um2, b.area_um2),
-                    "energy_per_mac": div(r.energy_per_mac_pj, b.energy_per_mac_pj), "fmax": div(r.fmax_mhz, b.fmax_mhz)})
+        for source in ("post-route", "post-synthesis"):
+            if source in mine and source in base:
+                (ra, re, rf), (ba, be, bf) = mine[source], base[source]
+                out.append({"arch": arch, "wbits": w, "abits": a, "n": n, "source": source, "area": div(ra, ba),
+                            "energy_per_mac": div(re, be), "fmax": div(rf, bf)})
     return out
 
 
@@ -54,13 +70,28 @@ def ratio_table(rows: Sequence[PpaRow]) -> list[str]:
     return out
 
 
+def synthesis_table(rows: Sequence[PpaRow]) -> list[str]:
+    """Post-synthesis numbers of every flow design that has current ones, whatever became of its back end."""
+    out = ["| design (post-synthesis) | status | area um^2 | fmax MHz (ss) | energy/MAC pJ |", "|---|---|---|---|---|"]
+    for r in rows:
+        lv = _levels(r).get("post-synthesis")
+        if lv is not None:
+            out.append(f"| {r.id} | {r.status.split(':')[0]} | {_f(lv[0], '.0f')} | {_f(lv[2], '.1f')} | {_f(lv[1], '.3f')} |")
+    return out if len(out) > 2 else []
+
+
 def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any]) -> str:
     """The whole ppa.md: provenance line, measured table, ratios, model error summary."""
     errs = [(abs(r.model_area_err_pct), abs(r.model_energy_err_pct)) for r in rows
             if r.status == "ok" and r.model_area_err_pct is not None and r.model_energy_err_pct is not None]
     lines = [f"PPA report, {meta.get('made_utc', '')}, bitbranch {meta.get('commit', '')}, {meta.get('flow', '')}, "
              f"clock {meta.get('clock_ns', '')} ns, PDK {meta.get('pdk', '')}.", "",
-             *measured_table(rows), "", *ratio_table(rows), ""]
+             *measured_table(rows), ""]
+    synth = synthesis_table(rows)
+    if synth:
+        lines += ["Post-synthesis numbers of the same designs (front end only: yosys netlist, OpenSTA without wires, "
+                  "gate-level simulation), also for a design whose back end failed or is still running:", "", *synth, ""]
+    lines += [*ratio_table(rows), ""]
     if errs:
         lines.append(f"Model against the flow on {len(errs)} measured designs: area |err| max {max(e[0] for e in errs):.1f}%, "
                      f"energy per MAC |err| max {max(e[1] for e in errs):.1f}%, in-sample (the coefficients were fitted on these and "

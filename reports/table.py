@@ -2,7 +2,8 @@
 
 A row is only as current as its inputs: a design whose flow did not finish, or whose RTL is
 newer than its metrics, is marked (``status`` = failed / stale / missing) and its numbers are
-left blank rather than shown as current.
+left blank rather than shown as current. The post-synthesis numbers (synth_* columns) of a design whose
+back end failed or is still running are kept when its front-end stages are up to date.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class PpaRow:
     model_energy_err_pct: float | None = None
     drc_errors: int | None = None
     lvs_errors: int | None = None
+    # post-synthesis numbers of the same design (its synth, sta and power stages; the main columns of a
+    # post-synthesis row): kept for a routed design, and for one whose back end failed or is still running
+    synth_area_um2: float | None = None
+    synth_fmax_mhz: float | None = None
+    synth_energy_per_mac_pj: float | None = None
     provenance: str = ""
 
 
@@ -65,6 +71,9 @@ UNITS: dict[str, str] = {
     "tops_per_w": "TOPS/W (2 ops per MAC)",
     "tops_per_mm2": "TOPS/mm^2 at fmax (2 ops per MAC)",
     "weight_bits": "bits of weights per dot product (N*WBITS)",
+    "synth_area_um2": "um^2, post-synthesis cell area",
+    "synth_fmax_mhz": "MHz, post-synthesis (no wires)",
+    "synth_energy_per_mac_pj": "pJ per MAC, post-synthesis (no wires)",
 }
 
 
@@ -103,13 +112,55 @@ def rtl_newer_than(rtl_dir: Path, manifest: Mapping[str, Any], metrics_path: Pat
     return any(p.exists() and p.stat().st_mtime > t for p in paths)
 
 
+def _why_stale(spec: DesignSpec, root: Path | str, manifest: Mapping[str, Any], metrics: Mapping[str, Any],
+               metrics_path: Path, expected_config: Mapping[str, Any] | None, check_stamps: bool) -> str | None:
+    """Why the numbers in ``metrics`` are no longer those of the current design and flow (None: they are)."""
+    if rtl_newer_than(metrics_path.parent.parent / "rtl", manifest, metrics_path):
+        return "RTL changed after the flow ran"
+    if expected_config is not None:
+        made = metrics.get("flow__config")
+        if not isinstance(made, Mapping):
+            return "no flow configuration recorded (made by an older flow)"
+        differ = sorted(k for k in set(made) | set(expected_config) if made.get(k) != expected_config.get(k))
+        if differ:
+            return f"flow configuration differs in {', '.join(differ)}"
+    if check_stamps:
+        from flow.backend import out_of_date_stages
+        from model.cli import BitbranchError
+
+        try:
+            old = out_of_date_stages(spec, root, metrics)
+        except BitbranchError as e:
+            return f"cannot check the stage stamps ({e})"
+        if old:
+            return f"{', '.join(old)} out of date (inputs, code or tools changed since; rerun make ppa)"
+    return None
+
+
+def _synth_columns(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any], routed: bool) -> dict[str, Any]:
+    """The synth_* columns: the metrics themselves when nothing after the front end wrote them, else the
+    front-end stages' stamps (only when all of them are still up to date)."""
+    if routed or metrics.get("flow__status") != "ok":
+        from flow.backend import front_end_metrics
+
+        front = front_end_metrics(spec, root, metrics)
+        if front is None:
+            return {}
+    else:
+        front = metrics
+    return dict(synth_area_um2=_num(front, "design__instance__area"), synth_fmax_mhz=_num(front, "timing__fmax__mhz"),
+                synth_energy_per_mac_pj=_num(front, "power__energy_per_mac__pj"))
+
+
 def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config: Mapping[str, Any] | None = None,
                    check_stamps: bool = False) -> PpaRow:
     """Read ``build/<id>/rtl/manifest.json`` and ``build/<id>/flow/metrics.json`` into a row.
 
     With ``expected_config`` (``flow.stage.config_summary`` of the configuration the report is about),
     a metrics file made under another configuration, or with none recorded, is marked stale. With
-    ``check_stamps``, so is one whose stages are no longer up to date (their inputs, code or tools changed).
+    ``check_stamps``, so is one whose stages are no longer up to date (their inputs, code or tools changed);
+    and a design whose flow failed or is still running after its front end keeps its post-synthesis
+    numbers (synth_* columns, from the up-to-date front-end stamps) while its main columns stay blank.
     """
     d = spec.build_dir(root)
     base = dict(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, weight_bits=spec.n * spec.wbits)
@@ -121,29 +172,13 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config
     lat, ii = manifest.get("latency_cycles"), manifest.get("initiation_interval")
     base.update(latency_cycles=lat, initiation_interval=ii)
     flow_status = str(metrics.get("flow__status", "missing status"))
+    stale = _why_stale(spec, root, manifest, metrics, metrics_path, expected_config, check_stamps)
     if flow_status != "ok":
         kind = "incomplete" if flow_status.startswith("running") else "failed"
-        return PpaRow(**base, status=f"{kind}: {flow_status}")
-    if rtl_newer_than(d / "rtl", manifest, metrics_path):
-        return PpaRow(**base, status="stale: RTL changed after the flow ran")
-    if expected_config is not None:
-        made = metrics.get("flow__config")
-        if not isinstance(made, Mapping):
-            return PpaRow(**base, status="stale: no flow configuration recorded (made by an older flow)")
-        differ = sorted(k for k in set(made) | set(expected_config) if made.get(k) != expected_config.get(k))
-        if differ:
-            return PpaRow(**base, status=f"stale: flow configuration differs in {', '.join(differ)}")
-    if check_stamps:
-        from flow.backend import out_of_date_stages
-        from model.cli import BitbranchError
-
-        try:
-            old = out_of_date_stages(spec, root, metrics)
-        except BitbranchError as e:
-            return PpaRow(**base, status=f"stale: cannot check the stage stamps ({e})")
-        if old:
-            return PpaRow(**base, status=f"stale: {', '.join(old)} out of date (inputs, code or tools changed since; "
-                                         "rerun make ppa)")
+        synth = _synth_columns(spec, root, metrics, False) if check_stamps and stale is None else {}
+        return PpaRow(**base, status=f"{kind}: {flow_status}", **synth)
+    if stale is not None:
+        return PpaRow(**base, status=f"stale: {stale}")
 
     area = _num(metrics, "design__instance__area")
     fmax = _num(metrics, "timing__fmax__mhz")
@@ -152,6 +187,7 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config
     routed = "design__die__area" in metrics and "route__wirelength" in metrics
     gmacs = fmax * 1e6 * spec.n / ii / 1e9 if fmax and ii else None
     drc, lvs = _num(metrics, "magic__drc_error__count"), _num(metrics, "design__lvs_error__count")
+    synth = _synth_columns(spec, root, metrics, routed) if (check_stamps or not routed) else {}
     return PpaRow(
         **base,
         status="ok",
@@ -169,6 +205,7 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config
         drc_errors=int(drc) if drc is not None else None,
         lvs_errors=int(lvs) if lvs is not None else None,
         provenance=_provenance_summary(metrics),
+        **synth,
     )
 
 

@@ -1,16 +1,18 @@
 """One real front-end run (yosys, OpenSTA, iverilog) of a tiny PE: numbers exist, gates match the model."""
 
+import json
 import shutil
 
 import pytest
 
 from flow.__main__ import main as flow_main
-from flow.backend import out_of_date_stages
+from flow.backend import front_end_metrics, out_of_date_stages
 from flow.metrics import read_metrics
 from flow.pdk import PdkError, find_pdk
 from flow.stage import FlowConfig, FlowContext, StageError, execute
 from flow.synth import SynthStage
 from model.spec import DesignSpec
+from reports.table import row_from_build
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +54,21 @@ def test_tiny_parallel_pe_end_to_end(pdk, tmp_path):
     assert execute(SynthStage(), ctx).skipped
     # the report's stamp check agrees, and names the stage an edit makes stale
     assert out_of_date_stages(spec, root, m) == []
+    front = front_end_metrics(spec, root, m)  # what a report keeps when the back end fails later
+    assert front is not None and front["design__instance__area"] == m["design__instance__area"]
+    assert front["power__energy_per_mac__pj"] == m["power__energy_per_mac__pj"]
+    assert front["timing__fmax__mhz"] == m["timing__fmax__mhz"]
+    # a back end that fails after this front end: the report's row keeps the post-synthesis numbers only
+    failed = {**m, "flow__status": "failed at route: no placement routed without failed nets"}
+    (spec.build_dir(root) / "flow" / "metrics.json").write_text(json.dumps(failed))
+    row = row_from_build(spec, root, m["flow__config"], check_stamps=True)
+    assert row.status.startswith("failed: failed at route")
+    assert row.area_um2 is None and row.synth_area_um2 == m["design__instance__area"]
+    assert row.synth_energy_per_mac_pj == m["power__energy_per_mac__pj"]
     top = spec.build_dir(root) / "rtl" / f"bb_{spec.id}.v"
     top.write_text(top.read_text() + "// edited\n")
     assert out_of_date_stages(spec, root, m) == ["synth"]
+    assert front_end_metrics(spec, root, m) is None
 
 
 def test_broken_rtl_stops_at_synth(pdk, tmp_path):

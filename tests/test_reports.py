@@ -49,6 +49,7 @@ def test_row_derived_figures(tmp_path):
     assert r.tops_per_w == pytest.approx(2 / 0.5)  # 2 ops per MAC at 0.5 pJ -> 4 TOPS/W
     assert r.tops_per_mm2 == pytest.approx(2 * 8 / 1e3 / 0.002)  # 16 GOPS on 0.002 mm^2 -> 8 TOPS/mm^2
     assert r.power_mw == pytest.approx(1.5) and r.weight_bits == 64
+    assert (r.synth_area_um2, r.synth_fmax_mhz, r.synth_energy_per_mac_pj) == (2000.0, 250.0, 0.5)  # same stage
     assert "Yosys 0.23" in r.provenance and "tt_025C_1v80" in r.provenance
 
 
@@ -56,6 +57,7 @@ def test_failed_flow_is_not_current(tmp_path):
     _design(tmp_path, {**GOOD, "flow__status": "failed at sta: sta exited with status 1"})
     r = row_from_build(SPEC, tmp_path)
     assert r.status.startswith("failed") and r.area_um2 is None and r.energy_per_mac_pj is None
+    assert r.synth_area_um2 is None  # without the stamp check nothing vouches for the front-end numbers
 
 
 def test_interrupted_flow_is_incomplete(tmp_path):
@@ -135,3 +137,28 @@ def test_markdown_ratios_only_where_both_designs_are_measured():
     assert "| parallel W1A1 N32 | post-route | x0.80 | x0.80 | x1.20 |" in md
     assert "| baseline_w2a2_n32 | failed | – |" in md and "99" not in md  # a failed row shows no number
     assert "serial_w3a3_n32" not in md  # model-only rows are not in the measured table
+
+
+def test_ratios_at_each_stage_both_designs_reached():
+    from dataclasses import replace
+
+    from reports.summary import markdown, ratios
+    from reports.table import PpaRow
+
+    def row(arch, status="ok", source="post-route", main=(None, None, None), synth=(None, None, None)):
+        return PpaRow(arch, 4, 4, 32, DesignSpec(arch, 4, 4, 32).id, status, source, area_um2=main[0],
+                      energy_per_mac_pj=main[1], fmax_mhz=main[2], synth_area_um2=synth[0],
+                      synth_energy_per_mac_pj=synth[1], synth_fmax_mhz=synth[2])
+
+    par = row("parallel", main=(90.0, 3.0, 40.0), synth=(80.0, 2.0, 40.0))
+    base = row("baseline", "failed: failed at route: no placement routed", "", synth=(100.0, 2.5, 50.0))
+    q = ratios([par, base])
+    # the baseline never routed: the only comparison is post-synthesis against post-synthesis
+    assert [(r["arch"], r["source"]) for r in q] == [("parallel", "post-synthesis")], q
+    assert (q[0]["area"], q[0]["energy_per_mac"], q[0]["fmax"]) == pytest.approx((0.8, 0.8, 0.8))
+    routed_base = replace(base, status="ok", source="post-route", area_um2=120.0, energy_per_mac_pj=3.0, fmax_mhz=50.0)
+    assert [r["source"] for r in ratios([par, routed_base])] == ["post-route", "post-synthesis"]
+    md = markdown([par, base], {"commit": "abc"})
+    assert "| baseline_w4a4_n32 | failed | – | – |" in md  # the measured table leaves a failed row blank
+    assert "| baseline_w4a4_n32 | failed | 100 | 50.0 | 2.500 |" in md  # its post-synthesis numbers stay visible
+    assert "| parallel W4A4 N32 | post-synthesis | x0.80 | x0.80 | x0.80 |" in md
