@@ -9,6 +9,8 @@ Stable API (the back end builds on it):
   ``config(ctx)`` and ``run(ctx) -> dict`` (the metric values it measured). ``stage.dir(ctx)`` is its folder.
 - ``run_tool(stage_name, tool, argv, stage_dir, timeout_s, cwd=None, env=None, stdin_text=None)``: runs one
   tool, logs to ``<stage_dir>/<tool>.log``, raises ``StageError`` on a missing tool, non-zero exit or timeout.
+  Inside ``execute`` each finished run is recorded, and reused when the stage is rerun after an interruption
+  with nothing changed (``flow/resume.py``).
 - ``StageError(stage, log_path, last_lines, reason)``: a ``BitbranchError`` whose str() is one line.
 - ``execute(stage, ctx, force=False) -> StageResult``: skip when outputs exist and the stored hash of
   (input contents + config + tool versions + the stage's source file) matches; else run (``flow__status`` = ``running <stage>``, or
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
 from flow import metrics as M
+from flow import resume
 from flow.pdk import Pdk, file_digest, router_dont_use
 from model.cli import BitbranchError
 from model.spec import DesignSpec
@@ -157,6 +160,16 @@ def run_tool(
     if exe is None:
         log.write_text(f"$ {' '.join(argv)}\n{argv[0]}: not found on PATH\n")
         raise StageError(stage_name, log, [f"{argv[0]}: not found on PATH"], f"cannot run {tool}: install it (make debian-deps)")
+    run = resume.ToolRun(tuple(str(a) for a in argv), Path(cwd) if cwd is not None else stage_dir, log, env, stdin_text,
+                         cpu_limit_s)
+    rec = resume.lookup(run)
+    if rec is not None:  # this very run finished before (the stage was interrupted later): reuse it
+        print(f"[{stage_name}] {tool}: reusing the finished run of an interrupted stage run ({run.record_path()})",
+              flush=True)
+        if rec["outcome"] == "cpu_timeout":
+            raise StageError(stage_name, log, _last_lines(log), rec["message"])
+        return log
+    before = resume.begin(run)
     with open(log, "w") as f:
         f.write("$ " + " ".join(str(a) for a in argv) + "\n")
         f.flush()
@@ -179,9 +192,12 @@ def run_tool(
     if cpu_limit_s is not None and proc.returncode == -signal.SIGXCPU:
         with open(log, "a") as f:
             f.write(f"\n*** timed out: CPU time limit {cpu_limit_s:g} s\n")
-        raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {cpu_limit_s:g} s of CPU time")
+        message = f"{tool} timed out after {cpu_limit_s:g} s of CPU time"
+        resume.finish(run, before, "cpu_timeout", message)  # load-independent: the same verdict on a rerun
+        raise StageError(stage_name, log, _last_lines(log), message)
     if proc.returncode != 0:
         raise StageError(stage_name, log, _last_lines(log), f"{tool} exited with status {proc.returncode}")
+    resume.finish(run, before, "ok")
     return log
 
 
@@ -313,7 +329,9 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
         t0 = time.monotonic()
         M.set_status(ctx.metrics_path, f"running {stage.name}")
         try:
-            values = stage.run(ctx)
+            # tool runs are recorded under the fingerprint, so a killed run of this stage resumes (flow/resume.py)
+            with resume.stage_key(None if force else fingerprint):
+                values = stage.run(ctx)
         except BaseException as e:
             msg = str(e).split(";")[0] if isinstance(e, BitbranchError) else type(e).__name__
             M.set_status(ctx.metrics_path, f"failed at {stage.name}: {msg}")

@@ -1,0 +1,124 @@
+"""Records of finished tool runs, so a stage that was killed or failed part-way resumes instead of starting over.
+
+A long stage (the route: several qrouter runs of 20-40 min each) that is interrupted would otherwise redo
+every tool run. While a stage runs, ``execute`` sets its fingerprint (inputs, config, tool versions, stage
+code) as the current key; ``run_tool`` then records each finished run in ``<run dir>/.runs/`` with the
+digests of every file in its run directory before the run (inputs) and of every file it created, changed or
+deleted (outputs, its log included). A later run of the same stage reuses a record only when all of these
+hold: the same stage fingerprint, the same argv, environment, stdin and CPU limit, every output file still as
+the run left it, and every other file of the directory as the run found it. Anything else runs the tool.
+
+What is recorded: exit status 0, and a stop at the CPU-time limit (load-independent, so the same verdict on
+a rerun). A wall-clock time-out or another non-zero exit is never recorded. ``--force`` disables reuse.
+
+The contract this relies on: a tool reads only the stage's inputs, the files in its run directory (the
+``cwd`` of ``run_tool``, else the stage directory) and files named in its argv.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from flow.pdk import file_digest
+
+RECORD_DIR = ".runs"
+_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("bitbranch_stage_fingerprint", default=None)
+
+
+@contextlib.contextmanager
+def stage_key(fingerprint: str | None) -> Iterator[None]:
+    """Tool runs inside this block are recorded (and reused) under ``fingerprint``; None turns both off."""
+    token = _KEY.set(fingerprint)
+    try:
+        yield
+    finally:
+        _KEY.reset(token)
+
+
+def snapshot(run_dir: Path) -> dict[str, str]:
+    """Digest of every regular file under ``run_dir`` (records left out), by path relative to it."""
+    out = {}
+    for p in sorted(run_dir.rglob("*")):
+        rel = p.relative_to(run_dir)
+        if RECORD_DIR not in rel.parts and p.is_file():
+            out[rel.as_posix()] = file_digest(p)
+    return out
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """One tool invocation as the record identifies it."""
+
+    argv: Sequence[str]
+    run_dir: Path
+    log: Path
+    env: Mapping[str, str] | None
+    stdin_text: str | None
+    cpu_limit_s: float | None
+
+    def ident(self, key: str) -> dict[str, Any]:
+        env = None if self.env is None else hashlib.sha256(json.dumps(dict(self.env), sort_keys=True).encode()).hexdigest()
+        stdin = None if self.stdin_text is None else hashlib.sha256(self.stdin_text.encode()).hexdigest()
+        return {"stage_fingerprint": key, "argv": [str(a) for a in self.argv], "env_sha256": env,
+                "stdin_sha256": stdin, "cpu_limit_s": self.cpu_limit_s}
+
+    def record_path(self) -> Path:
+        h = hashlib.sha256(json.dumps([str(a) for a in self.argv]).encode()).hexdigest()[:12]
+        return self.run_dir / RECORD_DIR / f"{self.log.stem}-{h}.json"
+
+
+def _current(run_dir: Path, rel: str) -> str | None:
+    p = run_dir / rel
+    return file_digest(p) if p.is_file() else None
+
+
+def lookup(run: ToolRun) -> dict[str, Any] | None:
+    """The record of an identical finished run whose outputs are still in place, else None."""
+    key = _KEY.get()
+    path = run.record_path()
+    if key is None or not path.is_file():
+        return None
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if rec.get("ident") != run.ident(key):
+        return None
+    outputs, inputs = rec.get("outputs") or {}, rec.get("inputs") or {}
+    if any(_current(run.run_dir, rel) != dg for rel, dg in outputs.items()):
+        return None
+    if any(_current(run.run_dir, rel) != dg for rel, dg in inputs.items() if rel not in outputs):
+        return None
+    return rec
+
+
+def begin(run: ToolRun) -> dict[str, str] | None:
+    """The run directory's files before the tool runs (None when runs are not being recorded)."""
+    return None if _KEY.get() is None else snapshot(run.run_dir)
+
+
+def finish(run: ToolRun, before: dict[str, str] | None, outcome: str, message: str = "") -> None:
+    """Record a finished run: ``outcome`` is ``ok`` or ``cpu_timeout`` (with the error ``message``)."""
+    key = _KEY.get()
+    if key is None or before is None:
+        return
+    after = snapshot(run.run_dir)
+    outputs: dict[str, str | None] = {rel: dg for rel, dg in after.items() if before.get(rel) != dg}
+    outputs.update({rel: None for rel in before if rel not in after})
+    if run.log.is_file():  # the log may live outside the run directory
+        try:
+            outputs[run.log.relative_to(run.run_dir).as_posix()] = file_digest(run.log)
+        except ValueError:
+            pass
+    rec = {"ident": run.ident(key), "outcome": outcome, "message": message, "inputs": before, "outputs": outputs}
+    path = run.record_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
+    tmp.replace(path)

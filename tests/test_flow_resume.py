@@ -1,0 +1,123 @@
+"""Finished tool runs of an interrupted stage are reused on its rerun, and only when nothing they saw changed."""
+
+from pathlib import Path
+
+import pytest
+
+from flow.pdk import Pdk
+from flow.resume import stage_key
+from flow.stage import FlowConfig, FlowContext, Stage, StageError, execute, run_tool
+from model.spec import DesignSpec
+
+# a tool that reads in.txt, writes out.txt and counts its own runs in a file outside its run directory
+TOOL = 'echo run >> "$1"; tr a-z A-Z < in.txt > out.txt'
+
+
+def _run(tmp_path: Path, key: str | None = "k1", **kw) -> Path:
+    work = tmp_path / "work"
+    with stage_key(key):
+        return run_tool("route", "sh", ["sh", "-c", TOOL, "sh", str(tmp_path / "count")], work, cwd=work, **kw)
+
+
+def _runs(tmp_path: Path) -> int:
+    p = tmp_path / "count"
+    return len(p.read_text().splitlines()) if p.is_file() else 0
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "in.txt").write_text("abc\n")
+    return tmp_path / "work"
+
+
+def test_identical_rerun_reuses_the_finished_run(tmp_path, work, capsys):
+    _run(tmp_path)
+    log = _run(tmp_path)
+    assert _runs(tmp_path) == 1, "the second, identical run should have been reused"
+    assert (work / "out.txt").read_text() == "ABC\n" and log.read_text().startswith("$ sh -c")
+    assert "reusing the finished run" in capsys.readouterr().out
+
+
+def test_changed_input_runs_again(tmp_path, work):
+    _run(tmp_path)
+    (work / "in.txt").write_text("xyz\n")
+    _run(tmp_path)
+    assert _runs(tmp_path) == 2 and (work / "out.txt").read_text() == "XYZ\n"
+
+
+def test_touched_or_missing_output_runs_again(tmp_path, work):
+    _run(tmp_path)
+    (work / "out.txt").write_text("edited\n")
+    _run(tmp_path)
+    assert _runs(tmp_path) == 2 and (work / "out.txt").read_text() == "ABC\n"
+    (work / "out.txt").unlink()
+    _run(tmp_path)
+    assert _runs(tmp_path) == 3
+
+
+def test_other_stage_fingerprint_or_none_runs_again(tmp_path, work):
+    _run(tmp_path, "k1")
+    _run(tmp_path, "k2")  # the stage's inputs, config, tools or code changed
+    assert _runs(tmp_path) == 2
+    _run(tmp_path, None)  # outside a stage run (or --force): always runs, records nothing
+    _run(tmp_path, None)
+    assert _runs(tmp_path) == 4
+
+
+def test_failed_run_is_not_recorded(tmp_path, work):
+    with pytest.raises(StageError, match="status 4"), stage_key("k1"):
+        run_tool("route", "sh", ["sh", "-c", f'echo run >> "{tmp_path / "count"}"; exit 4'], work, cwd=work)
+    with pytest.raises(StageError, match="status 4"), stage_key("k1"):
+        run_tool("route", "sh", ["sh", "-c", f'echo run >> "{tmp_path / "count"}"; exit 4'], work, cwd=work)
+    assert _runs(tmp_path) == 2
+
+
+def test_cpu_time_out_is_a_recorded_verdict(tmp_path, work):
+    argv = ["sh", "-c", f'echo run >> "{tmp_path / "count"}"; while :; do :; done']
+    for _ in range(2):
+        with pytest.raises(StageError, match="timed out after 1 s of CPU time"), stage_key("k1"):
+            run_tool("route", "busy", argv, work, timeout_s=30, cwd=work, cpu_limit_s=1)
+    assert _runs(tmp_path) == 1  # the second call replays the verdict instead of burning another second
+    with pytest.raises(StageError, match="timed out after 2 s"), stage_key("k1"):
+        run_tool("route", "busy", argv, work, timeout_s=30, cwd=work, cpu_limit_s=2)  # another limit: runs
+    assert _runs(tmp_path) == 2
+
+
+class TwoTools(Stage):
+    """First tool always works; the second fails while a flag file exists (an interruption stand-in)."""
+
+    name, index, metric_names = "two", 1, ("two__ok",)
+
+    def inputs(self, ctx):
+        return [ctx.design_dir / "in.txt"]
+
+    def outputs(self, ctx):
+        return [self.dir(ctx) / "second.txt"]
+
+    def run(self, ctx):
+        d, count = self.dir(ctx), ctx.design_dir / "count"
+        run_tool(self.name, "first", ["sh", "-c", f'echo first >> "{count}"; cat "{ctx.design_dir / "in.txt"}" > first.txt'],
+                 d, cwd=d)
+        run_tool(self.name, "second", ["sh", "-c", f'echo second >> "{count}"; test ! -e "{ctx.design_dir / "stop"}" && '
+                                       "cp first.txt second.txt"], d, cwd=d)
+        return {"two__ok": 1}
+
+
+def test_a_stage_rerun_after_a_failure_resumes_after_its_last_finished_tool(tmp_path):
+    ctx = FlowContext(DesignSpec(n=4), tmp_path / "build", Pdk(tmp_path / "nopdk", "test"), FlowConfig())
+    ctx.design_dir.mkdir(parents=True)
+    (ctx.design_dir / "in.txt").write_text("data\n")
+    (ctx.design_dir / "stop").write_text("")
+    with pytest.raises(StageError):
+        execute(TwoTools(), ctx)
+    (ctx.design_dir / "stop").unlink()
+    assert not execute(TwoTools(), ctx).skipped
+    assert (ctx.design_dir / "count").read_text().split() == ["first", "second", "second"]
+    (ctx.design_dir / "in.txt").write_text("new\n")  # a changed input: a new fingerprint, nothing reused
+    execute(TwoTools(), ctx)
+    assert (ctx.design_dir / "count").read_text().split() == ["first", "second", "second", "first", "second"]
+    assert (TwoTools().dir(ctx) / "second.txt").read_text() == "new\n"
+    execute(TwoTools(), ctx, force=True)  # --force reruns every tool
+    assert (ctx.design_dir / "count").read_text().split()[-2:] == ["first", "second"]
+    assert len((ctx.design_dir / "count").read_text().split()) == 7
