@@ -32,7 +32,7 @@ from model.spec import DesignSpec
 
 __all__ = ["LOCAL_STAGES", "PlaceStage", "RouteStage", "LvsStage", "RenderStage", "design_area",
            "local_stages", "run_gds", "run_local", "run_openlane", "OpenLaneStage", "out_of_date_stages",
-           "front_end_metrics", "FRONT_END_STAGES"]
+           "front_end_metrics", "FRONT_END_STAGES", "why_not_current"]
 
 LOCAL_STAGES: tuple[type[Stage], ...] = (PlaceStage, RouteStage, LvsStage, RenderStage)
 
@@ -141,6 +141,28 @@ def out_of_date_stages(spec: DesignSpec, root: Path | str, metrics: Mapping[str,
     known = {s.name: s for s in (*local_stages(), OpenLaneStage())}
     return [name for name in sorted(metrics.get(M.PROVENANCE_KEY) or {})
             if name not in known or not is_up_to_date(known[name], ctx)]
+
+
+def why_not_current(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any],
+                    expected_config: Mapping[str, Any] | None, stamps: bool = True) -> str | None:
+    """Why ``metrics`` are not the current design's, or None when they are: made under another flow
+    configuration than ``expected_config`` (``config_summary`` of the one asked for; None: not checked), or
+    (with ``stamps``) written by a stage that is no longer up to date."""
+    if expected_config is not None:
+        made = metrics.get("flow__config")
+        if not isinstance(made, Mapping):
+            return "no flow configuration recorded (made by an older flow)"
+        differ = sorted(k for k in set(made) | set(expected_config) if made.get(k) != expected_config.get(k))
+        if differ:
+            return f"flow configuration differs in {', '.join(differ)}"
+    if stamps:
+        try:
+            old = out_of_date_stages(spec, root, metrics)
+        except BitbranchError as e:
+            return f"cannot check the stage stamps ({e})"
+        if old:
+            return f"{', '.join(old)} out of date (inputs, code or tools changed since; rerun make ppa)"
+    return None
 
 
 FRONT_END_STAGES: tuple[type[Stage], ...] = (SynthStage, StaStage, PowerStage)

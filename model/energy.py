@@ -173,7 +173,7 @@ def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
     """Designs under root whose flow metrics are complete and current (flow__status ok, default 10 ns clock,
     made with the current default flow configuration, so no result of an older cell set slips in, and every
     stage that wrote them still up to date)."""
-    from flow.backend import out_of_date_stages
+    from flow.backend import why_not_current
     from flow.stage import FlowConfig, config_summary
 
     current = config_summary(FlowConfig(clock_ns=CLOCK_NS))
@@ -185,7 +185,7 @@ def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
         except (ValueError, json.JSONDecodeError):
             continue
         if (m.get("flow__status") == "ok" and m.get("clock__period") == CLOCK_NS and "power__energy_per_dot__pj" in m
-                and m.get("flow__config") == current and not out_of_date_stages(spec, root, m)):
+                and why_not_current(spec, root, m, current) is None):
             out.append((spec, m))
     return out
 

@@ -115,26 +115,11 @@ def rtl_newer_than(rtl_dir: Path, manifest: Mapping[str, Any], metrics_path: Pat
 def _why_stale(spec: DesignSpec, root: Path | str, manifest: Mapping[str, Any], metrics: Mapping[str, Any],
                metrics_path: Path, expected_config: Mapping[str, Any] | None, check_stamps: bool) -> str | None:
     """Why the numbers in ``metrics`` are no longer those of the current design and flow (None: they are)."""
+    from flow.backend import why_not_current
+
     if rtl_newer_than(metrics_path.parent.parent / "rtl", manifest, metrics_path):
         return "RTL changed after the flow ran"
-    if expected_config is not None:
-        made = metrics.get("flow__config")
-        if not isinstance(made, Mapping):
-            return "no flow configuration recorded (made by an older flow)"
-        differ = sorted(k for k in set(made) | set(expected_config) if made.get(k) != expected_config.get(k))
-        if differ:
-            return f"flow configuration differs in {', '.join(differ)}"
-    if check_stamps:
-        from flow.backend import out_of_date_stages
-        from model.cli import BitbranchError
-
-        try:
-            old = out_of_date_stages(spec, root, metrics)
-        except BitbranchError as e:
-            return f"cannot check the stage stamps ({e})"
-        if old:
-            return f"{', '.join(old)} out of date (inputs, code or tools changed since; rerun make ppa)"
-    return None
+    return why_not_current(spec, root, metrics, expected_config, stamps=check_stamps)
 
 
 def _synth_columns(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any], routed: bool) -> dict[str, Any]:
