@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Callable, Sequence
 
@@ -11,6 +12,15 @@ from model.spec import DesignSpec, spec_from_vars
 
 class BitbranchError(Exception):
     """An error the user can fix; the CLI prints its message in one line, without a traceback."""
+
+
+class Interrupted(BitbranchError):
+    """The process was asked to stop (SIGTERM, SIGHUP): raised where it is, so the running stage records
+    ``failed at <stage>: interrupted by ...`` instead of leaving ``running <stage>`` behind."""
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(f"interrupted by {signal.Signals(signum).name}; rerun the same command to resume")
 
 
 def add_spec_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,6 +44,8 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     from model.contract import ManifestError
     from model.spec import SpecError
 
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupted)
     try:
         code = main(argv)
     except (SpecError, ManifestError, BitbranchError) as e:

@@ -1,6 +1,7 @@
 """Stage machinery: tool failures and timeouts name stage, log and last lines; up-to-date skipping; status."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,45 @@ def test_cpu_limit_stops_a_busy_tool(tmp_path: Path) -> None:
     with pytest.raises(StageError, match=r"timed out after 1 s of CPU time"):
         run_tool("route", "python", argv, tmp_path, timeout_s=60, cpu_limit_s=1)
     assert "CPU time limit 1 s" in (tmp_path / "python.log").read_text()
+
+
+SLEEPY = """
+import sys, time
+from pathlib import Path
+from flow.pdk import Pdk
+from flow.stage import FlowConfig, FlowContext, Stage, run_stages
+from model.cli import run_main
+from model.spec import DesignSpec
+
+class Sleepy(Stage):
+    name, index = "sleepy", 1
+    def run(self, ctx):
+        print("started", flush=True)
+        time.sleep(60)
+        return {}
+
+def main(argv):
+    root = Path(sys.argv[1])
+    run_stages([Sleepy()], FlowContext(DesignSpec(n=4), root, Pdk(root / "nopdk", "test"), FlowConfig()))
+    return 0
+
+run_main(main)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_a_terminated_run_says_so_in_its_metrics(tmp_path, sig):
+    import signal
+
+    repo = Path(__file__).resolve().parents[1]
+    script = tmp_path / "sleepy.py"  # a file: a stage's source file is part of its fingerprint
+    script.write_text(SLEEPY)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert proc.stdout.readline().strip() == "started"
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and f"error: interrupted by {sig}; rerun the same command to resume" in err, err
+    assert "Traceback" not in err
+    m = read_metrics(DesignSpec(n=4).build_dir(tmp_path) / "flow" / "metrics.json")
+    assert m["flow__status"] == f"failed at sleepy: interrupted by {sig}"
