@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_prov = estimate_detail(specs[0]).provenance if specs else ""
     rows += [model_only_row(s, estimate, model_prov)
              for s in flow_specs([b for b in range(1, ns.model_bits_max + 1) if b not in flow_bits], ns.n, archs)]
-    index = write_report(rows, out, root, report_meta(ns.stage, clock, root))
+    index = write_report(rows, out, root, report_meta(ns.stage, clock, root, out))
     print(f"report: {out / 'ppa.csv'}, {out / 'ppa.json'}, {out / 'plots'}/")
     model_only = [r.id for r in rows if r.status == "model-only"]
     if model_only:

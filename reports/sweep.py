@@ -71,14 +71,24 @@ def run_jobs(specs: Sequence[DesignSpec], job: Callable[[DesignSpec], JobResult]
     return sorted(results, key=lambda r: order[r.spec.id])
 
 
-def git_describe() -> str:
-    """The commit the report was made from, with '-dirty' when the tree had local changes."""
+def git_describe(outputs: Path | None = None) -> str:
+    """The commit the report was made from, with '-dirty' when the tree had local changes other than the
+    report's own earlier output (``outputs``, the report folder's files it rewrites)."""
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        spec = ["--", "."]
+        out = (REPO / outputs).resolve() if outputs is not None else None
+        if out is not None and out.is_relative_to(REPO.resolve()):  # a report written outside the tree changes nothing in it
+            rel = out.relative_to(REPO.resolve()).as_posix()
+            spec += [f":(exclude){rel}/{p}" for p in REPORT_OUTPUTS]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", *spec], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()
         return rev + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
+
+
+REPORT_OUTPUTS = ("ppa.csv", "ppa.json", "ppa.md", "index.html", "plots", "layouts")  # what write_report rewrites
 
 
 LAYOUT_WIDTH_PX = 800
@@ -126,10 +136,10 @@ def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict) 
     return index
 
 
-def report_meta(stage: str, clock_ns: float | None, root: Path) -> dict:
+def report_meta(stage: str, clock_ns: float | None, root: Path, out: Path | None = None) -> dict:
     """Provenance of a report run: commit, date, flow stage, clock, PDK root and build root."""
     return {
-        "commit": git_describe(),
+        "commit": git_describe(out),
         "made_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "flow": f"python -m flow {stage} (FLOW=local)",
         "clock_ns": clock_ns if clock_ns is not None else f"{DEFAULT_CLOCK_NS:g} (flow default)",

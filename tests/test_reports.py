@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +163,26 @@ def test_ratios_at_each_stage_both_designs_reached():
     assert "| baseline_w4a4_n32 | failed | – | – |" in md  # the measured table leaves a failed row blank
     assert "| baseline_w4a4_n32 | failed | 100 | 50.0 | 2.500 |" in md  # its post-synthesis numbers stay visible
     assert "| parallel W4A4 N32 | post-synthesis | x0.80 | x0.80 | x0.80 |" in md
+
+
+def test_report_commit_is_dirty_for_source_changes_not_for_its_own_outputs(tmp_path, monkeypatch):
+    import subprocess
+
+    from reports import sweep
+
+    repo = tmp_path / "repo"
+    (repo / "reports").mkdir(parents=True)
+    (repo / "reports" / "ppa.md").write_text("old\n")
+    (repo / "code.py").write_text("x = 1\n")
+    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True, text=True)  # noqa: E731
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init", "--allow-empty")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "files")
+    monkeypatch.setattr(sweep, "REPO", repo)
+    rev = git("rev-parse", "--short", "HEAD").stdout.strip()
+    (repo / "reports" / "ppa.md").write_text("regenerated\n")
+    assert sweep.git_describe(Path("reports")) == rev  # rewriting the report is not a source change
+    assert sweep.git_describe() == rev + "-dirty"
+    (repo / "code.py").write_text("x = 2\n")
+    assert sweep.git_describe(Path("reports")) == rev + "-dirty"
