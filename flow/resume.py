@@ -12,7 +12,10 @@ What is recorded: exit status 0, and a stop at the CPU-time limit (load-independ
 a rerun). A wall-clock time-out or another non-zero exit is never recorded. ``--force`` disables reuse.
 
 The contract this relies on: a tool reads only the stage's inputs, the files in its run directory (the
-``cwd`` of ``run_tool``, else the stage directory) and files named in its argv.
+``cwd`` of ``run_tool``, else the stage directory) and files named in its argv; and no tool reads another
+run's log. Log files (``*.log``) are therefore never counted as inputs: they carry run times that differ on
+every run, so the log of a rerun step (or an older, killed run's log left in the directory) would otherwise
+make every later run in that directory look changed.
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ class ToolRun:
         return self.run_dir / RECORD_DIR / f"{self.log.stem}-{h}.json"
 
 
+def _is_log(rel: str) -> bool:
+    return rel.endswith(".log")
+
+
 def _current(run_dir: Path, rel: str) -> str | None:
     p = run_dir / rel
     return file_digest(p) if p.is_file() else None
@@ -93,7 +100,7 @@ def lookup(run: ToolRun) -> dict[str, Any] | None:
     outputs, inputs = rec.get("outputs") or {}, rec.get("inputs") or {}
     if any(_current(run.run_dir, rel) != dg for rel, dg in outputs.items()):
         return None
-    if any(_current(run.run_dir, rel) != dg for rel, dg in inputs.items() if rel not in outputs):
+    if any(_current(run.run_dir, rel) != dg for rel, dg in inputs.items() if rel not in outputs and not _is_log(rel)):
         return None
     return rec
 
@@ -116,7 +123,8 @@ def finish(run: ToolRun, before: dict[str, str] | None, outcome: str, message: s
             outputs[run.log.relative_to(run.run_dir).as_posix()] = file_digest(run.log)
         except ValueError:
             pass
-    rec = {"ident": run.ident(key), "outcome": outcome, "message": message, "inputs": before, "outputs": outputs}
+    inputs = {rel: dg for rel, dg in before.items() if not _is_log(rel)}
+    rec = {"ident": run.ident(key), "outcome": outcome, "message": message, "inputs": inputs, "outputs": outputs}
     path = run.record_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -121,3 +121,15 @@ def test_a_stage_rerun_after_a_failure_resumes_after_its_last_finished_tool(tmp_
     execute(TwoTools(), ctx, force=True)  # --force reruns every tool
     assert (ctx.design_dir / "count").read_text().split()[-2:] == ["first", "second"]
     assert len((ctx.design_dir / "count").read_text().split()) == 7
+
+
+def test_logs_are_not_inputs(tmp_path, work):
+    # a log left by an older run, or rewritten by a rerun of an earlier step, does not make this run look changed
+    (work / "older_run.log").write_text("cpu time 12.3 s\n")
+    _run(tmp_path)
+    (work / "older_run.log").write_text("cpu time 12.9 s\n")
+    _run(tmp_path)
+    assert _runs(tmp_path) == 1
+    (work / "notes.txt").write_text("a new file the run never saw\n")  # only files it saw count
+    _run(tmp_path)
+    assert _runs(tmp_path) == 1
