@@ -122,17 +122,16 @@ def _why_stale(spec: DesignSpec, root: Path | str, manifest: Mapping[str, Any], 
     return why_not_current(spec, root, metrics, expected_config, stamps=check_stamps)
 
 
-def _synth_columns(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any], routed: bool) -> dict[str, Any]:
-    """The synth_* columns: the metrics themselves when nothing after the front end wrote them, else the
-    front-end stages' stamps (only when all of them are still up to date)."""
-    if routed or metrics.get("flow__status") != "ok":
+def _synth_columns(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any], from_stamps: bool) -> dict[str, Any]:
+    """The synth_* columns: from the front-end stages' stamps (only when all of them are still up to date)
+    when a later stage wrote or may have written the same metric names, else the metrics themselves."""
+    front: Mapping[str, Any] | None = metrics
+    if from_stamps:
         from flow.backend import front_end_metrics
 
         front = front_end_metrics(spec, root, metrics)
         if front is None:
             return {}
-    else:
-        front = metrics
     return dict(synth_area_um2=_num(front, "design__instance__area"), synth_fmax_mhz=_num(front, "timing__fmax__mhz"),
                 synth_energy_per_mac_pj=_num(front, "power__energy_per_mac__pj"))
 
@@ -160,7 +159,7 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config
     stale = _why_stale(spec, root, manifest, metrics, metrics_path, expected_config, check_stamps)
     if flow_status != "ok":
         kind = "incomplete" if flow_status.startswith("running") else "failed"
-        synth = _synth_columns(spec, root, metrics, False) if check_stamps and stale is None else {}
+        synth = _synth_columns(spec, root, metrics, True) if check_stamps and stale is None else {}
         return PpaRow(**base, status=f"{kind}: {flow_status}", **synth)
     if stale is not None:
         return PpaRow(**base, status=f"stale: {stale}")
