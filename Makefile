@@ -20,13 +20,15 @@ STAMP  := $(VENV)/.installed
 SPEC    = --arch '$(ARCH)' --bits '$(BITS)' --wbits '$(WBITS)' --abits '$(ABITS)' --n '$(N)' --popcount '$(POPCOUNT)'
 
 .DEFAULT_GOAL := help
-.PHONY: help deps debian-deps rtl verify synth sta power gds ppa qnn demo test bench lint clean
+.PHONY: help deps debian-deps rtl verify synth sta power gds ppa qnn demo test test-fast bench lint clean
 
 help:
 	@echo "bitbranch: {-1,+1} encoded dot-product PEs from a Python model to Sky130 PPA"
 	@echo ""
 	@echo "  make demo                 install what is missing, run rtl -> verify -> flow -> ppa on the default set"
-	@echo "  make test                 install what is missing, run the test suite"
+	@echo "  make test                 install what is missing, run the test suite (what CI runs)"
+	@echo "  make test-fast            unit and property tests only (no simulator or EDA tool runs)"
+	@echo "  make lint                 ruff + the layer contract (common -> model -> rtl -> verif -> flow -> reports)"
 	@echo "  make rtl BITS=2           generate Verilog + manifest under build/<id>/rtl/"
 	@echo "  make verify               cocotb regression (or one spec: BITS=3 ARCH=serial N=7 SIM=verilator)"
 	@echo "  make synth|sta|power      Sky130 synthesis, multi-corner timing, activity-based power"
@@ -68,6 +70,13 @@ demo: deps
 
 test: deps
 	@$(PY) -m pytest
+
+test-fast: $(STAMP)
+	@$(PY) -m pytest -m "not slow"
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/lint-imports
 
 bench: deps
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -6,9 +6,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from flow.gatesim import GateSimStage  # noqa: E402
 from flow.metrics import read_metrics  # noqa: E402
 from flow.pdk import find_pdk  # noqa: E402
-from flow.gatesim import GateSimStage  # noqa: E402
 from flow.power import PowerStage  # noqa: E402
 from flow.sta import StaStage  # noqa: E402
 from flow.stage import FlowConfig, FlowContext, run_stages  # noqa: E402

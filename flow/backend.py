@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from common.errors import BitbranchError
 from flow import metrics as M
 from flow import openlane
 from flow.gatesim import GateSimStage
@@ -24,9 +25,15 @@ from flow.pnr.render_stage import RenderStage
 from flow.pnr.route_stage import RouteStage, design_area
 from flow.power import PowerStage
 from flow.sta import StaStage
-from flow.stage import FlowConfig, FlowContext, Stage, is_up_to_date, run_stages, stamp_metrics
+from flow.stage import (
+    FlowConfig,
+    FlowContext,
+    Stage,
+    is_up_to_date,
+    run_stages,
+    stamp_metrics,
+)
 from flow.synth import SynthStage
-from model.cli import BitbranchError
 from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from flow.metrics import atomic_write_json, atomic_write_text
+from common.files import atomic_write_json, atomic_write_text
 from flow.stage import FlowContext, Stage, StageError, run_tool
 from flow.synth import SynthStage
 from model.contract import expected_y, pack_bus, read_manifest, to_signed

@@ -244,7 +244,7 @@ def library_from_json(d: dict[str, Any]) -> Library:
 
 def load_library(path: Path | str, cache_dir: Path | str) -> Library:
     """Parse a liberty file once; later calls read ``<cache_dir>/<name>.<hash>.json``."""
-    from flow.metrics import atomic_write_json
+    from common.files import atomic_write_json
 
     path = Path(path)
     raw = path.read_bytes()

@@ -1,7 +1,6 @@
 """The flow's metrics file ``build/<id>/flow/metrics.json``: OpenLane names, atomic writes, provenance.
 
 Stable API (the back end builds on it):
-- ``atomic_write_text(path, text)`` / ``atomic_write_json(path, obj)``: temp file + rename, sorted keys.
 - ``read_metrics(path) -> dict`` ({} when the file is missing).
 - ``merge_metrics(path, values, provenance=None, stage=None)``: add flat metric values (OpenLane names,
   units below) and a provenance record under ``"provenance": {<stage>: {...}}``.
@@ -15,11 +14,10 @@ Units (OpenLane's): time ns, area um^2, power W, energy J (``*__pj`` keys are pJ
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
+
+from common.files import atomic_write_json
 
 STATUS_KEY = "flow__status"
 PROVENANCE_KEY = "provenance"
@@ -39,39 +37,6 @@ METRIC_UNITS: dict[str, str] = {
     "power__energy_per_mac__pj": "pJ per multiply-accumulate (energy per dot / N)",
 }
 """Units of the headline metrics; ``__corner:<c>`` variants share the unit of their base name."""
-
-
-def atomic_write_text(path: Path | str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and a rename: never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe values: NaN/inf become None (JSON has no NaN), paths become strings."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def atomic_write_json(path: Path | str, obj: Any) -> None:
-    """Deterministic JSON (sorted keys, 2-space indent, trailing newline), written atomically."""
-    atomic_write_text(path, json.dumps(_clean(obj), indent=2, sort_keys=True) + "\n")
 
 
 def read_metrics(path: Path | str) -> dict[str, Any]:

@@ -7,14 +7,14 @@ users take ``build/<id>/flow/openlane/`` to a machine with ``openlane --dockeriz
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
+from common.files import atomic_write_text
 
 OPENLANE_METRIC_PREFIXES: tuple[str, ...] = (
     "design__die__area",
@@ -73,15 +73,6 @@ def config_dict(cfg: OpenLaneConfig) -> dict[str, Any]:
     }
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write via a temp file and rename, so a failed run never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
-
-
 def write_config(cfg: OpenLaneConfig, sources: Sequence[Path], out_dir: Path) -> Path:
     """Copy the sources to out_dir/src and write out_dir/config.json (byte-identical for the same inputs)."""
     names = [Path(s).name for s in sources]
@@ -90,8 +81,8 @@ def write_config(cfg: OpenLaneConfig, sources: Sequence[Path], out_dir: Path) ->
     for s in sources:
         if not Path(s).is_file():
             raise BitbranchError(f"Verilog source {s} does not exist: run `make rtl` for this design first")
-        write_text_atomic(out_dir / "src" / Path(s).name, Path(s).read_text())
-    return write_text_atomic(out_dir / "config.json", json.dumps(config_dict(cfg), indent=2, sort_keys=True) + "\n")
+        atomic_write_text(out_dir / "src" / Path(s).name, Path(s).read_text())
+    return atomic_write_text(out_dir / "config.json", json.dumps(config_dict(cfg), indent=2, sort_keys=True) + "\n")
 
 
 def select_metrics(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 
 VARIANT = "sky130A"
 LIBRARY = "sky130_fd_sc_hd"
@@ -229,7 +229,7 @@ def derived_liberty(
     if out.is_file():
         return out
     text, _dropped = filter_liberty_text(src.read_text(), lambda c: is_dont_use(c, DONT_USE_PATTERNS, extra))
-    from flow.metrics import atomic_write_text
+    from common.files import atomic_write_text
 
     atomic_write_text(out, text)
     return out

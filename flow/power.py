@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from common.files import atomic_write_json, atomic_write_text
+from flow.gatesim import GateSimStage
 from flow.liberty import Library, PowerArc, Table, load_library
-from flow.metrics import atomic_write_json, atomic_write_text
 from flow.netlist import Netlist, parse_netlist
 from flow.pdk import CORNERS, derived_liberty
-from flow.stage import FlowContext, Stage, StageError, run_tool
 from flow.sta import OUTPUT_LOAD_PF, TimingConstraints, sdc_text
+from flow.stage import FlowContext, Stage, StageError, run_tool
 from flow.synth import SynthStage
-from flow.gatesim import GateSimStage
 from model.contract import read_manifest
 
 DEFAULT_SLEW_NS = 0.1
@@ -239,8 +239,9 @@ class PowerStage(Stage):
         }
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
-        from flow.vcd import count_toggles
         import json
+
+        from flow.vcd import count_toggles
 
         d = self.dir(ctx)
         spec = ctx.spec

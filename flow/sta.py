@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from flow.metrics import atomic_write_text, corner_key, fmax_mhz
+from common.files import atomic_write_text
+from flow.metrics import corner_key, fmax_mhz
 from flow.pdk import CORNERS, derived_liberty
 from flow.stage import FlowContext, Stage, StageError, run_tool
 from flow.synth import SynthStage

@@ -35,10 +35,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
+from common.errors import BitbranchError
+from common.files import atomic_write_json, json_safe
+from common.tools import tool_version
 from flow import metrics as M
 from flow import resume
 from flow.pdk import Pdk, file_digest, router_dont_use
-from model.cli import BitbranchError
 from model.spec import DesignSpec
 
 DEFAULT_CLOCK_NS = 10.0
@@ -207,29 +209,6 @@ def _limit_cpu(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 10))
 
 
-@functools.lru_cache(maxsize=None)
-def tool_version(tool: str) -> str:
-    """One-line version of a tool (memoised per process); 'missing' when it is not installed."""
-    probes = {
-        "yosys": ["yosys", "-V"],
-        "sta": ["sta", "-version"],
-        "iverilog": ["iverilog", "-V"],
-        "vvp": ["vvp", "-V"],
-        "magic": ["magic", "--version"],
-        "qrouter": ["qrouter", "-v", "0", "-h"],
-        "netgen-lvs": ["netgen-lvs", "-batch", "quit"],
-    }
-    argv = probes.get(tool, [tool, "--version"])
-    if shutil.which(argv[0]) is None:
-        return "missing"
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-    except (subprocess.TimeoutExpired, OSError):
-        return "unknown"
-    lines = [line.strip() for line in (out.stdout + out.stderr).splitlines() if line.strip()]
-    return lines[0] if lines else "unknown"
-
-
 class Stage:
     """One flow step; subclasses declare what they read, write, depend on and measure."""
 
@@ -275,7 +254,7 @@ class Stage:
         for p in self.inputs(ctx):
             h.update(str(p).encode())
             h.update(file_digest(p).encode() if Path(p).is_file() else b"<missing>")
-        h.update(json.dumps(M._clean(dict(self.config(ctx))), sort_keys=True).encode())
+        h.update(json.dumps(json_safe(dict(self.config(ctx))), sort_keys=True).encode())
         h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
         h.update(self.name.encode())
         h.update(type(self)._source_digest.encode())  # the stage's own code: a changed stage reruns
@@ -340,7 +319,7 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
         if undeclared:
             raise StageError(stage.name, None, [], f"wrote undeclared metrics {', '.join(undeclared)} (a bug)")
         print(f"[{stage.name}] done in {time.monotonic() - t0:.1f} s -> {stage.dir(ctx)}")
-        M.atomic_write_json(stamp, {"fingerprint": fingerprint, "metrics": values})
+        atomic_write_json(stamp, {"fingerprint": fingerprint, "metrics": values})
         skipped = False
     prov = {**stage.provenance(ctx), "metric_keys": sorted(values)}
     M.merge_metrics(ctx.metrics_path, values, prov, stage.name)
@@ -365,7 +344,7 @@ def start_metrics(ctx: FlowContext, first_stage: str) -> None:
     this command does not run) can survive into it and pass for current. ``flow__config`` records the
     flow configuration, so a reader can tell results made under another one (e.g. another cell set).
     """
-    M.atomic_write_json(ctx.metrics_path, {M.STATUS_KEY: f"running {first_stage}", CONFIG_KEY: config_summary(ctx.config)})
+    atomic_write_json(ctx.metrics_path, {M.STATUS_KEY: f"running {first_stage}", CONFIG_KEY: config_summary(ctx.config)})
 
 
 def run_stages(stages: Sequence[Stage], ctx: FlowContext, force: bool = False) -> list[StageResult]:

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from common.files import atomic_write_json, atomic_write_text
 from flow.liberty import load_library
-from flow.metrics import atomic_write_json, atomic_write_text
 from flow.netlist import parse_netlist
 from flow.pdk import derived_liberty, is_dont_use
 from flow.stage import FlowContext, Stage, StageError, run_tool

@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import Sequence
 
-from model.cli import add_spec_arguments, run_main, spec_from_args
+from common.cli import run_main
+from model.cli import add_spec_arguments, spec_from_args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

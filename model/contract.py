@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from common.errors import BitbranchError
 from model.encoding import integer_dot
 from model.spec import DesignSpec
 
@@ -35,7 +36,7 @@ MANIFEST_KEYS: tuple[str, ...] = (
 """Keys every ``build/<id>/rtl/manifest.json`` must have (more are allowed)."""
 
 
-class ManifestError(ValueError):
+class ManifestError(BitbranchError, ValueError):
     """A manifest that is missing, unreadable or disagrees with the contract."""
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 from model.contract import check_manifest, read_manifest, to_signed
 from model.spec import DesignSpec
 

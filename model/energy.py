@@ -18,7 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from model.cli import BitbranchError, run_main
+from common.cli import run_main
+from common.errors import BitbranchError
 from model.energy_activity import Activity, activity
 from model.spec import ARCHS, DesignSpec
 
@@ -308,7 +309,7 @@ def calibrate(root: Path, liberty: Path, out: Path = CALIBRATION_PATH) -> dict[s
                    "leave-one-out (coefficients, area and wire factor refitted without the design)",
         },
     }
-    from flow.metrics import atomic_write_json
+    from common.files import atomic_write_json
 
     atomic_write_json(Path(out), cal)
     return cal

@@ -152,7 +152,6 @@ def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
         run = (run * (2 if dbl else 1) if s else 0) + pcs[:, s]
         acc[:, s] = run
     y = 2 * acc[:, -1] - constant_correction(spec)
-    pw = build_popcount(n, spec.popcount).width
     cw = max(1, (S - 1).bit_length())
     c = T * S - 1
     d = T - 1

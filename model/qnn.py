@@ -11,7 +11,8 @@ import argparse
 import time
 from typing import Sequence
 
-from model.cli import BitbranchError, run_main
+from common.cli import run_main
+from common.errors import BitbranchError
 from model.qnn_data import load_split
 from model.qnn_rtl import check_layer1_on_rtl
 from model.qnn_sweep import SweepConfig, run_sweep

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 
 PIXEL_MAX = 16  # load_digits pixels are integers 0..16
 

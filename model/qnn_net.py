@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 from model.encoding import branch_matmul, code_from_word, word_from_code
 from model.qnn_data import DigitsSplit
 from model.quant import fake_quant, fit_alpha, quantize_activations, to_codes

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
+from common.tools import package_version, tool_version
 from model.contract import check_manifest, manifest_files, read_manifest
 from model.qnn_net import integer_matmul
 from model.spec import DesignSpec
@@ -28,21 +29,6 @@ if TYPE_CHECKING:
 
 SIMULATORS: dict[str, str] = {"icarus": "iverilog"}
 """Simulators this run supports, with the program that must be on PATH."""
-
-
-def simulator_version(sim: str) -> str:
-    """First line of the simulator's version banner (provenance for the report)."""
-    import subprocess
-
-    out = subprocess.run([SIMULATORS[sim], "-V"], capture_output=True, text=True, check=False)
-    lines = (out.stdout or out.stderr).strip().splitlines()
-    return lines[0] if lines else f"{SIMULATORS[sim]} (version unknown)"
-
-
-def _cocotb_version() -> str:
-    from importlib.metadata import version
-
-    return version("cocotb")
 
 
 @dataclass(frozen=True)
@@ -77,6 +63,7 @@ def run_layer(
         raise BitbranchError(f"{SIMULATORS[sim]} is not on PATH: install it (`make deps`) to run the layer on RTL")
     try:
         from cocotb_tools.runner import get_runner
+
         from rtl.generate import generate
     except ImportError as e:
         raise BitbranchError(f"cannot run the RTL layer: {e} (run `make deps`)") from None
@@ -126,7 +113,7 @@ def run_layer(
         raise BitbranchError(f"RTL layer run of {spec.id} failed ({n_failed} of {n_tests} cocotb tests): see {run_dir / 'sim.log'}")
     out = json.loads(result_path.read_text())
     y = np.asarray(out["y"], dtype=np.int64).reshape(a_u.shape[0], w_u.shape[0])
-    return LayerRun(y=y, spec_id=spec.id, top=manifest["top"], simulator=f"{sim}: {simulator_version(sim)}; cocotb {_cocotb_version()}", cycles=int(out["cycles"]), build_dir=run_dir)
+    return LayerRun(y=y, spec_id=spec.id, top=manifest["top"], simulator=f"{sim}: {tool_version(SIMULATORS[sim])}; cocotb {package_version('cocotb')}", cycles=int(out["cycles"]), build_dir=run_dir)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,18 @@ from typing import Callable
 
 import numpy as np
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 from model.encoding import branch_matmul
 from model.qnn_data import DigitsSplit, load_split
-from model.qnn_net import TrainConfig, accuracy, float_logits, infer, integer_matmul, quantize_net, train
+from model.qnn_net import (
+    TrainConfig,
+    accuracy,
+    float_logits,
+    infer,
+    integer_matmul,
+    quantize_net,
+    train,
+)
 
 DEFAULT_WIDTHS: tuple[tuple[int | None, int | None], ...] = (
     (None, None), (1, 1), (1, 2), (2, 2), (3, 3), (4, 4),

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from common.errors import BitbranchError
+
 ARCHS: tuple[str, ...] = ("parallel", "serial", "baseline")
 """Known micro-architectures: encoded branches in parallel, one branch unit reused, conventional multipliers."""
 
@@ -22,7 +24,7 @@ POPCOUNT_STYLES: tuple[str, ...] = ("dadda", "wallace")
 """How the popcount compressor tree of the encoded PEs is reduced."""
 
 
-class SpecError(ValueError):
+class SpecError(BitbranchError, ValueError):
     """An invalid design spec; the message names the bad field and the allowed range."""
 
 

@@ -14,11 +14,21 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from model.cli import BitbranchError, run_main
-from model.spec import ARCHS
+from common.cli import run_main
+from common.errors import BitbranchError
 from model.energy import estimate, estimate_detail
-from reports.sweep import (REPO, flow_specs, model_only_row, report_meta, row_from_build, run_flow_job, run_jobs,
-                           with_model_columns, write_report)
+from model.spec import ARCHS
+from reports.sweep import (
+    REPO,
+    flow_specs,
+    model_only_row,
+    report_meta,
+    row_from_build,
+    run_flow_job,
+    run_jobs,
+    with_model_columns,
+    write_report,
+)
 
 
 def _int_list(text: str) -> list[int]:

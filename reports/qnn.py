@@ -9,24 +9,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import platform
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from common.files import atomic_write_bytes
 from model.qnn_rtl import RtlCheck
 from model.qnn_sweep import SweepResult
 
 STEM = "qnn"
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
 
 
 def provenance(result: SweepResult) -> dict[str, Any]:
@@ -169,9 +162,9 @@ def write_reports(result: SweepResult, out_dir: Path | str = "reports", rtl: Rtl
     out.mkdir(parents=True, exist_ok=True)
     png, svg = _plot(result)
     return [
-        _atomic_write(out / f"{STEM}.csv", to_csv(result).encode()),
-        _atomic_write(out / f"{STEM}.json", to_json(result, rtl).encode()),
-        _atomic_write(out / f"{STEM}.md", to_markdown(result, rtl).encode()),
-        _atomic_write(out / f"{STEM}.png", png),
-        _atomic_write(out / f"{STEM}.svg", svg),
+        atomic_write_bytes(out / f"{STEM}.csv", to_csv(result).encode()),
+        atomic_write_bytes(out / f"{STEM}.json", to_json(result, rtl).encode()),
+        atomic_write_bytes(out / f"{STEM}.md", to_markdown(result, rtl).encode()),
+        atomic_write_bytes(out / f"{STEM}.png", png),
+        atomic_write_bytes(out / f"{STEM}.svg", svg),
     ]

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Sequence
 from flow.stage import DEFAULT_CLOCK_NS
 from model.spec import ARCHS, DesignSpec
 from reports import page, plots, summary
-from reports.table import PpaRow, row_from_build, to_csv, to_json
+from reports.table import PpaRow, to_csv, to_json
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from model.cli import add_spec_arguments, run_main, spec_from_args
+from common.cli import run_main
+from model.cli import add_spec_arguments, spec_from_args
 from rtl.generate import generate
 
 

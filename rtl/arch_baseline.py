@@ -9,7 +9,15 @@ from __future__ import annotations
 from model.spec import DesignSpec
 from rtl.arch_parallel import lockstep_control, lockstep_pipeline
 from rtl.design import ArchDesign, port_list
-from rtl.verilog import FOOTER, ModuleText, TreeNode, adder_tree, extend, header, top_name
+from rtl.verilog import (
+    FOOTER,
+    ModuleText,
+    TreeNode,
+    adder_tree,
+    extend,
+    header,
+    top_name,
+)
 
 
 def decode_expr(bus: str, bits: int, e: int) -> str:

@@ -9,7 +9,16 @@ from __future__ import annotations
 from model.spec import DesignSpec
 from rtl.compressor import build_popcount, popcount_stats
 from rtl.design import LATENCY_DEFINITION, ArchDesign, port_list
-from rtl.verilog import FOOTER, ModuleText, branch_module, clog2, header, plane_expr, popcount_module, top_name
+from rtl.verilog import (
+    FOOTER,
+    ModuleText,
+    branch_module,
+    clog2,
+    header,
+    plane_expr,
+    popcount_module,
+    top_name,
+)
 
 
 def step_schedule(wbits: int, abits: int) -> list[tuple[int, int, bool]]:

@@ -7,7 +7,7 @@ import functools
 import io
 from pathlib import Path
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 
 
 @functools.lru_cache(maxsize=4)

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 from model.contract import check_manifest
 from model.spec import DesignSpec
 from rtl.check import module_names, parse_verilog

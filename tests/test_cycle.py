@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 from model.cycle import Inputs, cycle_model, serial_schedule, timing
 from model.spec import DesignSpec
 from verif.checks import check_trace

@@ -8,13 +8,22 @@ import json
 import numpy as np
 import pytest
 
-from model.cycle import baseline_parts, branch_pc, parallel_y
-from model.energy import (AREA_CLASSES, CALIBRATION_PATH, ENERGY_CLASSES, costs_from_calibration, estimate,
-                          estimate_detail, features, load_calibration, main)
-from model.energy_activity import activity, popcount_tree_activity, random_words
-from model.cli import BitbranchError
-from model.spec import DesignSpec
+from common.errors import BitbranchError
 from model.contract import pack_bus
+from model.cycle import baseline_parts, branch_pc, parallel_y
+from model.energy import (
+    AREA_CLASSES,
+    CALIBRATION_PATH,
+    ENERGY_CLASSES,
+    costs_from_calibration,
+    estimate,
+    estimate_detail,
+    features,
+    load_calibration,
+    main,
+)
+from model.energy_activity import activity, popcount_tree_activity, random_words
+from model.spec import DesignSpec
 
 
 def test_popcount_tree_activity_counts_like_the_cycle_model():
@@ -109,7 +118,7 @@ def test_cli_table_and_bad_input(capsys):
     assert main(["--bits-max", "2", "--n", "8"]) == 0
     out = capsys.readouterr().out
     assert "serial_w2a2_n8" in out and "leave-one-out" in out
-    from model.cli import BitbranchError
+    from common.errors import BitbranchError
     with pytest.raises(BitbranchError, match="bits-max"):
         main(["--bits-max", "x"])
 

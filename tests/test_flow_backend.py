@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import BitbranchError
 from flow import backend
 from flow.pnr import defedit, lvs, magic, route, spef, tech
-from model.cli import BitbranchError
 from model.spec import DesignSpec
 
 U = 200
@@ -149,7 +149,7 @@ def test_routed_verilog_rebuilds_ports_and_cells() -> None:
 
 
 def test_tech_files(tmp_path: Path) -> None:
-    from flow.pdk import find_pdk, PdkError
+    from flow.pdk import PdkError, find_pdk
 
     try:
         pdk = find_pdk()

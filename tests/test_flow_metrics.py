@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from flow.metrics import corner_key, fmax_mhz, is_complete, merge_metrics, read_metrics, set_status
+from flow.metrics import (
+    corner_key,
+    fmax_mhz,
+    is_complete,
+    merge_metrics,
+    read_metrics,
+    set_status,
+)
 from flow.power import parse_report_power
 from flow.sta import parse_slacks
 from flow.synth import parse_stat_area

@@ -8,11 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from flow.__main__ import main as flow_main, parse_clock_ns
+from common.errors import BitbranchError
+from flow.__main__ import main as flow_main
+from flow.__main__ import parse_clock_ns
 from flow.metrics import read_metrics
 from flow.pdk import Pdk
-from flow.stage import FlowConfig, FlowContext, Stage, StageError, execute, run_stages, run_tool
-from model.cli import BitbranchError
+from flow.stage import (
+    FlowConfig,
+    FlowContext,
+    Stage,
+    StageError,
+    execute,
+    run_stages,
+    run_tool,
+)
 from model.spec import DesignSpec
 
 
@@ -165,7 +174,7 @@ import sys, time
 from pathlib import Path
 from flow.pdk import Pdk
 from flow.stage import FlowConfig, FlowContext, Stage, run_stages
-from model.cli import run_main
+from common.cli import run_main
 from model.spec import DesignSpec
 
 class Sleepy(Stage):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import BitbranchError
 from flow import openlane as ol
-from model.cli import BitbranchError
 
 
 def make_cfg(**kw) -> ol.OpenLaneConfig:

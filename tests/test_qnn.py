@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 from model.encoding import branch_matmul, code_from_word
 from model.qnn import main as qnn_main
 from model.qnn_data import load_split
-from model.qnn_net import (TrainConfig, accuracy, float_logits, infer, integer_matmul, quantize_net, train)
+from model.qnn_net import (
+    TrainConfig,
+    accuracy,
+    float_logits,
+    infer,
+    integer_matmul,
+    quantize_net,
+    train,
+)
 
 pytest.importorskip("sklearn", reason="scikit-learn ships the digits data set: pip install -e '.[qnn]'")
 

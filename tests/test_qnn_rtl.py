@@ -49,7 +49,7 @@ def test_check_layer1_on_rtl_w1a1(tmp_path):
 @pytest.mark.slow
 def test_rtl_bench_catches_a_wrong_expectation(tmp_path):
     """The bench really compares: one expected value off by 2 makes the run fail with a clear error."""
-    from model.cli import BitbranchError
+    from common.errors import BitbranchError
 
     rng = np.random.default_rng(5)
     w_u = rng.integers(0, 2, size=(3, 64))

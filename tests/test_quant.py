@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from model.quant import fake_quant, fit_alpha, quantize_activations, quantize_weights, ste_mask, to_codes
+from model.quant import (
+    fake_quant,
+    fit_alpha,
+    quantize_activations,
+    quantize_weights,
+    ste_mask,
+    to_codes,
+)
 
 
 def test_to_codes_nearest_odd_and_clip():

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rtl.compressor import STYLES, build_popcount, evaluate, fa_lower_bound, popcount_stats, popcount_width
+from rtl.compressor import (
+    STYLES,
+    build_popcount,
+    evaluate,
+    fa_lower_bound,
+    popcount_stats,
+    popcount_width,
+)
 
 
 @pytest.mark.parametrize("style", STYLES)

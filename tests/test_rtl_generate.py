@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 from model.contract import check_manifest, read_manifest
 from model.spec import ARCHS, DesignSpec
 from rtl import generate as gen_mod

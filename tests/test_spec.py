@@ -5,7 +5,14 @@ import sys
 
 import pytest
 
-from model.contract import check_manifest, ManifestError, pack_bus, to_signed, unpack_bus, read_manifest
+from model.contract import (
+    ManifestError,
+    check_manifest,
+    pack_bus,
+    read_manifest,
+    to_signed,
+    unpack_bus,
+)
 from model.spec import DesignSpec, SpecError, spec_from_vars
 
 

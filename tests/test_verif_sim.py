@@ -19,7 +19,14 @@ from verif.driver import first_difference, replay
 from verif.golden_pe import write_golden_pe
 from verif.mutate import mutate_rtl
 from verif.pipe_model import PipeModel
-from verif.runner import RunOptions, SimTarget, rtl_target, run, target_from_manifest, verilator_bin_dir
+from verif.runner import (
+    RunOptions,
+    SimTarget,
+    rtl_target,
+    run,
+    target_from_manifest,
+    verilator_bin_dir,
+)
 from verif.stimulus import StimulusConfig, make_stimulus
 
 ROOT = Path(__file__).resolve().parents[1]

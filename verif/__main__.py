@@ -12,11 +12,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from model.cli import BitbranchError, add_spec_arguments, run_main, spec_from_args
+from common.cli import run_main
+from common.errors import BitbranchError
+from model.cli import add_spec_arguments, spec_from_args
 from model.contract import ManifestError
 from model.spec import DesignSpec
 from verif.regression import default_specs, summary_table
-from verif.runner import SIMS, RunOptions, VerifResult, check_simulator, netlist_target, rtl_target, run
+from verif.runner import (
+    SIMS,
+    RunOptions,
+    VerifResult,
+    check_simulator,
+    netlist_target,
+    rtl_target,
+    run,
+)
 from verif.stimulus import StimulusConfig
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import Timer
 
+from common.files import atomic_write_json
 from model.spec import DesignSpec
 from verif.checks import check_trace
+from verif.driver import Driver
 from verif.signals import HALF_PERIOD_NS, read_bit, read_signed
-from verif.driver import Driver, write_json_atomic
 from verif.stimulus import StimulusConfig, make_stimulus, throughput_stimulus
 
 CONFIG_ENV = "BITBRANCH_VERIF_CONFIG"
@@ -84,8 +85,8 @@ async def pe_stream(dut) -> None:
         header["stimulus"] = cfg.get("stimulus")
         header["clean_phase"] = [stim.clean_start, stim.clean_end]
         header["midreset_at"] = stim.midreset_at
-        write_json_atomic(Path(cfg["trace_path"]), {"header": header, "trace": driver.trace.columns})
-    write_json_atomic(Path(cfg["result_path"]), result)
+        atomic_write_json(Path(cfg["trace_path"]), {"header": header, "trace": driver.trace.columns}, compact=True)
+    atomic_write_json(Path(cfg["result_path"]), result, compact=True)
     for msg in report.failures:
         dut._log.error(msg)
     assert report.passed, f"{report.n_failures} check(s) failed; first: {report.failures[0]}"

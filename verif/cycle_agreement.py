@@ -17,10 +17,11 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import Timer
 
+from common.files import atomic_write_json
 from model.cycle import cycle_model, timing
 from model.spec import DesignSpec
+from verif.driver import Driver
 from verif.signals import HALF_PERIOD_NS, read_bit, read_signed
-from verif.driver import Driver, write_json_atomic
 from verif.stimulus import StimulusConfig, make_stimulus
 
 CONFIG_ENV = "BITBRANCH_CYCLE_CONFIG"
@@ -95,7 +96,7 @@ async def rtl_matches_cycle_model(dut) -> None:
         "compared_cycles": sum(r["compared_cycles"] for r in runs),
         "sim_seconds": time.perf_counter() - t0,
     }
-    write_json_atomic(Path(cfg["result_path"]), result)
+    atomic_write_json(Path(cfg["result_path"]), result, compact=True)
     for msg in mismatches:
         dut._log.error(msg)
     assert n_mismatch == 0, f"{n_mismatch} cycle(s) differ; first: {mismatches[0]}"
@@ -127,8 +128,9 @@ def run_agreement(spec: DesignSpec, root: Path | str = "build", streams=DEFAULT_
     result_path = run_dir / "result.json"
     result_path.unlink(missing_ok=True)
     config_path = run_dir / "config.json"
-    write_json_atomic(config_path, {"spec": spec.to_dict(), "manifest": str(manifest),
-                                    "streams": [dict(s) for s in streams], "result_path": str(result_path)})
+    atomic_write_json(config_path, {"spec": spec.to_dict(), "manifest": str(manifest),
+                                    "streams": [dict(s) for s in streams], "result_path": str(result_path)},
+                      compact=True)
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(sim)

@@ -12,11 +12,7 @@ bit is set and vectors remain. ``w``/``a`` always carry the next unsent vector (
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from model.contract import pack_bus
@@ -104,19 +100,7 @@ class Driver:
         return self.idle_after_done > self.tail_cycles
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temp file and rename, so no half-written file is ever left."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, separators=(",", ":"), sort_keys=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
 
 
 class CycleModel(Protocol):

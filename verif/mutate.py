@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
 
 
 @dataclass(frozen=True)

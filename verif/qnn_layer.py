@@ -15,6 +15,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
+from common.files import atomic_write_json
 from model.contract import pack_bus, to_signed
 
 RESET_CYCLES = 3
@@ -77,7 +78,4 @@ async def qnn_layer_stream(dut) -> None:
 
     n_img, n_out = len(a_bus), len(w_bus)
     result = {"y": [got[b * n_out:(b + 1) * n_out] for b in range(n_img)], "cycles": cycles}
-    out = Path(job["result_path"])
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(result) + "\n")
-    os.replace(tmp, out)
+    atomic_write_json(Path(job["result_path"]), result, compact=True)

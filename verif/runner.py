@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from model.cli import BitbranchError
+from common.errors import BitbranchError
+from common.files import atomic_write_json
 from model.contract import check_manifest, manifest_files, read_manifest
 from model.spec import DesignSpec
 from verif.bench import CONFIG_ENV
-from verif.driver import write_json_atomic
 from verif.stimulus import StimulusConfig
 
 SIMS: tuple[str, ...] = ("icarus", "verilator")
@@ -192,7 +192,7 @@ def run(spec: DesignSpec, target: SimTarget, opts: RunOptions) -> VerifResult:
         "result_path": str(result_path),
     }
     config_path = run_dir / "bench_config.json"
-    write_json_atomic(config_path, config)
+    atomic_write_json(config_path, config, compact=True)
 
     runner = _make_runner(opts.sim)
     build_args = ["-Wno-fatal", "--trace-fst"] if opts.sim == "verilator" and opts.waves else (

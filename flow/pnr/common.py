@@ -6,8 +6,6 @@ only the stages that use it stale, not the whole back end.
 
 from __future__ import annotations
 
-import functools
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -65,16 +63,6 @@ def stage_sources(*modules: str) -> list[Path]:
     """The back-end helper modules (and data) a stage runs: part of its inputs, so a change to them reruns it."""
     return [PNR_DIR / "common.py", PNR_DIR / "tech.py", PNR_DIR / "qrouter_dont_use.txt",
             *(PNR_DIR / f"{m}.py" for m in modules)]
-
-
-@functools.lru_cache(maxsize=None)
-def debian_version(package: str) -> str:
-    """Installed Debian package version (graywolf has no version option that works without a display)."""
-    try:
-        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
 
 
 def top_of(ctx: FlowContext) -> str:

@@ -132,8 +132,11 @@ def insert_taps(text: str, max_um: float = 7.0) -> tuple[str, int, float]:
         x1 = max(int(comps[i].group(4)) for i in idxs) + site
         fills = sorted((i for i in idxs if comps[i].group(2) in FILLERS), key=lambda i: int(comps[i].group(4)))
         covered = x0  # every x below this is within max_um of a tap
+
+        def xof(i: int) -> int:
+            return int(comps[i].group(4))
+
         while covered < x1:
-            xof = lambda i: int(comps[i].group(4))
             free = [i for i in fills if i not in chosen and xof(i) >= covered - round(max_um * u)]
             reach = [i for i in free if xof(i) <= covered + round(max_um * u)]
             if not free:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from flow import metrics as M
+from common.files import atomic_write_json, atomic_write_text
 from flow.pnr import lvs
 from flow.pnr.common import pnr_tech, tech_inputs, top_of
 from flow.pnr.route_stage import RouteStage, run_magic
@@ -33,11 +33,11 @@ class LvsStage(Stage):
         top = top_of(ctx)
         run_magic(self.name, ctx, t, RouteStage().gds(ctx), top, d / "extract", True)
         src, unconnected = lvs.source_spice(RouteStage().routed_def(ctx).read_text(), t.lvs_spice, top)
-        M.atomic_write_text(d / "source.spice", src)
+        atomic_write_text(d / "source.spice", src)
         log = run_tool(self.name, "netgen-lvs", ["netgen-lvs", "-batch", "lvs", f"extract.spice {top}", f"source.spice {top}",
                        str(t.netgen_setup), "lvs.rpt"], d, ctx.config.timeout_s, cwd=d)
         res = lvs.parse_result(log.read_text(errors="replace"), (d / "lvs.rpt").read_text(errors="replace") if (d / "lvs.rpt").is_file() else "")
-        M.atomic_write_json(d / "lvs.json", {"match": res.match, "errors": res.errors, "summary": res.summary,
+        atomic_write_json(d / "lvs.json", {"match": res.match, "errors": res.errors, "summary": res.summary,
                                             "source_unconnected_pins": unconnected})
         print(f"[lvs] {res.summary}")
         return {"design__lvs_error__count": res.errors}

@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from flow import metrics as M
+from common.files import atomic_write_json, atomic_write_text
+from common.tools import debian_version
 from flow.pnr import defedit, tech
-from flow.pnr.common import PNR, Attempt, debian_version, pnr_tech, tech_inputs, top_of
+from flow.pnr.common import PNR, Attempt, pnr_tech, tech_inputs, top_of
 from flow.stage import FlowContext, Stage, StageError, run_tool
 from flow.synth import SynthStage
 from model.contract import manifest_files, read_manifest
@@ -92,8 +93,8 @@ class PlaceStage(Stage):
         d = self.dir(ctx)
         first = PNR.attempts[0]
         legal, cfg, info = self.place(ctx, first, d / first.name)
-        M.atomic_write_text(self.placed_def(ctx), legal)
-        M.atomic_write_text(d / "qrouter_head.cfg", cfg)
-        M.atomic_write_text(d / "rail_obs.tcl", defedit.rail_obstructions(legal))
-        M.atomic_write_json(d / "place.json", info)
+        atomic_write_text(self.placed_def(ctx), legal)
+        atomic_write_text(d / "qrouter_head.cfg", cfg)
+        atomic_write_text(d / "rail_obs.tcl", defedit.rail_obstructions(legal))
+        atomic_write_json(d / "place.json", info)
         return {"place__tap__worst_distance__um": info["worst_tap_um"], "place__taps__count": info["taps"]}

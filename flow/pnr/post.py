@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from flow import metrics as M
+from common.files import atomic_write_json, atomic_write_text
 from flow.gatesim import GateSimStage
 from flow.liberty import load_library
 from flow.netlist import parse_netlist
@@ -19,8 +19,15 @@ from flow.pdk import CORNERS, derived_liberty
 from flow.pnr import defedit, spef
 from flow.pnr.common import stage_sources
 from flow.pnr.route_stage import RouteStage
+from flow.sta import (
+    STA_CORNERS,
+    TimingConstraints,
+    parse_slacks,
+    sdc_text,
+    sta_script,
+    timing_metrics,
+)
 from flow.stage import FlowContext, Stage, StageError, run_tool
-from flow.sta import STA_CORNERS, TimingConstraints, parse_slacks, sdc_text, sta_script, timing_metrics
 from flow.synth import SynthStage
 from model.contract import read_manifest
 
@@ -55,9 +62,9 @@ class RoutedNetlistStage(Stage):
         caps = spef.net_wire_caps(routed, spef.layer_caps(ctx.pdk.techlef.read_text()))
         lef = ctx.pdk.lef.read_text()
         d = self.dir(ctx)
-        M.atomic_write_text(d / "routed.v", spef.routed_verilog(top, routed, lef, ports))
-        M.atomic_write_json(d / "wire_caps.json", caps)
-        M.atomic_write_text(d / "routed.spef", spef.spef_text(top, routed, caps))
+        atomic_write_text(d / "routed.v", spef.routed_verilog(top, routed, lef, ports))
+        atomic_write_json(d / "wire_caps.json", caps)
+        atomic_write_text(d / "routed.spef", spef.spef_text(top, routed, caps))
         return {"route__wire_cap__total_pf": sum(caps.values()), **routed_cell_area(routed, lef)}
 
 
@@ -125,7 +132,7 @@ class PostRouteStaStage(Stage):
         d = self.dir(ctx)
         m = read_manifest(ctx.rtl_dir / "manifest.json")
         sdc = d / "constraints.sdc"
-        M.atomic_write_text(sdc, sdc_text(TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)))
+        atomic_write_text(sdc, sdc_text(TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)))
         rn = RoutedNetlistStage()
         values: dict[str, Any] = {}
         setups, holds = {}, {}
@@ -134,7 +141,7 @@ class PostRouteStaStage(Stage):
                               wire_load_model=None)
             text = text.replace("read_sdc", f"read_spef {(rn.dir(ctx) / 'routed.spef').resolve()}\nread_sdc", 1)
             script = d / f"sta-{corner}.tcl"
-            M.atomic_write_text(script, text)
+            atomic_write_text(script, text)
             log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", str(script.resolve())], d, ctx.config.timeout_s,
                            log_name=f"sta-{corner}")
             body = log.read_text()
@@ -197,7 +204,7 @@ class PostRoutePowerStage(Stage):
                   "power__switching__input_ports": res.switching_input_ports_w,
                   "power__energy_per_dot__pj": e_dot, "power__energy_per_mac__pj": e_dot / ctx.spec.macs,
                   "power__wire_cap_share": 1 - no_wire.total_w / res.total_w if res.total_w else None}
-        M.atomic_write_json(self.dir(ctx) / "power.json", {**values, "window_ns": window_ns, "outputs": outputs,
+        atomic_write_json(self.dir(ctx) / "power.json", {**values, "window_ns": window_ns, "outputs": outputs,
                                                            "nets": res.nets, "liberty": str(lib_path)})
         return values
 

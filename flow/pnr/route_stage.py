@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from common.files import atomic_write_json, atomic_write_text
+from common.tools import debian_version
 from flow import metrics as M
 from flow.pnr import defedit, gds, magic, repair, route, tech
-from flow.pnr.common import PNR, Attempt, attempts_config, debian_version, pnr_tech, tech_inputs, top_of
+from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, tech_inputs, top_of
 from flow.pnr.place_stage import PlaceStage
 from flow.stage import FlowContext, Stage, StageError, run_tool
 
@@ -31,7 +33,7 @@ def design_area(def_text: str, sizes: Mapping[str, tuple[float, float]]) -> dict
 def run_magic(stage: str, ctx: FlowContext, t: tech.PnrTech, gds_path: Path, top: str, prefix: Path, extract: bool) -> int:
     """Magic DRC (and optionally extraction) of gds_path; returns the DRC box count."""
     script = prefix.with_suffix(".tcl")
-    M.atomic_write_text(script, magic.script(t.magic_tech, gds_path.resolve(), top, prefix.resolve(), extract))
+    atomic_write_text(script, magic.script(t.magic_tech, gds_path.resolve(), top, prefix.resolve(), extract))
     log = run_tool(stage, "magic", ["magic", "-dnull", "-noconsole", str(script.resolve())], prefix.parent,
                    ctx.config.timeout_s, cwd=prefix.parent, log_name=prefix.name + ".magic")
     text = log.read_text(errors="replace")
@@ -149,7 +151,7 @@ class RouteStage(Stage):
         rounds, placements = self.first_route(ctx, t)
         best = min(rounds, key=lambda r: (r["failed_nets"], r["drc"]))
         if best["failed_nets"] > 0:
-            M.atomic_write_json(d / "rounds.json", rounds)
+            atomic_write_json(d / "rounds.json", rounds)
             tried = ", ".join(f"{Attempt(*r['attempt']).name}: {self.describe(r['failed_nets'], r['drc'])}" for r in rounds)
             raise StageError(self.name, Path(best["def"]).parent / "qrouter_r0.log", [],
                              f"no placement routed without failed nets ({tried})")
@@ -175,12 +177,12 @@ class RouteStage(Stage):
             else:
                 stall += 1
         routed_text = Path(best["def"]).read_text()
-        M.atomic_write_text(self.routed_def(ctx), routed_text)
+        atomic_write_text(self.routed_def(ctx), routed_text)
         self.gds(ctx).write_bytes(Path(best["gds"]).read_bytes())
         drc_src = Path(best["drc_file"])
-        M.atomic_write_text(d / "drc.txt", "".join(f"{w}\t{' '.join(f'{v:.3f}' for v in b)}\n" for w, b in magic.read_drc(drc_src)))
-        M.atomic_write_json(d / "rounds.json", [{k: v for k, v in r.items() if k != "obs"} for r in rounds])
-        M.atomic_write_json(d / "drc_summary.json", magic.summarise(magic.read_drc(d / "drc.txt")))
+        atomic_write_text(d / "drc.txt", "".join(f"{w}\t{' '.join(f'{v:.3f}' for v in b)}\n" for w, b in magic.read_drc(drc_src)))
+        atomic_write_json(d / "rounds.json", [{k: v for k, v in r.items() if k != "obs"} for r in rounds])
+        atomic_write_json(d / "drc_summary.json", magic.summarise(magic.read_drc(d / "drc.txt")))
         area = design_area(routed_text, defedit.lef_macro_sizes(ctx.pdk.lef.read_text()))
         inst_area = M.read_metrics(ctx.metrics_path).get("design__instance__area")
         return {"route__wirelength": route.def_wirelength_um(routed_text), "magic__drc_error__count": best["drc"],

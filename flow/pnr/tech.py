@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from flow.metrics import atomic_write_text
+from common.files import atomic_write_text
 from flow.pdk import ROUTER_DONT_USE_FILE, Pdk, router_dont_use
 
 DONT_USE_FILE = ROUTER_DONT_USE_FILE

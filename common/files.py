@@ -1,0 +1,61 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+Every generated or state file of bitbranch is written through here: a temp file with a per-process
+unique name in the same folder, then a rename.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+
+def atomic_write_bytes(path: Path | str, data: bytes, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``path`` via a unique temp file in the same folder and a rename; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: Path | str, text: str, mode: int = 0o644) -> Path:
+    """Text (UTF-8) written atomically; see :func:`atomic_write_bytes`."""
+    return atomic_write_bytes(path, text.encode(), mode)
+
+
+def json_safe(value: Any) -> Any:
+    """JSON-safe values: NaN/inf become None (JSON has no NaN), paths become strings, tuples lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def json_text(obj: Any, compact: bool = False) -> str:
+    """Deterministic JSON: sorted keys, trailing newline (same data, same bytes); 2-space indent unless
+    ``compact`` (bulk data such as simulation traces)."""
+    if compact:
+        return json.dumps(json_safe(obj), separators=(",", ":"), sort_keys=True) + "\n"
+    return json.dumps(json_safe(obj), indent=2, sort_keys=True) + "\n"
+
+
+def atomic_write_json(path: Path | str, obj: Any, compact: bool = False) -> Path:
+    """Deterministic JSON (:func:`json_text`), written atomically."""
+    return atomic_write_text(path, json_text(obj, compact))
