@@ -63,7 +63,7 @@ ppa: deps
 	@$(PY) -m reports ppa --jobs '$(JOBS)'
 
 qnn: deps
-	@$(PY) -m model.qnn
+	@$(PY) -m reports.qnn
 
 demo: deps
 	@$(PY) -m reports demo --jobs '$(JOBS)'

@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from model.compressor import fa_lower_bound  # noqa: E402
 from model.spec import DesignSpec  # noqa: E402
-from rtl.compressor import fa_lower_bound  # noqa: E402
 from rtl.generate import generate  # noqa: E402
 from rtl.verilog import GENERATOR  # noqa: E402
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.compressor import build_popcount
 from model.cycle import baseline_groups, constant_correction, serial_schedule
 from model.spec import DesignSpec
-from rtl.compressor import build_popcount
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Writers for the accuracy-vs-bit-width table: CSV, JSON, Markdown, and a PNG/SVG plot.
+"""`make qnn` (``python -m reports.qnn``): accuracy of the encoded digits MLP against bit width, and its
+writers: CSV, JSON, Markdown, and a PNG/SVG plot under reports/.
+
+Usage: python -m reports.qnn [--seeds 0,1,2] [--epochs 60] [--hidden 128] [--rtl-images 8] [--build build] [--out reports]
+Runs layer 1 of the W2/A2 network on the generated RTL for a few test images (cocotb, icarus),
+then the sweep; prints the provenance and the table.
 
 Every file is written to a temporary name and renamed, so a failed run leaves no half file;
 plots carry no date or random ids, so the same sweep gives byte-identical files.
@@ -6,18 +11,23 @@ plots carry no date or random ids, so the same sweep gives byte-identical files.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 import platform
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
+from common.cli import int_list, parse_int, run_main
+from common.errors import BitbranchError
 from common.files import atomic_write_bytes
-from model.qnn_rtl import RtlCheck
-from model.qnn_sweep import SweepResult
+from qnn.data import load_split
+from qnn.on_rtl import RtlCheck, check_layer1_on_rtl
+from qnn.sweep import SweepConfig, SweepResult, run_sweep
 
 STEM = "qnn"
 
@@ -40,7 +50,7 @@ def provenance(result: SweepResult) -> dict[str, Any]:
                                    "(checked bit-exact against the integer dot product)",
         "seeds": list(c.seeds),
         "software": f"python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}",
-        "command": "python -m model.qnn (make qnn)",
+        "command": "python -m reports.qnn (make qnn)",
     }
 
 
@@ -168,3 +178,69 @@ def write_reports(result: SweepResult, out_dir: Path | str = "reports", rtl: Rtl
         atomic_write_bytes(out / f"{STEM}.png", png),
         atomic_write_bytes(out / f"{STEM}.svg", svg),
     ]
+
+
+DEFAULT_RTL_IMAGES = 8
+RTL_WIDTHS = (2, 2)  # the trained config whose layer 1 runs on the RTL
+
+
+def _seeds_arg(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
+    if text is None or text.strip() == "":
+        return default
+    seeds = tuple(int_list(text, "--seeds", lo=0))
+    if len(set(seeds)) != len(seeds):
+        raise BitbranchError(f"--seeds must be distinct non-negative integers such as 0,1,2, got {text!r}")
+    return seeds
+
+
+def config_from_args(ns: argparse.Namespace) -> SweepConfig:
+    d = SweepConfig()
+    return SweepConfig(
+        seeds=_seeds_arg(ns.seeds, d.seeds),
+        epochs=parse_int(ns.epochs, "--epochs", lo=1, default=d.epochs),
+        hidden=parse_int(ns.hidden, "--hidden", lo=1, default=d.hidden),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m reports.qnn", description="make qnn: accuracy of the encoded digits MLP against bit width, written to reports/")
+    p.add_argument("--seeds", default=None, help="comma-separated training seeds (default 0,1,2)")
+    p.add_argument("--epochs", default=None, help="training epochs per run (default 60)")
+    p.add_argument("--hidden", default=None, help="hidden width (default 128)")
+    p.add_argument("--rtl-images", default=None,
+                   help="test images whose layer 1 runs on the generated RTL (default 8, 0 = skip)")
+    p.add_argument("--build", default="build", help="build root for the RTL run (default build)")
+    p.add_argument("--out", default="reports", help="folder for qnn.{csv,json,md,png,svg} (default reports)")
+    ns = p.parse_args(argv)
+    config = config_from_args(ns)
+
+    rtl_images = parse_int(ns.rtl_images, "--rtl-images", lo=0, default=DEFAULT_RTL_IMAGES)
+
+    print(f"qnn: digits MLP 64-{config.hidden}-10, widths "
+          f"{', '.join('float' if w is None else f'W{w}/A{a}' for w, a in config.widths)}, "
+          f"seeds {','.join(map(str, config.seeds))}, {config.epochs} epochs", flush=True)
+    t0 = time.perf_counter()
+    rtl = None
+    if rtl_images:
+        rtl_cfg = config.train_config(*RTL_WIDTHS, config.seeds[0])
+        print(f"qnn: layer 1 of {rtl_cfg.label} seed {rtl_cfg.seed} on the generated RTL for {rtl_images} "
+              "test images (cocotb, icarus)", flush=True)
+        rtl = check_layer1_on_rtl(load_split(config.test_fraction, config.split_seed), rtl_cfg, rtl_images,
+                                  build_root=ns.build)
+        print(f"  {rtl_sentence(rtl)}", flush=True)
+        if not (rtl.dots_equal and rtl.predictions_equal):
+            raise BitbranchError("the RTL layer disagrees with the model (see above); nothing written")
+    else:
+        print("qnn: RTL layer check SKIPPED (--rtl-images 0)", flush=True)
+    result = run_sweep(config, log=lambda line: print(line, flush=True))
+    for key, value in provenance(result).items():
+        print(f"  {key}: {value}")
+    print()
+    print(to_markdown(result, rtl))
+    paths = write_reports(result, ns.out, rtl)
+    print(f"qnn: wrote {', '.join(str(x) for x in paths)} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

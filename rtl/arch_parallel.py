@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from model.compressor import build_popcount, popcount_stats
 from model.spec import DesignSpec
-from rtl.compressor import build_popcount, popcount_stats
 from rtl.design import LATENCY_DEFINITION, ArchDesign, port_list
 from rtl.verilog import (
     FOOTER,

@@ -6,8 +6,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from model.compressor import CompressorTree
 from model.spec import DesignSpec
-from rtl.compressor import CompressorTree
 
 GENERATOR_NAME = "bitbranch.rtl"
 GENERATOR_VERSION = "0.1.0"

@@ -20,10 +20,10 @@ from model.energy import (
     estimate_detail,
     features,
     load_calibration,
-    main,
 )
 from model.energy_activity import activity, popcount_tree_activity, random_words
 from model.spec import DesignSpec
+from reports.calibrate import main
 
 
 def test_popcount_tree_activity_counts_like_the_cycle_model():
@@ -103,7 +103,7 @@ def test_unit_costs_match_the_liberty_when_the_pdk_is_present():
     try:
         from flow.liberty import load_library
         from flow.pdk import derived_liberty, find_pdk
-        from model.energy import unit_costs_from_liberty
+        from reports.calibrate import unit_costs_from_liberty
         lib_path = derived_liberty(find_pdk(), "tt", "build/pdk")
     except Exception as e:  # no PDK in this checkout
         pytest.skip(f"Sky130 PDK not available ({e})")

@@ -7,9 +7,8 @@ import pytest
 
 from common.errors import BitbranchError
 from model.encoding import branch_matmul, code_from_word
-from model.qnn import main as qnn_main
-from model.qnn_data import load_split
-from model.qnn_net import (
+from qnn.data import load_split
+from qnn.net import (
     TrainConfig,
     accuracy,
     float_logits,
@@ -18,6 +17,7 @@ from model.qnn_net import (
     quantize_net,
     train,
 )
+from reports.qnn import main as qnn_main
 
 pytest.importorskip("sklearn", reason="scikit-learn ships the digits data set: pip install -e '.[qnn]'")
 

@@ -14,9 +14,9 @@ pytest.importorskip("rtl.generate", reason="the RTL generator (rtl/generate.py) 
 if shutil.which("iverilog") is None:
     pytest.skip("iverilog is not installed (make deps installs it)", allow_module_level=True)
 
-from model.qnn_data import load_split  # noqa: E402
-from model.qnn_net import TrainConfig, infer, quantize_net, train  # noqa: E402
-from model.qnn_rtl import check_layer1_on_rtl, run_layer  # noqa: E402
+from qnn.data import load_split  # noqa: E402
+from qnn.net import TrainConfig, infer, quantize_net, train  # noqa: E402
+from qnn.on_rtl import check_layer1_on_rtl, run_layer  # noqa: E402
 
 IMAGES = 8
 

@@ -1,6 +1,6 @@
 """cocotb bench: stream one QNN layer's dot products through a generated PE, one (image, unit) pair per input.
 
-The job file named by the environment variable QNN_LAYER_JOB (written by model.qnn_rtl) holds the
+The job file named by the environment variable QNN_LAYER_JOB (written by qnn.on_rtl) holds the
 layer's weight words (O, N), the images' activation words (B, N), the model's expected integer
 dots (B, O) and where to write the DUT's outputs. Inputs go image-major, unit-minor; out_ready is 1.
 """

@@ -15,8 +15,8 @@ import numpy as np
 
 from common.errors import BitbranchError
 from model.encoding import branch_matmul
-from model.qnn_data import DigitsSplit, load_split
-from model.qnn_net import (
+from qnn.data import DigitsSplit, load_split
+from qnn.net import (
     TrainConfig,
     accuracy,
     float_logits,

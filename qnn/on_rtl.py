@@ -20,12 +20,12 @@ from numpy.typing import NDArray
 from common.errors import BitbranchError
 from common.tools import package_version, tool_version
 from model.contract import check_manifest, manifest_files, read_manifest
-from model.qnn_net import integer_matmul
 from model.spec import DesignSpec
+from qnn.net import integer_matmul
 
 if TYPE_CHECKING:
-    from model.qnn_data import DigitsSplit
-    from model.qnn_net import TrainConfig
+    from qnn.data import DigitsSplit
+    from qnn.net import TrainConfig
 
 SIMULATORS: dict[str, str] = {"icarus": "iverilog"}
 """Simulators this run supports, with the program that must be on PATH."""
@@ -140,7 +140,7 @@ def check_layer1_on_rtl(
     """Train ``cfg``, run layer 1 (fan-in 64, both operands encoded) for ``images`` test images on the RTL,
     finish the network in the model from the RTL's outputs, and compare dots and classifications."""
     from model.encoding import branch_matmul
-    from model.qnn_net import infer, quantize_net, train
+    from qnn.net import infer, quantize_net, train
 
     if images < 1 or images > len(split.y_test):
         raise BitbranchError(f"--rtl-images must be in 1..{len(split.y_test)}, got {images}")

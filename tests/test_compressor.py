@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rtl.compressor import (
+from model.compressor import (
     STYLES,
     build_popcount,
     evaluate,

@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 
 from common.errors import BitbranchError
 from model.encoding import branch_matmul, code_from_word, word_from_code
-from model.qnn_data import DigitsSplit
 from model.quant import fake_quant, fit_alpha, quantize_activations, to_codes
+from qnn.data import DigitsSplit
 
 BN_EPS = 1e-5
 BN_MOMENTUM = 0.1
