@@ -99,23 +99,19 @@ def test_calibration_file_has_provenance_and_consistent_errors():
         max(abs(r["loo_energy_error"]) for r in cal["errors"] if r["energy_target"]))
 
 
-def test_unit_costs_match_the_liberty_when_the_pdk_is_present():
-    try:
-        from flow.liberty import load_library
-        from flow.pdk import derived_liberty, find_pdk
-        from reports.calibrate import unit_costs_from_liberty
-        lib_path = derived_liberty(find_pdk(), "tt", "build/pdk")
-    except Exception as e:  # no PDK in this checkout
-        pytest.skip(f"Sky130 PDK not available ({e})")
-    costs = unit_costs_from_liberty(load_library(lib_path, "build/pdk/cache"), "x")
+def test_unit_costs_match_the_liberty(tt_liberty, tmp_path):
+    from flow.liberty import load_library
+    from reports.calibrate import unit_costs_from_liberty
+
+    costs = unit_costs_from_liberty(load_library(tt_liberty, tmp_path / "cache"), "x")
     stored = costs_from_calibration(load_calibration())
     assert costs.area_um2 == stored.area_um2
     assert costs.toggle_pj == pytest.approx(stored.toggle_pj)
     assert costs.area_um2["reg"] == pytest.approx(20.0192 + 11.2608)  # dfxtp_1 + mux2_1
 
 
-def test_cli_table_and_bad_input(capsys):
-    assert main(["--bits-max", "2", "--n", "8"]) == 0
+def test_cli_table_and_bad_input(capsys, build_root):
+    assert main(["--bits-max", "2", "--n", "8", "--root", str(build_root)]) == 0
     out = capsys.readouterr().out
     assert "serial_w2a2_n8" in out and "leave-one-out" in out
     from common.errors import BitbranchError

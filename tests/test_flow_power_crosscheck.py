@@ -1,13 +1,11 @@
 """Cross-check the power arithmetic against OpenSTA on a netlist where activity propagation is exact."""
 
-import shutil
 import subprocess
 
 import pytest
 
 from flow.liberty import load_library
 from flow.netlist import parse_netlist
-from flow.pdk import PdkError, derived_liberty, find_pdk
 from flow.power import compute_power, parse_report_power
 from flow.sta import TimingConstraints, sdc_text
 
@@ -25,14 +23,9 @@ endmodule
 """
 
 
-def test_inverter_chain_against_opensta(tmp_path):
-    if shutil.which("sta") is None:
-        pytest.skip("OpenSTA (sta) not installed")
-    try:
-        pdk = find_pdk()
-    except PdkError as e:
-        pytest.skip(str(e))
-    lib_path = derived_liberty(pdk, "tt", tmp_path / "pdk")
+def test_inverter_chain_against_opensta(tmp_path, need_tools, tt_liberty):
+    need_tools("sta")
+    lib_path = tt_liberty
     (tmp_path / "chain.v").write_text(CHAIN)
     (tmp_path / "c.sdc").write_text(sdc_text(TimingConstraints(clock_ns=10.0)))
     (tmp_path / "p.tcl").write_text(
