@@ -58,7 +58,8 @@ def fit_alpha(x: ArrayLike, bits: int, iters: int = 200) -> float:
     q = to_codes(x, alpha, bits)
     for _ in range(iters):
         qf = q.astype(np.float64)
-        alpha = float(x @ qf / (qf @ qf))
+        # np.sum (pairwise, fixed order) instead of a BLAS dot, whose order depends on the CPU's kernel
+        alpha = float(np.sum(x * qf) / np.sum(qf * qf))
         nq = to_codes(x, alpha, bits)
         if np.array_equal(nq, q):
             break

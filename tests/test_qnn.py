@@ -101,3 +101,32 @@ def test_cli_writes_deterministic_reports(tmp_path, capsys):
 def test_cli_bad_arguments(argv, msg, tmp_path):
     with pytest.raises(BitbranchError, match=msg):
         qnn_main(argv + ["--out", str(tmp_path)])
+
+
+TRAIN_HASH = """
+import hashlib, numpy as np
+from qnn.data import load_split
+from qnn.net import TrainConfig, train
+split = load_split(0.25, 0)
+for wb in (None, 2):
+    net = train(split, TrainConfig(wbits=wb, abits=wb, hidden=16, epochs=2, seed=3))
+    print(hashlib.sha256(np.concatenate([net.w1.ravel(), net.w2.ravel()]).tobytes()).hexdigest())
+"""
+
+
+def test_training_gives_the_same_weights_under_any_blas_kernel_or_thread_count():
+    """The BLAS kernel (chosen per CPU) decided the summation order, so other machines trained other nets;
+    training now sums in a fixed order. OPENBLAS_CORETYPE forces the kernels other CPUs would use."""
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for env in ({}, {"OPENBLAS_NUM_THREADS": "1"}, {"OPENBLAS_CORETYPE": "Haswell"},
+                {"OPENBLAS_CORETYPE": "Prescott", "OPENBLAS_NUM_THREADS": "2"}):
+        full = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS_")} | env
+        res = subprocess.run([sys.executable, "-c", TRAIN_HASH], env=full, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr
+        outs.append(res.stdout.split())
+    assert len(outs[0]) == 2
+    assert all(o == outs[0] for o in outs), outs
