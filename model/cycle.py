@@ -105,16 +105,20 @@ def decode_code(u: int, bits: int) -> int:
     return 2 * u - ((1 << bits) - 1)
 
 
-def baseline_groups(spec: DesignSpec) -> list[range]:
-    """Element groups of the baseline's s2 partial sums (same split as rtl.arch_baseline.groups)."""
-    count = min(spec.wbits * spec.abits, spec.n)
-    base, extra = divmod(spec.n, count)
+def split_groups(n: int, count: int) -> list[range]:
+    """Split elements 0..n-1 into ``count`` contiguous groups whose sizes differ by at most one (larger first)."""
+    base, extra = divmod(n, count)
     out, start = [], 0
     for g in range(count):
         size = base + (1 if g < extra else 0)
         out.append(range(start, start + size))
         start += size
     return out
+
+
+def baseline_groups(spec: DesignSpec) -> list[range]:
+    """Element groups of the baseline's s2 partial sums: min(WBITS*ABITS, N) groups (the generator uses this too)."""
+    return split_groups(spec.n, min(spec.wbits * spec.abits, spec.n))
 
 
 def baseline_parts(spec: DesignSpec, w_bus: int, a_bus: int) -> tuple[int, ...]:
@@ -126,7 +130,9 @@ def baseline_parts(spec: DesignSpec, w_bus: int, a_bus: int) -> tuple[int, ...]:
 
 
 def serial_schedule(wbits: int, abits: int) -> list[tuple[int, int, bool]]:
-    """(weight plane, activation plane, double acc first) per step: diagonals high to low, i ascending."""
+    """(weight plane, activation plane, double acc first) per step: diagonals high to low, i ascending.
+
+    The serial generator emits this schedule as its step table, so the RTL and the model share one copy."""
     steps: list[tuple[int, int, bool]] = []
     for s in range(wbits + abits - 2, -1, -1):
         first = True
