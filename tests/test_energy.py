@@ -16,14 +16,19 @@ from model.energy import (
     CALIBRATION_PATH,
     ENERGY_CLASSES,
     costs_from_calibration,
-    estimate,
-    estimate_detail,
     features,
     load_calibration,
 )
-from model.energy_activity import activity, popcount_tree_activity, random_words
+from model.energy_activity import Activity, activity_for, popcount_tree_activity, random_words
 from model.spec import DesignSpec
 from reports.calibrate import main
+from reports.estimates import estimate, estimate_detail
+from rtl import archs
+
+
+def activity(spec: DesignSpec, words=None) -> Activity:
+    """The registered architecture's activity for random inputs (seed 1, 256 vectors) or the given words."""
+    return activity_for(spec, archs.get(spec.arch).activity, words=words)
 
 
 def test_popcount_tree_activity_counts_like_the_cycle_model():
@@ -75,7 +80,7 @@ def test_estimate_is_the_calibrated_sum_of_features():
     assert e_mac == pytest.approx(det.energy_per_dot_pj / 32)
     assert det.energy_per_dot_pj >= sum(cal["coefficients"]["energy"][k] * fe[k] for k in ENERGY_CLASSES)
     # more bits cost more, for every arch
-    for arch in ("parallel", "serial", "baseline"):
+    for arch in archs.names():
         a1, e1 = estimate(DesignSpec(arch, 1, 1, 32))
         a4, e4 = estimate(DesignSpec(arch, 4, 4, 32))
         assert a4 > a1 > 0 and e4 > e1 > 0
@@ -99,15 +104,15 @@ def test_calibration_file_has_provenance_and_consistent_errors():
         max(abs(r["loo_energy_error"]) for r in cal["errors"] if r["energy_target"]))
 
 
-def test_unit_costs_match_the_liberty_when_the_pdk_is_present():
+def test_unit_costs_match_the_liberty_when_the_pdk_is_present(tmp_path):
     try:
         from flow.liberty import load_library
         from flow.pdk import derived_liberty, find_pdk
         from reports.calibrate import unit_costs_from_liberty
-        lib_path = derived_liberty(find_pdk(), "tt", "build/pdk")
+        lib_path = derived_liberty(find_pdk(), "tt", tmp_path / "pdk")
     except Exception as e:  # no PDK in this checkout
         pytest.skip(f"Sky130 PDK not available ({e})")
-    costs = unit_costs_from_liberty(load_library(lib_path, "build/pdk/cache"), "x")
+    costs = unit_costs_from_liberty(load_library(lib_path, tmp_path / "pdk" / "cache"), "x")
     stored = costs_from_calibration(load_calibration())
     assert costs.area_um2 == stored.area_um2
     assert costs.toggle_pj == pytest.approx(stored.toggle_pj)

@@ -6,10 +6,15 @@ so the encoded PEs are compared with a good pipelined multiplier-and-adder-tree 
 
 from __future__ import annotations
 
-from model.cycle import baseline_groups
+from pathlib import Path
+from typing import Any, Mapping
+
+from model.cycle import LockstepModel, baseline_groups, baseline_transforms, lockstep_model
+from model.energy_activity import baseline_activity
 from model.spec import DesignSpec
-from rtl.arch_parallel import lockstep_control, lockstep_pipeline
+from rtl.archs import Architecture, Style
 from rtl.design import ArchDesign, port_list
+from rtl.lockstep import lockstep_control, lockstep_pipeline
 from rtl.verilog import (
     FOOTER,
     ModuleText,
@@ -108,3 +113,23 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
             }
         },
     )
+
+
+def timing(spec: DesignSpec) -> tuple[int, int]:
+    """Latency 2 (s1, s2, out), II 1."""
+    return 2, 1
+
+
+def cycle_model(spec: DesignSpec, manifest: Mapping[str, Any] | Path | str | None = None) -> LockstepModel:
+    return lockstep_model(spec, baseline_transforms(spec), manifest)
+
+
+ARCH = Architecture(
+    name="baseline",
+    description="conventional: N signed multipliers of the decoded odd codes and adder trees; latency 2, II 1",
+    generate=generate_baseline,
+    timing=timing,
+    cycle_model=cycle_model,
+    activity=baseline_activity,
+    style=Style(color="#d62728", marker="^", label="baseline"),
+)

@@ -7,8 +7,10 @@ acc <- (new diagonal ? 2 acc : acc) + pc(i, j); after the last step y = 2 acc - 
 from __future__ import annotations
 
 from model.compressor import build_popcount, popcount_stats
-from model.cycle import serial_schedule
+from model.cycle import serial_model, serial_schedule
+from model.energy_activity import serial_activity
 from model.spec import DesignSpec
+from rtl.archs import Architecture, Style
 from rtl.design import LATENCY_DEFINITION, ArchDesign, port_list
 from rtl.verilog import (
     FOOTER,
@@ -173,3 +175,20 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
             "constant_correction": const,
         },
     )
+
+
+def timing(spec: DesignSpec) -> tuple[int, int]:
+    """One step per bit-plane pair: latency = II = WBITS*ABITS."""
+    steps = len(serial_schedule(spec.wbits, spec.abits))
+    return steps, steps
+
+
+ARCH = Architecture(
+    name="serial",
+    description="encoded: one XNOR-popcount branch unit reused over the WBITS*ABITS bit-plane pairs; latency = II = W*A",
+    generate=generate_serial,
+    timing=timing,
+    cycle_model=serial_model,
+    activity=serial_activity,
+    style=Style(color="#2ca02c", marker="s", label="serial"),
+)
