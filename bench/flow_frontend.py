@@ -1,4 +1,4 @@
-"""Time the Sky130 front end (synth, 3-corner STA, gate-level sim, power) for each arch at W2A2, N=32."""
+"""Time the Sky130 front end (synth, 3-corner STA, gate-level sim, power) for each registered arch at W2A2, N=32."""
 
 import sys
 import time
@@ -14,6 +14,7 @@ from flow.sta import StaStage  # noqa: E402
 from flow.stage import FlowConfig, FlowContext, run_stages  # noqa: E402
 from flow.synth import SynthStage  # noqa: E402
 from model.spec import DesignSpec  # noqa: E402
+from rtl import archs  # noqa: E402
 
 ROOT = Path("build") / "bench-flow"
 
@@ -21,7 +22,7 @@ ROOT = Path("build") / "bench-flow"
 def main() -> None:
     pdk = find_pdk()
     print(f"{'design':<22} {'synth':>7} {'sta':>7} {'gatesim':>8} {'power':>7}  cells  P_total(W)")
-    for arch in ("parallel", "serial", "baseline"):
+    for arch in archs.names():
         ctx = FlowContext(DesignSpec(arch, 2, 2, 32), ROOT, pdk, FlowConfig())
         times = []
         for stage in (SynthStage(), StaStage(), GateSimStage(), PowerStage()):

@@ -14,12 +14,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flow import stage as S  # noqa: E402
 from model.spec import DesignSpec  # noqa: E402
+from rtl import archs  # noqa: E402
 
 
 def main() -> int:
     arch, bits, n = (sys.argv[1:4] + ["parallel", "2", "32"][len(sys.argv[1:4]):])[:3]
     root = Path(sys.argv[4] if len(sys.argv) > 4 else "build/bench-flow")
-    spec = DesignSpec(arch, int(bits), int(bits), int(n))
+    spec = archs.registered(DesignSpec(arch, int(bits), int(bits), int(n)))
     shutil.rmtree(spec.build_dir(root), ignore_errors=True)
     times: list[tuple[str, float]] = []
     real_execute = S.execute

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from common.cli import run_main
 from common.errors import BitbranchError
-from model.cli import add_spec_arguments, spec_from_args
+from rtl.cli import add_spec_arguments, spec_from_args
 
 COMMANDS = ("synth", "sta", "power", "gds")
 

@@ -5,8 +5,10 @@ the coming rising edge sees, :meth:`edge` applies that edge (``rst_n`` low = syn
 Every register the RTL has is mirrored, including the data registers that are *not* reset and
 load during reset cycles too; unknown values (before the first reset) are ``None`` like an X.
 The structure comes from the manifest's ``pipeline`` (lockstep stages / iterative step schedule),
-which :func:`cycle_model` checks against what the model implements. The models satisfy
-``verif.driver.CycleModel`` (``reset_edge``, ``comb``, ``edge``), so ``verif.driver.replay`` drives them.
+which the construction functions below check against what the model implements. Which model and which
+stage transforms an architecture uses is its descriptor's choice (``rtl.archs``: ``arch.cycle_model(spec,
+manifest)``); this module keeps no table from architecture names to models. The models satisfy ``verif.driver.CycleModel``
+(``reset_edge``, ``comb``, ``edge``), so ``verif.driver.replay`` drives them.
 """
 
 from __future__ import annotations
@@ -105,16 +107,20 @@ def decode_code(u: int, bits: int) -> int:
     return 2 * u - ((1 << bits) - 1)
 
 
-def baseline_groups(spec: DesignSpec) -> list[range]:
-    """Element groups of the baseline's s2 partial sums (same split as rtl.arch_baseline.groups)."""
-    count = min(spec.wbits * spec.abits, spec.n)
-    base, extra = divmod(spec.n, count)
+def split_groups(n: int, count: int) -> list[range]:
+    """Split elements 0..n-1 into ``count`` contiguous groups whose sizes differ by at most one (larger first)."""
+    base, extra = divmod(n, count)
     out, start = [], 0
     for g in range(count):
         size = base + (1 if g < extra else 0)
         out.append(range(start, start + size))
         start += size
     return out
+
+
+def baseline_groups(spec: DesignSpec) -> list[range]:
+    """Element groups of the baseline's s2 partial sums: min(WBITS*ABITS, N) groups (the generator uses this too)."""
+    return split_groups(spec.n, min(spec.wbits * spec.abits, spec.n))
 
 
 def baseline_parts(spec: DesignSpec, w_bus: int, a_bus: int) -> tuple[int, ...]:
@@ -126,7 +132,9 @@ def baseline_parts(spec: DesignSpec, w_bus: int, a_bus: int) -> tuple[int, ...]:
 
 
 def serial_schedule(wbits: int, abits: int) -> list[tuple[int, int, bool]]:
-    """(weight plane, activation plane, double acc first) per step: diagonals high to low, i ascending."""
+    """(weight plane, activation plane, double acc first) per step: diagonals high to low, i ascending.
+
+    The serial generator emits this schedule as its step table, so the RTL and the model share one copy."""
     steps: list[tuple[int, int, bool]] = []
     for s in range(wbits + abits - 2, -1, -1):
         first = True
@@ -263,9 +271,14 @@ class SerialModel:
         self.edge(Inputs(rst_n=0, in_valid=0, w=0, a=0, out_ready=0))
 
 
-# --- construction from spec + manifest ----------------------------------------------------------
+# --- construction from spec + manifest (library functions; rtl.archs picks them per architecture) -------
 
-def _parallel_transforms(spec: DesignSpec) -> list[Callable[[Any], Any]]:
+CycleModel = LockstepModel | SerialModel
+Transform = Callable[[Any], Any]
+
+
+def parallel_transforms(spec: DesignSpec) -> list[Transform]:
+    """``parallel``'s stages: s1 = (w, a), s2 = the W*A branch popcounts, out = their shift-add."""
     pairs = [(i, j) for i in range(spec.wbits) for j in range(spec.abits)]
     return [
         lambda wa: wa,
@@ -274,7 +287,8 @@ def _parallel_transforms(spec: DesignSpec) -> list[Callable[[Any], Any]]:
     ]
 
 
-def _baseline_transforms(spec: DesignSpec) -> list[Callable[[Any], Any]]:
+def baseline_transforms(spec: DesignSpec) -> list[Transform]:
+    """``baseline``'s stages: s1 = (w, a), s2 = the partial sums of q_w q_a per element group, out = their sum."""
     return [
         lambda wa: wa,
         lambda wa: baseline_parts(spec, wa[0], wa[1]),
@@ -282,53 +296,72 @@ def _baseline_transforms(spec: DesignSpec) -> list[Callable[[Any], Any]]:
     ]
 
 
-EXPECTED_TIMING = {"parallel": ("lockstep", 2), "baseline": ("lockstep", 2), "serial": ("iterative", None)}
+def manifest_dict(manifest: dict[str, Any] | Path | str) -> dict[str, Any]:
+    """A manifest given as a dict or as the path of manifest.json."""
+    return manifest if isinstance(manifest, dict) else read_manifest(manifest)
 
 
-def check_pipeline(spec: DesignSpec, manifest: dict[str, Any]) -> None:
-    """Raise BitbranchError when the manifest describes a pipeline this model does not implement."""
+def manifest_schedule(manifest: dict[str, Any]) -> list[tuple[int, int, bool]]:
+    """The iterative pipeline's step schedule as (i, j, dbl) tuples."""
+    return [(s["i"], s["j"], bool(s["dbl"])) for s in (manifest.get("pipeline") or {}).get("step_schedule", [])]
+
+
+def _pipeline_problems(spec: DesignSpec, manifest: dict[str, Any], style: str) -> list[str]:
     check_manifest(spec, manifest)
     pipe = manifest.get("pipeline") or {}
-    style, latency = EXPECTED_TIMING[spec.arch]
     problems = []
     if manifest.get("reset", "sync") != "sync":
         problems.append(f"reset={manifest.get('reset')!r} (model implements sync)")
     if pipe.get("style") != style:
         problems.append(f"pipeline style {pipe.get('style')!r} (model implements {style!r})")
-    if style == "lockstep":
-        names = [s.get("name") for s in pipe.get("stages", [])]
-        if names != ["s1", "s2", "out"] or manifest["latency_cycles"] != latency or manifest["initiation_interval"] != 1:
+    return problems
+
+
+def _raise(spec: DesignSpec, problems: list[str]) -> None:
+    if problems:
+        raise BitbranchError(f"cycle model does not match the RTL manifest of {spec.id}: {'; '.join(problems)}; "
+                             "update the architecture's cycle model (model/cycle.py) with the RTL change")
+
+
+def check_lockstep_pipeline(spec: DesignSpec, manifest: dict[str, Any], stages: int = 3) -> None:
+    """Raise BitbranchError unless the manifest describes a lockstep pipeline of ``stages`` register stages
+    s1, ..., out (latency stages - 1, II 1), the structure :class:`LockstepModel` implements."""
+    problems = _pipeline_problems(spec, manifest, "lockstep")
+    if not problems:
+        expected = [f"s{k}" for k in range(1, stages)] + ["out"]
+        names = [s.get("name") for s in (manifest.get("pipeline") or {}).get("stages", [])]
+        if names != expected or manifest["latency_cycles"] != stages - 1 or manifest["initiation_interval"] != 1:
             problems.append(f"stages {names}, latency {manifest['latency_cycles']}, II {manifest['initiation_interval']} "
-                            "(model implements s1, s2, out; latency 2; II 1)")
-    else:
-        sched = [(s["i"], s["j"], bool(s["dbl"])) for s in pipe.get("step_schedule", [])]
-        if sched != serial_schedule(spec.wbits, spec.abits):
+                            f"(model implements {', '.join(expected)}; latency {stages - 1}; II 1)")
+    _raise(spec, problems)
+
+
+def check_iterative_pipeline(spec: DesignSpec, manifest: dict[str, Any],
+                             schedule: Sequence[tuple[int, int, bool]]) -> None:
+    """Raise BitbranchError unless the manifest describes an iterative pipeline stepping through ``schedule``."""
+    problems = _pipeline_problems(spec, manifest, "iterative")
+    if not problems:
+        sched = manifest_schedule(manifest)
+        if sched != list(schedule):
             problems.append("step_schedule differs from the diagonal Horner schedule the model implements")
         if manifest["latency_cycles"] != len(sched) or manifest["initiation_interval"] != len(sched):
             problems.append(f"latency/II {manifest['latency_cycles']}/{manifest['initiation_interval']} != steps {len(sched)}")
-    if problems:
-        raise BitbranchError(f"cycle model does not match the RTL manifest of {spec.id}: {'; '.join(problems)}; "
-                             "update model/cycle.py with the RTL change")
+    _raise(spec, problems)
 
 
-def cycle_model(spec: DesignSpec, manifest: dict[str, Any] | Path | str | None = None) -> LockstepModel | SerialModel:
-    """A fresh cycle model of ``spec``; when a manifest (dict or path) is given its pipeline is checked first."""
+def lockstep_model(spec: DesignSpec, transforms: Sequence[Transform],
+                   manifest: dict[str, Any] | Path | str | None = None) -> LockstepModel:
+    """A fresh lockstep model; when a manifest (dict or path) is given its pipeline is checked first."""
     if manifest is not None:
-        m = manifest if isinstance(manifest, dict) else read_manifest(manifest)
-        check_pipeline(spec, m)
-        if spec.arch == "serial":
-            sched = [(s["i"], s["j"], bool(s["dbl"])) for s in m["pipeline"]["step_schedule"]]
-            return SerialModel(spec, sched)
-    if spec.arch == "parallel":
-        return LockstepModel(spec, _parallel_transforms(spec))
-    if spec.arch == "baseline":
-        return LockstepModel(spec, _baseline_transforms(spec))
-    return SerialModel(spec, serial_schedule(spec.wbits, spec.abits))
+        check_lockstep_pipeline(spec, manifest_dict(manifest), stages=len(transforms))
+    return LockstepModel(spec, transforms)
 
 
-def timing(spec: DesignSpec) -> tuple[int, int]:
-    """(latency_cycles, initiation_interval) the model has, in the manifest's definition."""
-    if spec.arch == "serial":
-        steps = spec.wbits * spec.abits
-        return steps, steps
-    return 2, 1
+def serial_model(spec: DesignSpec, manifest: dict[str, Any] | Path | str | None = None) -> SerialModel:
+    """A fresh ``serial`` model over :func:`serial_schedule`; with a manifest, checked and built from its schedule."""
+    schedule = serial_schedule(spec.wbits, spec.abits)
+    if manifest is not None:
+        m = manifest_dict(manifest)
+        check_iterative_pipeline(spec, m, schedule)
+        schedule = manifest_schedule(m)
+    return SerialModel(spec, schedule)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from common.errors import BitbranchError
-from model.energy_activity import Activity, activity
+from model.energy_activity import Activity, ArchActivity, activity_for
 from model.spec import DesignSpec
 
 CALIBRATION_PATH = Path(__file__).with_name("energy_calibration.json")
@@ -101,11 +101,19 @@ def costs_from_calibration(cal: dict[str, Any]) -> UnitCosts:
     return UnitCosts(u["area_um2"], u["toggle_pj"], u["clock_pj_per_flop_cycle"], u["leakage_w_per_um2"], u["source"])
 
 
-def estimate_detail(spec: DesignSpec, cal: dict[str, Any] | None = None) -> Estimate:
-    """Estimate with breakdown: random inputs (seed 1, 256 vectors), valid/ready high, 10 ns clock, tt."""
+def estimate_activity(spec: DesignSpec, arch_activity: ArchActivity) -> Activity:
+    """The activity the estimate uses: random inputs (seed 1, 256 vectors) through the architecture's function."""
+    return activity_for(spec, arch_activity, ACTIVITY_VECTORS, ACTIVITY_SEED)
+
+
+def estimate_detail(spec: DesignSpec, arch_activity: ArchActivity, cal: dict[str, Any] | None = None) -> Estimate:
+    """Estimate with breakdown: random inputs (seed 1, 256 vectors), valid/ready high, 10 ns clock, tt.
+
+    ``arch_activity`` is the architecture's activity function (``rtl.archs.get(spec.arch).activity``;
+    ``reports.estimates`` resolves it for callers above rtl)."""
     cal = cal if cal is not None else load_calibration()
     costs = costs_from_calibration(cal)
-    act = activity(spec, ACTIVITY_VECTORS, ACTIVITY_SEED)
+    act = estimate_activity(spec, arch_activity)
     fa, fe = features(act, costs)
     ca, ce = cal["coefficients"]["area"], cal["coefficients"]["energy"]
     area = sum(ca[k] * fa[k] for k in AREA_CLASSES)
@@ -123,12 +131,12 @@ def wire_factor(area_um2: float, k_sqrt_area: float) -> float:
     return 1.0 + k_sqrt_area * float(np.sqrt(max(area_um2, 0.0)))
 
 
-def estimate(spec: DesignSpec, stage: str = "post-route") -> tuple[float, float]:
+def estimate(spec: DesignSpec, arch_activity: ArchActivity, stage: str = "post-route") -> tuple[float, float]:
     """(area_um2, energy_per_mac_pj) of a design at the tt corner (tt_025C_1v80), 10 ns clock, uniform random
     inputs with in_valid and out_ready always high (the flow's power setup), either post-route (default) or
     post-synthesis (wire-load model); liberty unit costs x per-part toggles, scaled by coefficients fitted to
     the flow (see module doc)."""
     if stage not in ("post-route", "post-synthesis"):
         raise BitbranchError(f"unknown estimate stage {stage!r}: choose post-route or post-synthesis")
-    e = estimate_detail(spec)
+    e = estimate_detail(spec, arch_activity)
     return e.area_um2, (e.energy_per_mac_pj if stage == "post-route" else e.energy_per_mac_pj_post_synthesis)

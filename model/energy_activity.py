@@ -11,6 +11,7 @@ serial: one bit-plane pair per cycle). The arithmetic mirrors model.cycle and th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -220,11 +221,15 @@ def baseline_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activit
     return Activity(spec.id, T, 1, parts)
 
 
-def activity(spec: DesignSpec, vectors: int = 256, seed: int = 1,
-             words: tuple[np.ndarray, np.ndarray] | None = None) -> Activity:
-    """Per-part structure and toggles for random inputs (or the given (w, a) word arrays, shape (T, N))."""
+ArchActivity = Callable[[DesignSpec, np.ndarray, np.ndarray], Activity]
+"""One architecture's parts and toggles for (T, N) weight and activation words (e.g. :func:`parallel_activity`)."""
+
+
+def activity_for(spec: DesignSpec, arch_activity: ArchActivity, vectors: int = 256, seed: int = 1,
+                 words: tuple[np.ndarray, np.ndarray] | None = None) -> Activity:
+    """Per-part structure and toggles for random inputs (or the given (w, a) word arrays, shape (T, N)), as the
+    architecture's activity function (its descriptor's ``activity``, ``rtl.archs``) counts them."""
     w, a = words if words is not None else random_words(spec, vectors, seed)
     if w.shape[0] < 2:
         raise ValueError("activity needs at least 2 vectors (toggles are between consecutive values)")
-    fn = {"parallel": parallel_activity, "serial": serial_activity, "baseline": baseline_activity}[spec.arch]
-    return fn(spec, np.asarray(w, dtype=np.int64), np.asarray(a, dtype=np.int64))
+    return arch_activity(spec, np.asarray(w, dtype=np.int64), np.asarray(a, dtype=np.int64))

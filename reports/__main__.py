@@ -16,19 +16,19 @@ from typing import Sequence
 
 from common.cli import run_main
 from common.errors import BitbranchError
-from model.energy import estimate, estimate_detail
-from model.spec import ARCHS
+from reports.estimates import estimate, estimate_detail
 from reports.sweep import (
     REPO,
     flow_specs,
     model_only_row,
     report_meta,
-    row_from_build,
     run_flow_job,
     run_jobs,
     with_model_columns,
     write_report,
 )
+from reports.table import row_from_build
+from rtl import archs as registry
 
 
 def _int_list(text: str) -> list[int]:
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sp = sub.add_parser(name)
         sp.add_argument("--bits", default="1,2" if name == "demo" else "1,2,3,4", help="W=A bit widths to sweep")
         sp.add_argument("--n", type=int, default=32)
-        sp.add_argument("--archs", default=",".join(ARCHS))
+        sp.add_argument("--archs", default=",".join(registry.names()))
         sp.add_argument("--stage", default="gds", choices=["synth", "sta", "power", "gds"],
                         help="last flow stage to run (gds = post-route numbers)")
         sp.add_argument("--clock-ns", default="")

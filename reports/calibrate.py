@@ -30,13 +30,13 @@ from model.energy import (
     SLEW_NS,
     UNIT_CELLS,
     UnitCosts,
-    estimate_detail,
     features,
     load_calibration,
     wire_factor,
 )
-from model.energy_activity import activity
-from model.spec import ARCHS, DesignSpec
+from model.spec import DesignSpec
+from reports.estimates import activity, estimate_detail
+from rtl import archs
 
 
 def unit_costs_from_liberty(lib: Any, source: str) -> UnitCosts:
@@ -83,7 +83,7 @@ def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
     out = []
     for mp in sorted(Path(root).glob("*/flow/metrics.json")):
         try:
-            spec = DesignSpec.from_id(mp.parent.parent.name)
+            spec = archs.registered(DesignSpec.from_id(mp.parent.parent.name))  # skip folders of unknown archs
             m = json.loads(mp.read_text())
         except (ValueError, json.JSONDecodeError):
             continue
@@ -129,7 +129,7 @@ def calibrate(root: Path, liberty: Path, out: Path = CALIBRATION_PATH) -> dict[s
     synth_e = {s.id: synthesis_energy(root, s, m) for s, m in designs}
     designs = [(s, m) for s, m in designs if synth_e[s.id] is not None]
     routed = [(s, m) for s, m in designs if "route__wirelength" in m]
-    feats = {spec.id: features(activity(spec, ACTIVITY_VECTORS, ACTIVITY_SEED), costs) for spec, _ in designs}
+    feats = {spec.id: features(activity(spec), costs) for spec, _ in designs}
     xa = np.array([[feats[s.id][0][k] for k in AREA_CLASSES] for s, _ in designs])
     xe = np.array([[feats[s.id][1][k] for k in ENERGY_CLASSES] for s, _ in designs])
     ya = np.array([m["design__instance__area"] for _, m in designs])
@@ -222,7 +222,7 @@ def table(bits_max: int, n: int, root: Path) -> list[str]:
     flow = {s.id: m for s, m in flow_designs(root)}
     lines = [f"{'design':<24} {'area um2':>10} {'E/MAC pJ':>9} {'flow area':>10} {'flow E/MAC':>10} {'err A':>7} {'err E':>7}"]
     for b in range(1, bits_max + 1):
-        for arch in ARCHS:
+        for arch in archs.names():
             spec = DesignSpec(arch, b, b, n)
             e = estimate_detail(spec, cal)
             m = flow.get(spec.id)

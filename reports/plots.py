@@ -15,12 +15,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from reports.table import PpaRow  # noqa: E402
+from rtl import archs  # noqa: E402
 
-ARCH_STYLE = {
-    "parallel": dict(color="#1f77b4", marker="o"),
-    "serial": dict(color="#2ca02c", marker="s"),
-    "baseline": dict(color="#d62728", marker="^"),
-}
+
+def arch_styles() -> list[tuple[str, archs.Style]]:
+    """(arch, style) of every registered architecture, in registry order: each one is drawn, none skipped."""
+    return [(name, archs.get(name).style) for name in archs.names()]
+
+
+def _unregistered(rows: Sequence[PpaRow]) -> None:
+    """A row whose arch the registry does not know would be dropped from every plot: refuse it loudly instead."""
+    unknown = sorted({r.arch for r in rows} - set(archs.names()))
+    if unknown:
+        archs.get(unknown[0])  # SpecError: unknown arch ...: choose one of ...
 
 # SVG text stays text and files stay byte-stable run to run
 matplotlib.rcParams.update({"svg.hashsalt": "bitbranch", "svg.fonttype": "none", "path.simplify": True})
@@ -52,12 +59,13 @@ def _symmetric(rows: Sequence[PpaRow], keep: Callable[[PpaRow], bool]) -> list[P
 def _versus_bits(rows, out, stem, title, ylabel, value: Callable[[PpaRow], float | None], footnote, logy=False):
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for kind, keep, line, filled in SERIES:
-        for arch, style in ARCH_STYLE.items():
+        for arch, style in arch_styles():
             pts = [(r.wbits, value(r)) for r in _symmetric(rows, keep) if r.arch == arch and value(r) is not None]
             if not pts:
                 continue
             xs, ys = zip(*pts)
-            ax.plot(xs, ys, label=f"{arch} ({kind})", linestyle=line, markerfacecolor=None if filled else "none", **style)
+            ax.plot(xs, ys, label=f"{style.label} ({kind})", linestyle=line, markerfacecolor=None if filled else "none",
+                    color=style.color, marker=style.marker)
     ax.set_title(title)
     ax.set_xlabel("bits (WBITS = ABITS)")
     ax.set_ylabel(ylabel)
@@ -88,14 +96,14 @@ def throughput_per_area(r: PpaRow) -> float | None:
 def pareto(rows: Sequence[PpaRow], out: Path, footnote: str) -> list[Path]:
     """Energy per MAC against throughput per area; lower right is better."""
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
-    for arch, style in ARCH_STYLE.items():
+    for arch, style in arch_styles():
         for kind, keep, _line, _filled in SERIES[:2]:  # the measured series; post-synthesis points hollow
             sel = [r for r in rows if keep(r) and r.arch == arch and r.energy_per_mac_pj and throughput_per_area(r)]
             if not sel:
                 continue
-            ax.scatter([throughput_per_area(r) for r in sel], [r.energy_per_mac_pj for r in sel], label=f"{arch} ({kind})",
-                       facecolors=style["color"] if kind == "post-route" else "none", edgecolors=style["color"],
-                       marker=style["marker"])
+            ax.scatter([throughput_per_area(r) for r in sel], [r.energy_per_mac_pj for r in sel],
+                       label=f"{style.label} ({kind})", facecolors=style.color if kind == "post-route" else "none",
+                       edgecolors=style.color, marker=style.marker)
             for r in sel:
                 ax.annotate(f"W{r.wbits}A{r.abits}", (throughput_per_area(r), r.energy_per_mac_pj), fontsize=6,
                             xytext=(3, 3), textcoords="offset points")
@@ -120,13 +128,13 @@ def model_vs_flow(rows: Sequence[PpaRow], out: Path, footnote: str) -> list[Path
         [("area_um2", "model_area_um2", "area (um$^2$)"), ("energy_per_mac_pj", "model_energy_per_mac_pj", "energy per MAC (pJ)")],
     ):
         vals = []
-        for arch, style in ARCH_STYLE.items():
+        for arch, style in arch_styles():
             pts = [(getattr(r, flow_key), getattr(r, model_key)) for r in rows
                    if r.status == "ok" and r.arch == arch and getattr(r, flow_key) and getattr(r, model_key)]
             if pts:
                 xs, ys = zip(*pts)
                 vals += list(xs) + list(ys)
-                ax.scatter(xs, ys, label=arch, **style)
+                ax.scatter(xs, ys, label=style.label, color=style.color, marker=style.marker)
         if vals:
             lo, hi = min(vals) * 0.8, max(vals) * 1.25
             ax.plot([lo, hi], [lo, hi], color="#888888", linewidth=0.8, label="model = flow")
@@ -146,7 +154,8 @@ def model_vs_flow(rows: Sequence[PpaRow], out: Path, footnote: str) -> list[Path
 
 
 def all_plots(rows: Sequence[PpaRow], out: Path | str, footnote: str) -> list[Path]:
-    """Every comparison plot; returns the files written."""
+    """Every comparison plot, one series per registered architecture; returns the files written."""
+    _unregistered(rows)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []

@@ -19,16 +19,19 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from flow.stage import DEFAULT_CLOCK_NS
-from model.spec import ARCHS, DesignSpec
+from model.spec import DesignSpec
 from reports import page, plots, summary
 from reports.table import PpaRow, to_csv, to_json
+from rtl import archs as registry
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def flow_specs(bits: Iterable[int] = range(1, 5), n: int = 32, archs: Sequence[str] = ARCHS) -> list[DesignSpec]:
-    """The measured set: every arch at W=A=b for each b, at one N."""
-    return [DesignSpec(arch=a, wbits=b, abits=b, n=n) for b in bits for a in archs]
+def flow_specs(bits: Iterable[int] = range(1, 5), n: int = 32, archs: Sequence[str] | None = None) -> list[DesignSpec]:
+    """The measured set: every arch (default: every registered one) at W=A=b for each b, at one N; an arch the
+    registry does not know is a SpecError."""
+    names = registry.names() if archs is None else [registry.get(a).name for a in archs]
+    return [DesignSpec(arch=a, wbits=b, abits=b, n=n) for b in bits for a in names]
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from common.errors import BitbranchError
 from model.contract import check_manifest
 from model.spec import DesignSpec
+from rtl import archs
 from rtl.check import module_names, parse_verilog
 from rtl.design import ArchDesign
 from rtl.verilog import GENERATOR
@@ -21,20 +22,9 @@ PYVERILOG_TABLES = ".pyverilog"
 """Folder under the build root where pyverilog's parser tables are cached."""
 
 
-def _arch_generators() -> dict[str, Callable[[DesignSpec], ArchDesign]]:
-    from rtl.arch_baseline import generate_baseline
-    from rtl.arch_parallel import generate_parallel
-    from rtl.arch_serial import generate_serial
-
-    return {"parallel": generate_parallel, "serial": generate_serial, "baseline": generate_baseline}
-
-
 def design_for(spec: DesignSpec) -> ArchDesign:
-    """The architecture's generated modules for a spec (pure: no files)."""
-    gens = _arch_generators()
-    if spec.arch not in gens:
-        raise BitbranchError(f"no RTL generator for arch {spec.arch!r}: choose one of {', '.join(gens)}")
-    return gens[spec.arch](spec)
+    """The architecture's generated modules for a spec (pure: no files); the arch comes from the registry."""
+    return archs.get(spec.arch).generate(spec)
 
 
 def manifest_for(spec: DesignSpec, design: ArchDesign) -> dict[str, Any]:

@@ -1,20 +1,20 @@
-"""model.cycle in pure Python: its traces obey the port contract and the RTL manifest's timing."""
+"""The cycle models (model.cycle, picked per arch by rtl.archs) in pure Python: their traces obey the port
+contract and the RTL manifest's timing."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from common.errors import BitbranchError
-from model.cycle import Inputs, cycle_model, serial_schedule, timing
+from model.cycle import Inputs, serial_schedule
 from model.spec import DesignSpec
+from rtl import archs
+from rtl.archs import cycle_model, timing
 from verif.checks import check_trace
 from verif.driver import replay
 from verif.stimulus import StimulusConfig, make_stimulus
-
-BUILD = Path(__file__).resolve().parents[1] / "build"
 
 
 @pytest.mark.parametrize("spec_id", [
@@ -34,11 +34,11 @@ def test_model_trace_passes_the_bench_checks(spec_id, seed):
     assert rep.delivered > 60 and rep.coverage["reset_mid_stream"] > 0
 
 
-def test_model_is_built_from_and_checked_against_the_manifest():
+def test_model_is_built_from_and_checked_against_the_manifest(tmp_path):
     from rtl.generate import generate
 
     spec = DesignSpec.from_id("serial_w2a3_n4")
-    path = generate(spec, BUILD)
+    path = generate(spec, tmp_path)
     manifest = json.loads(path.read_text())
     model = cycle_model(spec, manifest)
     assert list(model.schedule) == serial_schedule(2, 3)
@@ -48,13 +48,13 @@ def test_model_is_built_from_and_checked_against_the_manifest():
     with pytest.raises(BitbranchError, match="step_schedule"):
         cycle_model(spec, bad)
     par = DesignSpec.from_id("parallel_w2a2_n4")
-    pm = json.loads(generate(par, BUILD).read_text())
+    pm = json.loads(generate(par, tmp_path).read_text())
     pm["latency_cycles"] = 3
     with pytest.raises(BitbranchError, match="latency 3"):
         cycle_model(par, pm)
 
 
-@pytest.mark.parametrize("arch", ["parallel", "serial", "baseline"])
+@pytest.mark.parametrize("arch", archs.names())
 def test_state_is_unknown_until_the_first_reset_then_known(arch):
     spec = DesignSpec(arch, 2, 2, 4)
     m = cycle_model(spec)

@@ -16,14 +16,19 @@ from model.energy import (
     CALIBRATION_PATH,
     ENERGY_CLASSES,
     costs_from_calibration,
-    estimate,
-    estimate_detail,
     features,
     load_calibration,
 )
-from model.energy_activity import activity, popcount_tree_activity, random_words
+from model.energy_activity import Activity, activity_for, popcount_tree_activity, random_words
 from model.spec import DesignSpec
 from reports.calibrate import main
+from reports.estimates import estimate, estimate_detail
+from rtl import archs
+
+
+def activity(spec: DesignSpec, words=None) -> Activity:
+    """The registered architecture's activity for random inputs (seed 1, 256 vectors) or the given words."""
+    return activity_for(spec, archs.get(spec.arch).activity, words=words)
 
 
 def test_popcount_tree_activity_counts_like_the_cycle_model():
@@ -75,7 +80,7 @@ def test_estimate_is_the_calibrated_sum_of_features():
     assert e_mac == pytest.approx(det.energy_per_dot_pj / 32)
     assert det.energy_per_dot_pj >= sum(cal["coefficients"]["energy"][k] * fe[k] for k in ENERGY_CLASSES)
     # more bits cost more, for every arch
-    for arch in ("parallel", "serial", "baseline"):
+    for arch in archs.names():
         a1, e1 = estimate(DesignSpec(arch, 1, 1, 32))
         a4, e4 = estimate(DesignSpec(arch, 4, 4, 32))
         assert a4 > a1 > 0 and e4 > e1 > 0

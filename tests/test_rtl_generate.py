@@ -12,13 +12,15 @@ import pytest
 
 from common.errors import BitbranchError
 from model.contract import check_manifest, read_manifest
-from model.spec import ARCHS, DesignSpec
+from model.spec import DesignSpec
+from rtl import archs
 from rtl import generate as gen_mod
 from rtl.check import module_names, parse_verilog
 from rtl.generate import generate
 from rtl.verilog import GENERATOR, top_name
 
 REPO = Path(__file__).resolve().parents[1]
+ARCHS = archs.names()
 BIT_PAIRS = [(1, 1), (2, 2), (3, 3), (4, 4), (1, 4), (4, 1)]
 NS = [1, 7, 32, 64]
 GRID = [DesignSpec(arch, w, a, n) for arch in ARCHS for (w, a) in BIT_PAIRS for n in NS]

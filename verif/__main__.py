@@ -14,9 +14,9 @@ from typing import Sequence
 
 from common.cli import run_main
 from common.errors import BitbranchError
-from model.cli import add_spec_arguments, spec_from_args
 from model.contract import ManifestError
 from model.spec import DesignSpec
+from rtl.cli import add_spec_arguments, spec_from_args
 from verif.regression import default_specs, summary_table
 from verif.runner import (
     SIMS,
@@ -66,6 +66,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parse_args(argv)
+    given = any(str(v or "").strip() for v in (ns.arch, ns.bits, ns.wbits, ns.abits, ns.n, ns.popcount))
+    specs: list[DesignSpec] = [spec_from_args(ns)] if given or ns.netlist else default_specs()
     sim = ns.sim.strip() or "icarus"
     if sim not in SIMS:
         raise BitbranchError(f"unknown simulator {sim!r}: use SIM=icarus or SIM=verilator")
@@ -77,8 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         stimulus=StimulusConfig(seed=_int(ns.seed, "--seed", 0), n_random=_int(ns.vectors, "--vectors", 0)),
         root=root,
     )
-    given = any(str(v or "").strip() for v in (ns.arch, ns.bits, ns.wbits, ns.abits, ns.n, ns.popcount))
-    specs: list[DesignSpec] = [spec_from_args(ns)] if given or ns.netlist else default_specs()
 
     def one(spec: DesignSpec) -> VerifResult:
         try:

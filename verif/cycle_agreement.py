@@ -18,8 +18,8 @@ import cocotb
 from cocotb.triggers import Timer
 
 from common.files import atomic_write_json
-from model.cycle import cycle_model, timing
 from model.spec import DesignSpec
+from rtl.archs import cycle_model, timing
 from verif.driver import Driver
 from verif.signals import HALF_PERIOD_NS, read_bit, read_signed
 from verif.stimulus import StimulusConfig, make_stimulus

@@ -23,10 +23,10 @@ import numpy as np
 from common.cli import parse_int, run_main
 from common.errors import BitbranchError
 from common.files import atomic_write_bytes, atomic_write_text
-from model.cli import add_spec_arguments, spec_from_args
 from model.contract import check_manifest, manifest_files, read_manifest
 from model.encoding import integer_dot
 from model.spec import DesignSpec
+from rtl.cli import add_spec_arguments, spec_from_args
 from verif.runner import verilator_bin_dir
 from verif.stimulus import corner_vectors
 

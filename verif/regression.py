@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from model.spec import ARCHS, DesignSpec
+from model.spec import DesignSpec
+from rtl import archs
 from verif.runner import VerifResult
 
 
 def default_specs() -> list[DesignSpec]:
-    """Every arch at BITS 1..4 (N=32), asymmetric W1A4, W4A1, W2A3 and odd N=1, N=7 (BITS 2)."""
+    """Every registered arch at BITS 1..4 (N=32), asymmetric W1A4, W4A1, W2A3 and odd N=1, N=7 (BITS 2)."""
     specs: list[DesignSpec] = []
-    for arch in ARCHS:
+    for arch in archs.names():
         specs += [DesignSpec(arch, b, b, 32) for b in range(1, 5)]
         specs += [DesignSpec(arch, w, a, 32) for w, a in ((1, 4), (4, 1), (2, 3))]
         specs += [DesignSpec(arch, 2, 2, n) for n in (1, 7)]

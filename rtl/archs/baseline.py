@@ -6,9 +6,15 @@ so the encoded PEs are compared with a good pipelined multiplier-and-adder-tree 
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Mapping
+
+from model.cycle import LockstepModel, baseline_groups, baseline_transforms, lockstep_model
+from model.energy_activity import baseline_activity
 from model.spec import DesignSpec
-from rtl.arch_parallel import lockstep_control, lockstep_pipeline
+from rtl.archs import Architecture, Style
 from rtl.design import ArchDesign, port_list
+from rtl.lockstep import lockstep_control, lockstep_pipeline
 from rtl.verilog import (
     FOOTER,
     ModuleText,
@@ -29,24 +35,14 @@ def decode_expr(bus: str, bits: int, e: int) -> str:
     return f"{{~{bus}[{msb}], {rest}, 1'b1}}"
 
 
-def groups(n: int, count: int) -> list[range]:
-    """Split elements 0..n-1 into ``count`` contiguous groups whose sizes differ by at most one."""
-    base, extra = divmod(n, count)
-    out, start = [], 0
-    for g in range(count):
-        size = base + (1 if g < extra else 0)
-        out.append(range(start, start + size))
-        start += size
-    return out
-
-
 def generate_baseline(spec: DesignSpec) -> ArchDesign:
     """Build the baseline PE: s1 operands, s2 partial sums of signed products, out = their sum."""
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
     top = top_name(spec)
     pmax = ((1 << m) - 1) * ((1 << k) - 1)
     pb = pmax.bit_length() + 1  # signed product width; |q_w q_a| <= (2^M-1)(2^K-1)
-    n_groups = min(m * k, n)
+    element_groups = baseline_groups(spec)
+    n_groups = len(element_groups)
     body: list[str] = [
         header(spec, top, f"baseline PE: {n} signed {m + 1}x{k + 1}-bit multipliers, adder tree "
                f"split into {n_groups} partial sums, latency 2, II 1"),
@@ -74,7 +70,7 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
         products.append(TreeNode(f"prod_{e}", pb, pmax))
     parts: list[TreeNode] = []
     loads: list[str] = []
-    for g, members in enumerate(groups(n, n_groups)):
+    for g, members in enumerate(element_groups):
         root = adder_tree([products[e] for e in members], f"grp{g}", signed=True, lines=body)
         body.append(f"    reg signed [{root.width - 1}:0] s2_part_{g};")
         loads.append(f"            s2_part_{g} <= {root.name};")
@@ -113,7 +109,27 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
                 "multiplier_operand_bits": [m + 1, k + 1],
                 "product_bits": pb,
                 "partial_sums": n_groups,
-                "group_sizes": [len(r) for r in groups(n, n_groups)],
+                "group_sizes": [len(r) for r in element_groups],
             }
         },
     )
+
+
+def timing(spec: DesignSpec) -> tuple[int, int]:
+    """Latency 2 (s1, s2, out), II 1."""
+    return 2, 1
+
+
+def cycle_model(spec: DesignSpec, manifest: Mapping[str, Any] | Path | str | None = None) -> LockstepModel:
+    return lockstep_model(spec, baseline_transforms(spec), manifest)
+
+
+ARCH = Architecture(
+    name="baseline",
+    description="conventional: N signed multipliers of the decoded odd codes and adder trees; latency 2, II 1",
+    generate=generate_baseline,
+    timing=timing,
+    cycle_model=cycle_model,
+    activity=baseline_activity,
+    style=Style(color="#d62728", marker="^", label="baseline"),
+)

@@ -7,7 +7,10 @@ acc <- (new diagonal ? 2 acc : acc) + pc(i, j); after the last step y = 2 acc - 
 from __future__ import annotations
 
 from model.compressor import build_popcount, popcount_stats
+from model.cycle import serial_model, serial_schedule
+from model.energy_activity import serial_activity
 from model.spec import DesignSpec
+from rtl.archs import Architecture, Style
 from rtl.design import LATENCY_DEFINITION, ArchDesign, port_list
 from rtl.verilog import (
     FOOTER,
@@ -19,19 +22,6 @@ from rtl.verilog import (
     popcount_module,
     top_name,
 )
-
-
-def step_schedule(wbits: int, abits: int) -> list[tuple[int, int, bool]]:
-    """(weight plane i, activation plane j, shift acc first) per step: diagonals high to low, i ascending."""
-    steps: list[tuple[int, int, bool]] = []
-    for s in range(wbits + abits - 2, -1, -1):
-        first_of_diag = True
-        for i in range(wbits):
-            j = s - i
-            if 0 <= j < abits:
-                steps.append((i, j, first_of_diag and bool(steps)))
-                first_of_diag = False
-    return steps
 
 
 def plane_mux(name: str, sel: str, sel_bits: int, planes: list[str], n: int) -> list[str]:
@@ -52,7 +42,7 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
     pw = tree.width
     pc_name, br_name = f"{top}_popcount", f"{top}_branch"
     const = n * ((1 << m) - 1) * ((1 << k) - 1)
-    steps = step_schedule(m, k)
+    steps = serial_schedule(m, k)
     nsteps = len(steps)
     cw, iw, jw = clog2(nsteps), clog2(m), clog2(k)
     aw = ow - 1  # acc <= N (2^W-1)(2^A-1) = y_max at every step (Horner partial sums never exceed the total)
@@ -185,3 +175,20 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
             "constant_correction": const,
         },
     )
+
+
+def timing(spec: DesignSpec) -> tuple[int, int]:
+    """One step per bit-plane pair: latency = II = WBITS*ABITS."""
+    steps = len(serial_schedule(spec.wbits, spec.abits))
+    return steps, steps
+
+
+ARCH = Architecture(
+    name="serial",
+    description="encoded: one XNOR-popcount branch unit reused over the WBITS*ABITS bit-plane pairs; latency = II = W*A",
+    generate=generate_serial,
+    timing=timing,
+    cycle_model=serial_model,
+    activity=serial_activity,
+    style=Style(color="#2ca02c", marker="s", label="serial"),
+)

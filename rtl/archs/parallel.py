@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Mapping
+
 from model.compressor import build_popcount, popcount_stats
+from model.cycle import LockstepModel, lockstep_model, parallel_transforms
+from model.energy_activity import parallel_activity
 from model.spec import DesignSpec
-from rtl.design import LATENCY_DEFINITION, ArchDesign, port_list
+from rtl.archs import Architecture, Style
+from rtl.design import ArchDesign, port_list
+from rtl.lockstep import lockstep_control, lockstep_pipeline
 from rtl.verilog import (
     FOOTER,
     ModuleText,
@@ -17,47 +24,6 @@ from rtl.verilog import (
     popcount_module,
     top_name,
 )
-
-
-def lockstep_pipeline(stages: list[dict[str, str]]) -> dict:
-    """Pipeline description shared by `parallel` and `baseline`: every stage moves together."""
-    return {
-        "style": "lockstep",
-        "registers_per_stage": "a valid bit (reset to 0) and data registers (not reset, loaded only when valid)",
-        "live": "live <= 0 at an edge with rst_n=0, else live <= 1 (so in_ready is 0 during reset and one edge after)",
-        "advance": "advance = !out_valid | out_ready (combinational)",
-        "in_ready": "live & advance (combinational; depends on out_ready)",
-        "on_edge_if_advance": "s1 <= (in_valid & in_ready, inputs); each later stage <= previous stage; "
-        "out_valid,y <= last internal stage (y only loaded when that stage is valid)",
-        "on_edge_if_not_advance": "every register holds (y and out_valid hold until out_ready)",
-        "stages": stages,
-        "latency_definition": LATENCY_DEFINITION,
-    }
-
-
-def lockstep_control(valids: list[str]) -> list[str]:
-    """Verilog for live, advance, in_ready and the valid chain s1 -> ... -> out_valid."""
-    chain = ["in_valid & live", *valids]
-    body = [
-        "    reg live;",
-        *[f"    reg {v};" for v in valids],
-        "    wire advance = ~out_valid | out_ready;",
-        "    assign in_ready = live & advance;",
-        "    always @(posedge clk) begin",
-        "        if (!rst_n) begin",
-        "            live <= 1'b0;",
-        *[f"            {v} <= 1'b0;" for v in valids],
-        "            out_valid <= 1'b0;",
-        "        end else begin",
-        "            live <= 1'b1;",
-        "            if (advance) begin",
-        *[f"                {v} <= {src};" for v, src in zip(valids, chain)],
-        f"                out_valid <= {valids[-1]};",
-        "            end",
-        "        end",
-        "    end",
-    ]
-    return body
 
 
 def generate_parallel(spec: DesignSpec) -> ArchDesign:
@@ -138,3 +104,23 @@ def generate_parallel(spec: DesignSpec) -> ArchDesign:
             "constant_correction": const,
         },
     )
+
+
+def timing(spec: DesignSpec) -> tuple[int, int]:
+    """Latency 2 (s1, s2, out), II 1."""
+    return 2, 1
+
+
+def cycle_model(spec: DesignSpec, manifest: Mapping[str, Any] | Path | str | None = None) -> LockstepModel:
+    return lockstep_model(spec, parallel_transforms(spec), manifest)
+
+
+ARCH = Architecture(
+    name="parallel",
+    description="encoded: WBITS*ABITS XNOR-popcount branch units side by side and a shift-add; latency 2, II 1",
+    generate=generate_parallel,
+    timing=timing,
+    cycle_model=cycle_model,
+    activity=parallel_activity,
+    style=Style(color="#1f77b4", marker="o", label="parallel"),
+)
