@@ -134,3 +134,16 @@ def test_activity_run_is_deterministic_and_catches_a_broken_pe(build):
     r = run_activity(spec, m.top, m.latency, m.ii, m.sources, build / "activity-mutant" / "sim", **kw)
     assert not r.passed and r.result["mismatch_count"] > 0
     assert r.result["mismatches"][0].startswith("vector ") and " expected " in r.result["mismatches"][0]
+
+
+def test_simulate_errors_are_one_line(tmp_path):
+    """verif.sim.simulate: a bad setup or a broken build is one line naming the log or the fix."""
+    from verif.sim import SimError, SimTarget, simulate
+
+    bad = tmp_path / "bad.v"
+    bad.write_text("module broken(; endmodule\n")
+    with pytest.raises(SimError, match=r"icarus build of broken failed .*; see .*build\.log") as e:
+        simulate(SimTarget("broken", (bad,)), "verif.bench", {}, "icarus", tmp_path / "run")
+    assert "\n" not in str(e.value) and e.value.log == (tmp_path / "run" / "build.log")
+    with pytest.raises(SimError, match="unknown simulator 'modelsim'"):
+        simulate(SimTarget("broken", (bad,)), "verif.bench", {}, "modelsim", tmp_path / "run")

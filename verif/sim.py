@@ -163,8 +163,8 @@ def simulate(
 
     ``config`` reaches the test module through :func:`load_config`, with ``result_path`` added when it has
     none (``<run_dir>/result.json``). ``waves``: the simulator's own trace (FST). ``vcd``: the design's own
-    ``$dumpvars`` write (Icarus). ``logs``: file names of the build and simulation logs in ``run_dir``. ``timeout_s``: wall-clock
-    limit of the simulation run.
+    ``$dumpvars`` write (Icarus). ``logs``: file names of the build and simulation logs in ``run_dir``.
+    ``timeout_s``: wall-clock limit of the simulation run.
     """
     check_simulator(sim)
     run_dir = Path(run_dir).resolve()
@@ -190,7 +190,7 @@ def simulate(
         runner.test(test_module=test_module, hdl_toplevel=target.top, build_dir=run_dir, test_dir=run_dir,
                     extra_env={CONFIG_ENV: str(config_path)}, results_xml=str(results_xml), waves=waves,
                     timescale=TIMESCALE, log_file=sim_log)
-    except SystemExit:  # the cocotb runner exits when a test fails under pytest; the results say why
+    except (SystemExit, RuntimeError):  # a failed test (under pytest) or simulator exit status: the results say why
         pass
     wall = time.perf_counter() - t0
     from cocotb_tools.check_results import get_results
