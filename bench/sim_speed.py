@@ -16,7 +16,8 @@ sys.path.insert(0, str(ROOT))
 
 from common.tools import package_version, tool_version  # noqa: E402
 from model.spec import DesignSpec  # noqa: E402
-from verif.runner import RunOptions, check_simulator, rtl_target, run, verilator_bin_dir  # noqa: E402
+from verif.runner import RunOptions, rtl_target, run  # noqa: E402
+from verif.sim import check_simulator, verilator_bin_dir  # noqa: E402
 
 GOAL_VERILATOR = 20_000
 

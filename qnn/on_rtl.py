@@ -7,9 +7,6 @@ root; the bench (verif/qnn_layer.py) asserts each y against the model and writes
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,17 +15,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from common.errors import BitbranchError
-from common.tools import package_version, tool_version
-from model.contract import check_manifest, manifest_files, read_manifest
 from model.spec import DesignSpec
 from qnn.net import integer_matmul
+from verif.runner import rtl_target
+from verif.sim import check_simulator, simulate, simulator_version
 
 if TYPE_CHECKING:
     from qnn.data import DigitsSplit
     from qnn.net import TrainConfig
-
-SIMULATORS: dict[str, str] = {"icarus": "iverilog"}
-"""Simulators this run supports, with the program that must be on PATH."""
 
 
 @dataclass(frozen=True)
@@ -57,63 +51,26 @@ def run_layer(
 
     ``expected`` (B, O) overrides the model's integer dots the bench checks against (tests use it
     to show a wrong expectation is caught)."""
-    if sim not in SIMULATORS:
-        raise BitbranchError(f"simulator {sim!r} is not supported here: use one of {', '.join(SIMULATORS)}")
-    if shutil.which(SIMULATORS[sim]) is None:
-        raise BitbranchError(f"{SIMULATORS[sim]} is not on PATH: install it (`make deps`) to run the layer on RTL")
-    try:
-        from cocotb_tools.runner import get_runner
-
-        from rtl.generate import generate
-    except ImportError as e:
-        raise BitbranchError(f"cannot run the RTL layer: {e} (run `make deps`)") from None
-    from cocotb_tools.check_results import get_results
-
+    check_simulator(sim)
     w_u = np.asarray(w_u, dtype=np.int64)
     a_u = np.asarray(a_u, dtype=np.int64)
     if w_u.ndim != 2 or a_u.ndim != 2 or w_u.shape[1] != a_u.shape[1]:
         raise BitbranchError(f"layer shapes do not fit: weights {w_u.shape}, activations {a_u.shape} (want (O,N), (B,N))")
     spec = DesignSpec(arch="parallel", wbits=wbits, abits=abits, n=int(w_u.shape[1]))
-    root = Path(build_root).resolve()
-    manifest_path = generate(spec, root=root)
-    manifest = read_manifest(manifest_path)
-    check_manifest(spec, manifest)
-    sources = [Path(p).resolve() for p in manifest_files(manifest, manifest_path.parent)]
-
-    run_dir = root / "qnn" / tag / spec.id
-    sim_dir = run_dir / "sim"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    target = rtl_target(spec, Path(build_root).resolve())
+    run_dir = Path(build_root).resolve() / "qnn" / tag / spec.id
     expected = integer_matmul(a_u, w_u, abits, wbits) if expected is None else np.asarray(expected, dtype=np.int64)
-    result_path = run_dir / "rtl_outputs.json"
-    if result_path.exists():
-        result_path.unlink()
     pairs = a_u.shape[0] * w_u.shape[0]
     job = {
         "wbits": wbits, "abits": abits, "n": spec.n, "out_width": spec.out_width,
         "w_words": w_u.tolist(), "a_words": a_u.tolist(), "expected": expected.tolist(),
-        "result_path": str(result_path),
-        "max_cycles": pairs * max(1, int(manifest["initiation_interval"])) + 10 * (int(manifest["latency_cycles"]) + 10),
+        "result_path": str(run_dir / "rtl_outputs.json"),
+        "max_cycles": pairs * max(1, target.ii) + 10 * (target.latency + 10),
     }
-    job_path = run_dir / "job.json"
-    job_path.write_text(json.dumps(job) + "\n")
-
-    runner = get_runner(sim)
-    runner.build(sources=sources, hdl_toplevel=manifest["top"], build_dir=sim_dir, timescale=("1ns", "1ps"),
-                 log_file=run_dir / "build.log")
-    env = {"QNN_LAYER_JOB": str(job_path), "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).resolve().parents[1])] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
-    results_xml = run_dir / "results.xml"
-    try:
-        runner.test(test_module="verif.qnn_layer", hdl_toplevel=manifest["top"], build_dir=sim_dir,
-                    test_dir=run_dir, extra_env=env, results_xml=str(results_xml), log_file=run_dir / "sim.log")
-    except SystemExit:  # the cocotb runner exits on a failed test under pytest; the results file says which
-        pass
-    n_tests, n_failed = get_results(results_xml) if results_xml.exists() else (0, 0)
-    if n_tests != 1 or n_failed or not result_path.exists():
-        raise BitbranchError(f"RTL layer run of {spec.id} failed ({n_failed} of {n_tests} cocotb tests): see {run_dir / 'sim.log'}")
-    out = json.loads(result_path.read_text())
+    out = simulate(target, "verif.qnn_layer", job, sim, run_dir).check(f"RTL layer run of {spec.id}")
     y = np.asarray(out["y"], dtype=np.int64).reshape(a_u.shape[0], w_u.shape[0])
-    return LayerRun(y=y, spec_id=spec.id, top=manifest["top"], simulator=f"{sim}: {tool_version(SIMULATORS[sim])}; cocotb {package_version('cocotb')}", cycles=int(out["cycles"]), build_dir=run_dir)
+    return LayerRun(y=y, spec_id=spec.id, top=target.top, simulator=simulator_version(sim), cycles=int(out["cycles"]),
+                    build_dir=run_dir)
 
 
 @dataclass(frozen=True)

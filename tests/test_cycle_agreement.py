@@ -21,8 +21,10 @@ if shutil.which("iverilog") is None:
 
 from verif.cycle_agreement import run_agreement  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / "build"
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("build")
 
 SPECS = [
     "parallel_w2a2_n32", "parallel_w1a4_n7", "parallel_w3a3_n1",
@@ -32,9 +34,9 @@ SPECS = [
 
 
 @pytest.mark.parametrize("spec_id", SPECS)
-def test_rtl_and_cycle_model_agree_every_cycle(spec_id):
+def test_rtl_and_cycle_model_agree_every_cycle(spec_id, build):
     spec = DesignSpec.from_id(spec_id)
-    r = run_agreement(spec, BUILD)
+    r = run_agreement(spec, build)
     assert r["mismatching_cycles"] == 0, r["mismatches"]
     assert r["passed"]
     for s in r["streams"]:
@@ -44,19 +46,19 @@ def test_rtl_and_cycle_model_agree_every_cycle(spec_id):
         assert s["compared_cycles"] >= s["cycles"] - 3
 
 
-def test_a_handshake_only_mutant_is_caught(tmp_path):
+def test_a_handshake_only_mutant_is_caught(build):
     """in_ready = advance (live dropped): same y values, but in_ready right after reset differs."""
     from rtl.generate import generate
 
     spec = DesignSpec.from_id("parallel_w1a4_n7")
-    rtl_dir = generate(spec, BUILD).parent
-    mutant = spec.build_dir(BUILD) / "verif" / "cycle-mutant-rtl"
+    rtl_dir = generate(spec, build).parent
+    mutant = spec.build_dir(build) / "verif" / "cycle-mutant-rtl"
     shutil.rmtree(mutant, ignore_errors=True)
     shutil.copytree(rtl_dir, mutant)
     top = mutant / f"bb_{spec.id}.v"
     text = top.read_text()
     assert "assign in_ready = live & advance;" in text
     top.write_text(text.replace("assign in_ready = live & advance;", "assign in_ready = advance;"))
-    r = run_agreement(spec, BUILD, manifest=mutant / "manifest.json", label="mutant")
+    r = run_agreement(spec, build, manifest=mutant / "manifest.json", label="mutant")
     assert not r["passed"] and r["mismatching_cycles"] > 0
     assert "in_ready" in r["mismatches"][0]

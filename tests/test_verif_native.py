@@ -33,7 +33,7 @@ def test_vectors_start_with_the_bench_corners_and_are_deterministic():
 
 def _need_verilator(need_tools):
     from common.errors import BitbranchError
-    from verif.runner import verilator_bin_dir
+    from verif.sim import verilator_bin_dir
 
     need_tools("g++", "make")
     try:

@@ -18,15 +18,8 @@ from model.contract import ManifestError
 from model.spec import DesignSpec
 from rtl.cli import add_spec_arguments, spec_from_args
 from verif.regression import default_specs, summary_table
-from verif.runner import (
-    SIMS,
-    RunOptions,
-    VerifResult,
-    check_simulator,
-    netlist_target,
-    rtl_target,
-    run,
-)
+from verif.runner import RunOptions, VerifResult, netlist_target, rtl_target, run
+from verif.sim import SIMS, check_simulator
 from verif.stimulus import StimulusConfig
 
 

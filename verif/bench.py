@@ -1,7 +1,7 @@
 """The cocotb test: drive one PE through :class:`verif.driver.Driver`, record the trace, check it.
 
-Loaded by the simulator (via the cocotb runner in :mod:`verif.runner`); it reads its run
-configuration from the JSON file named by ``BITBRANCH_VERIF_CONFIG``. The bench drives the
+Loaded by the simulator (:mod:`verif.runner` runs it through :func:`verif.sim.simulate`); it reads
+its run configuration with :func:`verif.sim.load_config`. The bench drives the
 clock itself: each cycle it sets clk low and the inputs, waits half a period, samples the settled
 outputs (the values the rising edge will see), raises clk and waits the other half. Two timer
 callbacks per cycle keep it fast and equally exact on Icarus, Verilator and gate-level netlists.
@@ -9,8 +9,6 @@ callbacks per cycle keep it fast and equally exact on Icarus, Verilator and gate
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -22,15 +20,14 @@ from model.spec import DesignSpec
 from verif.checks import check_trace
 from verif.driver import Driver
 from verif.signals import HALF_PERIOD_NS, read_bit, read_signed
+from verif.sim import load_config, write_result
 from verif.stimulus import StimulusConfig, make_stimulus, throughput_stimulus
-
-CONFIG_ENV = "BITBRANCH_VERIF_CONFIG"
 
 
 @cocotb.test()
 async def pe_stream(dut) -> None:
     """Stream the run's stimulus through the PE and check it against model.contract.expected_y."""
-    cfg = json.loads(Path(os.environ[CONFIG_ENV]).read_text())
+    cfg = load_config()
     spec = DesignSpec.from_mapping(cfg["spec"])
     latency, ii = int(cfg["latency"]), int(cfg["ii"])
     if cfg["mode"] == "throughput":
@@ -86,7 +83,7 @@ async def pe_stream(dut) -> None:
         header["clean_phase"] = [stim.clean_start, stim.clean_end]
         header["midreset_at"] = stim.midreset_at
         atomic_write_json(Path(cfg["trace_path"]), {"header": header, "trace": driver.trace.columns}, compact=True)
-    atomic_write_json(Path(cfg["result_path"]), result, compact=True)
+    write_result(cfg, result)
     for msg in report.failures:
         dut._log.error(msg)
     assert report.passed, f"{report.n_failures} check(s) failed; first: {report.failures[0]}"

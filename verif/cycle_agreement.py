@@ -4,34 +4,31 @@ Each cycle the bench drives the same inputs into both (``verif.driver.Driver`` o
 ``verif.stimulus`` stream: valid gaps, out_ready back-pressure, a mid-stream reset), samples the
 RTL's settled in_ready, out_valid and y before the rising edge and compares them with the model's
 (y only when out_valid); during reset cycles in_ready/out_valid are compared once the model knows
-them. Several traffic mixes run in one simulation. Config: JSON file named by ``BITBRANCH_CYCLE_CONFIG``.
+them. Several traffic mixes run in one simulation. :func:`run_agreement` runs it through :func:`verif.sim.simulate`.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
 import cocotb
 from cocotb.triggers import Timer
 
-from common.files import atomic_write_json
 from model.spec import DesignSpec
 from rtl.archs import cycle_model, timing
 from verif.driver import Driver
 from verif.signals import HALF_PERIOD_NS, read_bit, read_signed
+from verif.sim import SimError, load_config, simulate, write_result
 from verif.stimulus import StimulusConfig, make_stimulus
 
-CONFIG_ENV = "BITBRANCH_CYCLE_CONFIG"
 MAX_LISTED = 20
 
 
 @cocotb.test()
 async def rtl_matches_cycle_model(dut) -> None:
     """Every cycle of every configured stream: RTL (in_ready, out_valid, y if valid) == model."""
-    cfg = json.loads(Path(os.environ[CONFIG_ENV]).read_text())
+    cfg = load_config()
     spec = DesignSpec.from_mapping(cfg["spec"])
     latency, ii = timing(spec)
     model = cycle_model(spec, cfg["manifest"])
@@ -96,7 +93,7 @@ async def rtl_matches_cycle_model(dut) -> None:
         "compared_cycles": sum(r["compared_cycles"] for r in runs),
         "sim_seconds": time.perf_counter() - t0,
     }
-    atomic_write_json(Path(cfg["result_path"]), result, compact=True)
+    write_result(cfg, result)
     for msg in mismatches:
         dut._log.error(msg)
     assert n_mismatch == 0, f"{n_mismatch} cycle(s) differ; first: {mismatches[0]}"
@@ -117,31 +114,14 @@ def run_agreement(spec: DesignSpec, root: Path | str = "build", streams=DEFAULT_
                   manifest: Path | None = None, label: str = "rtl") -> dict:
     """Simulate the RTL (generated, or the one a given manifest names) beside the cycle model; return the result."""
     from rtl.generate import generate
-    from verif.runner import TIMESCALE, check_simulator, target_from_manifest
+    from verif.runner import target_from_manifest
 
-    check_simulator(sim)
     root = Path(root).resolve()
     manifest = Path(manifest).resolve() if manifest is not None else generate(spec, root)
     target = target_from_manifest(spec, manifest)
     run_dir = spec.build_dir(root) / "verif" / (f"cycle-agreement-{sim}" + ("" if label == "rtl" else f"-{label}"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    result_path = run_dir / "result.json"
-    result_path.unlink(missing_ok=True)
-    config_path = run_dir / "config.json"
-    atomic_write_json(config_path, {"spec": spec.to_dict(), "manifest": str(manifest),
-                                    "streams": [dict(s) for s in streams], "result_path": str(result_path)},
-                      compact=True)
-    from cocotb_tools.runner import get_runner
-
-    runner = get_runner(sim)
-    runner.build(sources=list(target.sources), hdl_toplevel=target.top, build_dir=run_dir, always=True,
-                 timescale=TIMESCALE, log_file=run_dir / "build.log")
-    try:
-        runner.test(test_module="verif.cycle_agreement", hdl_toplevel=target.top, build_dir=run_dir,
-                    test_dir=run_dir, extra_env={CONFIG_ENV: str(config_path)},
-                    results_xml=str(run_dir / "results.xml"), timescale=TIMESCALE, log_file=run_dir / "sim.log")
-    except SystemExit:  # the runner exits on a failing test under pytest; the result JSON says why
-        pass
-    if not result_path.is_file():
-        raise RuntimeError(f"cycle agreement of {spec.id} ended without a result; see {run_dir / 'sim.log'}")
-    return json.loads(result_path.read_text())
+    config = {"spec": spec.to_dict(), "manifest": str(manifest), "streams": [dict(s) for s in streams]}
+    r = simulate(target, "verif.cycle_agreement", config, sim, run_dir)
+    if not r.result:
+        raise SimError(f"cycle agreement of {spec.id} failed before its checks; see {r.sim_log}", r.sim_log)
+    return r.result

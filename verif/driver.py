@@ -7,7 +7,8 @@ traces can be compared cycle by cycle.
 
 Driver rule: during reset in_valid is 0 and out_ready is 0. Otherwise, once an input is
 offered it is held (AXI style) until accepted; a new one is offered when the plan's ``offer``
-bit is set and vectors remain. ``w``/``a`` always carry the next unsent vector (zeros at the end).
+bit is set and vectors remain. ``w``/``a`` always carry the next unsent vector (zeros at the end, or
+the last vector held with ``hold_last``: the gate-level activity run, whose input toggles count for power).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Trace:
 class Driver:
     """Turns a stimulus plan plus the DUT's responses into per-cycle inputs (see module doc)."""
 
-    def __init__(self, stim: Stimulus, tail_cycles: int) -> None:
+    def __init__(self, stim: Stimulus, tail_cycles: int, hold_last: bool = False) -> None:
         self.stim = stim
         self.tail_cycles = tail_cycles
         self.next_id = 0
@@ -62,11 +63,12 @@ class Driver:
         self.idle_after_done = 0
         self.trace = Trace()
         self._buses = [(pack_bus(w, stim.wbits), pack_bus(a, stim.abits)) for w, a in stim.vectors]
+        self._idle_bus = self._buses[-1] if hold_last and self._buses else (0, 0)
 
     def inputs(self, c: int) -> CycleInputs:
         s = self.stim
         more = self.next_id < len(s.vectors)
-        w, a = self._buses[self.next_id] if more else (0, 0)
+        w, a = self._buses[self.next_id] if more else self._idle_bus
         if s.rst[c]:
             self.holding = False
             return CycleInputs(0, 0, w, a, 0, -1)
@@ -98,9 +100,6 @@ class Driver:
     def finished(self) -> bool:
         """All vectors sent, all outputs out, and a few idle cycles watched for spurious outputs."""
         return self.idle_after_done > self.tail_cycles
-
-
-
 
 
 class CycleModel(Protocol):

@@ -27,7 +27,7 @@ from model.contract import check_manifest, manifest_files, read_manifest
 from model.encoding import integer_dot
 from model.spec import DesignSpec
 from rtl.cli import add_spec_arguments, spec_from_args
-from verif.runner import verilator_bin_dir
+from verif.sim import verilator_bin_dir
 from verif.stimulus import corner_vectors
 
 TEMPLATE = Path(__file__).with_name("native_tb.cpp")

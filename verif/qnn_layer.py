@@ -1,22 +1,18 @@
 """cocotb bench: stream one QNN layer's dot products through a generated PE, one (image, unit) pair per input.
 
-The job file named by the environment variable QNN_LAYER_JOB (written by qnn.on_rtl) holds the
+The job (qnn.on_rtl.run_layer hands it over through :func:`verif.sim.simulate`) holds the
 layer's weight words (O, N), the images' activation words (B, N), the model's expected integer
 dots (B, O) and where to write the DUT's outputs. Inputs go image-major, unit-minor; out_ready is 1.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from common.files import atomic_write_json
 from model.contract import pack_bus, to_signed
+from verif.sim import load_config, write_result
 
 RESET_CYCLES = 3
 CLOCK_NS = 10
@@ -31,7 +27,7 @@ def _settled_int(signal) -> int | None:
 @cocotb.test()
 async def qnn_layer_stream(dut) -> None:
     """Every y equals the model's integer dot product, in order, and none is missing."""
-    job = json.loads(Path(os.environ["QNN_LAYER_JOB"]).read_text())
+    job = load_config()
     wbits, abits, width = job["wbits"], job["abits"], job["out_width"]
     w_bus = [pack_bus(row, wbits) for row in job["w_words"]]
     a_bus = [pack_bus(row, abits) for row in job["a_words"]]
@@ -78,4 +74,4 @@ async def qnn_layer_stream(dut) -> None:
 
     n_img, n_out = len(a_bus), len(w_bus)
     result = {"y": [got[b * n_out:(b + 1) * n_out] for b in range(n_img)], "cycles": cycles}
-    atomic_write_json(Path(job["result_path"]), result, compact=True)
+    write_result(job, result)

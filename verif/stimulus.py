@@ -136,43 +136,44 @@ def make_stimulus(spec: DesignSpec, config: StimulusConfig, latency: int, ii: in
     tail = int((len(rest) - len(rest) // 2 + len(corners)) * ii / (config.p_valid * config.p_ready)) + 8
     add(tail, False, rng.random(tail) < config.p_valid, rng.random(tail) < config.p_ready)
     add(len(vectors) * ii + 2 * latency + 8, False, True, True)  # drain: enough for every vector
-    return Stimulus(
-        spec_id=spec.id,
-        wbits=spec.wbits,
-        abits=spec.abits,
-        n=spec.n,
-        seed=config.seed,
-        vectors=vectors,
-        labels=labels,
-        rst=tuple(rst),
-        offer=tuple(offer),
-        ready=tuple(ready),
-        clean_start=clean_start,
-        clean_end=clean_end,
-        n_clean=len(clean),
-        midreset_at=midreset_at,
-    )
+    return _stimulus(spec, config.seed, vectors, labels, rst, offer, ready,
+                     (clean_start, clean_end, len(clean)), midreset_at)
 
 
 def throughput_stimulus(spec: DesignSpec, count: int, seed: int, latency: int, ii: int) -> Stimulus:
     """Back-to-back random vectors, valid and ready every cycle: for speed measurements."""
     rng = np.random.default_rng([seed, spec.wbits, spec.abits, spec.n])
-    vectors = tuple(random_vectors(spec, count, rng))
     reset = 3
     body = count * max(ii, 1) + max(latency, 0) + 8
-    return Stimulus(
-        spec_id=spec.id,
-        wbits=spec.wbits,
-        abits=spec.abits,
-        n=spec.n,
-        seed=seed,
-        vectors=vectors,
-        labels=("random",) * count,
-        rst=(True,) * reset + (False,) * body,
-        offer=(False,) * reset + (True,) * body,
-        ready=(False,) * reset + (True,) * body,
-        clean_start=reset,
-        clean_end=reset + body,
-        n_clean=count,
-        midreset_at=-1,
-    )
+    return _stimulus(spec, seed, random_vectors(spec, count, rng), ("random",) * count, (True,) * reset + (False,) * body,
+                     (False,) * reset + (True,) * body, (False,) * reset + (True,) * body, (reset, reset + body, count))
+
+
+ACTIVITY_PATTERN_CYCLES = 1024
+"""Length of the activity stream's in_valid / out_ready patterns (they repeat)."""
+
+
+def activity_stimulus(spec: DesignSpec, vectors: int, seed: int, in_valid_duty: float, out_ready_duty: float,
+                      latency: int, ii: int) -> Stimulus:
+    """The gate-level activity run's stream (the flow's power numbers rest on it; see verif/activity.py).
+
+    Uniform random words from ``default_rng(seed)``, then one in_valid and one out_ready pattern of
+    ``ACTIVITY_PATTERN_CYCLES`` bits (1 with the given probability) repeated over the cycle budget; no
+    reset in the plan (the bench resets before it), no clean phase. ``n_cycles`` is the time-out.
+    """
+    rng = np.random.default_rng(seed)
+    vecs = random_vectors(spec, vectors, rng)
+    valid = rng.random(ACTIVITY_PATTERN_CYCLES) < in_valid_duty
+    ready = rng.random(ACTIVITY_PATTERN_CYCLES) < out_ready_duty
+    ii = max(1, int(ii))
+    budget = int((vectors * ii + int(latency) + 16) / (in_valid_duty * out_ready_duty) * 4) + 200
+    cycles = np.arange(budget) % ACTIVITY_PATTERN_CYCLES
+    return _stimulus(spec, seed, vecs, ("random",) * vectors, (False,) * budget,
+                     (bool(x) for x in valid[cycles]), (bool(x) for x in ready[cycles]))
+
+
+def _stimulus(spec: DesignSpec, seed: int, vectors, labels, rst, offer, ready,
+              clean: tuple[int, int, int] = (0, 0, 0), midreset_at: int = -1) -> Stimulus:
+    """A :class:`Stimulus` of ``spec`` from its parts (any iterables); ``clean`` is (start, end, vectors)."""
+    return Stimulus(spec.id, spec.wbits, spec.abits, spec.n, seed, tuple(vectors), tuple(labels), tuple(rst),
+                    tuple(offer), tuple(ready), *clean, midreset_at)
