@@ -15,7 +15,6 @@ import numpy as np
 
 from common.files import atomic_write_json, atomic_write_text
 from flow.stage import FlowContext, Stage, StageError, run_tool
-from flow.synth import SynthStage
 from model.contract import expected_y, pack_bus, read_manifest, to_signed
 from model.spec import DesignSpec
 
@@ -133,24 +132,20 @@ def strip_vcd_date(path: Path) -> None:
 class GateSimStage(Stage):
     """iverilog + sky130 cell models: equivalence on random vectors and the VCD for power.
 
-    Subclasses simulate another netlist (the routed one) by overriding ``netlist``, ``label`` and
-    ``metrics``; stimulus, testbench and checks are shared.
+    Subclasses simulate another netlist (the routed one) by declaring another ``netlist_artifact`` (and
+    ``consumes``/``produces``), ``label`` and ``metrics``; stimulus, testbench and checks are shared.
     """
 
     name = "gatesim"
-    index = 3
     tools = ("iverilog", "vvp")
     metric_names = ("sim__vectors", "sim__mismatch__count", "sim__cycles", "sim__window__ns")
+    netlist_artifact = "netlist"
+    consumes = ("rtl_manifest", "netlist", "pdk_verilog_models")
+    produces = {"vcd": "activity.vcd", "sim_json": "sim.json"}
     label = "gate-level netlist"
 
     def netlist(self, ctx: FlowContext) -> Path:
-        return SynthStage().netlist(ctx)
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.netlist(ctx), *ctx.pdk.verilog_models]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.dir(ctx) / "activity.vcd", self.dir(ctx) / "sim.json"]
+        return ctx.path(self.netlist_artifact)
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         c = ctx.config
