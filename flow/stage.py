@@ -2,8 +2,10 @@
 
 Stable API (the back end builds on it):
 - ``FlowConfig``: frozen knobs shared by every stage (clock, flow kind, activity source, dont-use extras).
-- ``FlowContext(spec, root, pdk, config)``: frozen; ``.design_dir`` (``build/<id>``), ``.flow_dir``,
-  ``.metrics_path`` (``build/<id>/flow/metrics.json``), ``.rtl_dir``, ``.pdk_build_dir`` (``build/pdk``).
+- ``FlowContext(spec, root, pdk, config, flow=None)``: frozen; ``.design_dir`` (``build/<id>``), ``.flow_dir``,
+  ``.metrics_path`` (``build/<id>/flow/metrics.json``), ``.rtl_dir``, ``.pdk_build_dir`` (``build/pdk``), ``.top``;
+  ``.with_flow(flow)``; ``.path(artifact)`` / ``.paths(artifact)``: the file(s) of an artifact, from the stage of
+  ``flow`` that produces it, or a primary input.
 - ``Stage``: subclass with class attributes ``name``, ``tools`` (executables, for versions), ``metric_names``,
   ``consumes`` (artifact names it reads), ``produces`` ({artifact name: path in its folder, ``{top}`` = the
   design's top module}), ``sources`` (helper files it runs besides its own module) and ``shared`` (True: the
