@@ -1,6 +1,8 @@
 # bitbranch: thin wrappers over one Python entry point per stage.
 # Spec variables (blank = default): BITS (both widths), WBITS, ABITS, N, ARCH.
 # Tool variables: SIM (icarus|verilator), WAVES (1 keeps FST), FLOW (local|openlane), CLOCK_NS.
+# Flow variables (synth sta power gds): BUILD_ROOT (build folder), FORCE=1 (rerun up-to-date stages); power and gds:
+# VECTORS, SEED (gate-level simulation stimulus). A variable a command cannot use stops it with one error line.
 
 BITS     ?=
 WBITS    ?=
@@ -12,12 +14,17 @@ SIM      ?= icarus
 WAVES    ?= 0
 FLOW     ?= local
 CLOCK_NS ?=
+BUILD_ROOT ?= build
+FORCE    ?=
+VECTORS  ?=
+SEED     ?=
 JOBS     ?= 2
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SPEC    = --arch '$(ARCH)' --bits '$(BITS)' --wbits '$(WBITS)' --abits '$(ABITS)' --n '$(N)' --popcount '$(POPCOUNT)'
+FLOWARGS = --clock-ns '$(CLOCK_NS)' --root '$(BUILD_ROOT)' --vectors '$(VECTORS)' --seed '$(SEED)' $(if $(filter 1,$(FORCE)),--force)
 
 .DEFAULT_GOAL := help
 .PHONY: help deps debian-deps rtl verify synth sta power gds ppa qnn demo test test-fast bench lint clean
@@ -54,10 +61,10 @@ verify: deps
 	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)'
 
 synth sta power: deps
-	@$(PY) -m flow $@ $(SPEC) --clock-ns '$(CLOCK_NS)'
+	@$(PY) -m flow $@ $(SPEC) $(FLOWARGS)
 
 gds: deps
-	@$(PY) -m flow gds $(SPEC) --clock-ns '$(CLOCK_NS)' --flow '$(FLOW)'
+	@$(PY) -m flow gds $(SPEC) $(FLOWARGS) --flow '$(FLOW)'
 
 ppa: deps
 	@$(PY) -m reports ppa --jobs '$(JOBS)'

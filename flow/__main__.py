@@ -1,7 +1,12 @@
-"""``python -m flow synth|sta|power|gds <spec args> --clock-ns X [--flow local|openlane]``.
+"""``python -m flow synth|sta|power|gds <spec args> [--clock-ns X] [--root DIR] [--force] [--vectors N] [--seed S]
+[--flow local|openlane]``.
 
-synth: yosys; sta: synth + OpenSTA at tt/ss/ff; power: synth + sta + gate-level simulation + power;
-gds: handed to ``flow.backend.run_gds`` (the back end). Up-to-date stages are reused, not rerun.
+Each command runs the flow of the same name in ``flow.flows.FLOW_TABLE``: synth: yosys; sta: synth + OpenSTA at
+tt/ss/ff; power: synth + sta + gate-level simulation + power; gds: power + place and route, DRC, LVS, post-route
+checks (``--flow openlane``: the OpenLane flow instead, via ``flow.backend.run_gds``). Up-to-date stages are reused,
+not rerun; ``--force`` reruns them. ``--clock-ns``, ``--root`` and ``--force`` work for every command; ``--vectors``
+and ``--seed`` (the gate-level simulation's stimulus) for power and gds; ``--flow`` for gds. A flag a command cannot
+use is refused with one ``error:`` line (exit status 2), never ignored.
 The default clock is 10 ns (100 MHz); it is recorded as ``clock__period`` in the metrics file.
 """
 
@@ -11,11 +16,12 @@ import argparse
 from pathlib import Path
 from typing import Any, Sequence
 
-from common.cli import run_main
+from common.cli import parse_int, run_main
 from common.errors import BitbranchError
 from rtl.cli import add_spec_arguments, spec_from_args
 
-COMMANDS = ("synth", "sta", "power", "gds")
+COMMANDS = ("synth", "sta", "power", "gds")  # = flow.flows.COMMANDS (not imported here: the CLI parses first)
+SIMULATING = ("power", "gds")  # commands whose flow runs the gate-level simulation (--vectors, --seed)
 
 
 def parse_clock_ns(text: str | None) -> float:
@@ -38,12 +44,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("command", choices=COMMANDS)
     add_spec_arguments(p)
     p.add_argument("--clock-ns", default=None, help="clock period in ns (default 10 = 100 MHz)")
-    p.add_argument("--flow", default="local", help="gds only: local (qflow tools) | openlane")
+    p.add_argument("--flow", default=None, help="gds only: local (qflow tools, default) | openlane")
     p.add_argument("--root", default="build", help="build folder (default build)")
-    p.add_argument("--vectors", type=int, default=200, help="power: random input vectors (default 200)")
-    p.add_argument("--seed", type=int, default=1, help="power: stimulus seed (default 1)")
+    p.add_argument("--vectors", default=None, help="power, gds: random input vectors of the gate-level simulation (default 200)")
+    p.add_argument("--seed", default=None, help="power, gds: stimulus seed (default 1)")
     p.add_argument("--force", action="store_true", help="rerun stages even when up to date")
     return p
+
+
+def _given(text: str | None) -> bool:
+    return text is not None and str(text).strip() != ""
+
+
+def check_flags(ns: argparse.Namespace) -> tuple[str, int | None, int | None]:
+    """The flow kind, vectors and seed of a command line (None: not given); one clear error for a flag the
+    command cannot use."""
+    kind = (ns.flow or "").strip() or "local"
+    if kind not in ("local", "openlane"):
+        raise BitbranchError(f"--flow {kind!r}: choose local or openlane (FLOW=...)")
+    if kind != "local" and ns.command != "gds":
+        raise BitbranchError(f"--flow {kind} applies to gds only: {ns.command} always runs the local tools")
+    vectors = parse_int(ns.vectors, "--vectors", lo=1) if _given(ns.vectors) else None
+    seed = parse_int(ns.seed, "--seed", lo=0) if _given(ns.seed) else None
+    given = [f for f, v in (("--vectors", vectors), ("--seed", seed)) if v is not None]
+    if given and ns.command not in SIMULATING:
+        raise BitbranchError(f"{' and '.join(given)} set the gate-level simulation's stimulus: "
+                             f"{ns.command} runs none (use power or gds)")
+    if given and kind == "openlane":
+        raise BitbranchError(f"{' and '.join(given)} set the local flow's gate-level simulation: "
+                             f"--flow openlane runs none (drop them)")
+    return kind, vectors, seed
 
 
 def summary_lines(metrics: dict[str, Any]) -> list[str]:
@@ -62,9 +92,9 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
+    kind, vectors, seed = check_flags(ns)
     spec = spec_from_args(ns)
     clock_ns = parse_clock_ns(ns.clock_ns)
-    flow = (ns.flow or "local").strip() or "local"
     root = Path(ns.root)
     if ns.command == "gds":
         try:
@@ -74,21 +104,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise BitbranchError("the place-and-route back end (flow/backend.py) is not installed in this checkout; "
                                      "`make synth|sta|power` work without it") from None
             raise
-        run_gds(spec, clock_ns=clock_ns, flow=flow, root=root)
+        run_gds(spec, clock_ns=clock_ns, flow=kind, root=root, force=ns.force, vectors=vectors, seed=seed)
         return 0
-    from flow.gatesim import GateSimStage
+    from flow.flows import FLOWS
     from flow.metrics import read_metrics
     from flow.pdk import find_pdk
-    from flow.power import PowerStage
-    from flow.sta import StaStage
-    from flow.stage import FlowConfig, FlowContext, run_stages
-    from flow.synth import SynthStage
+    from flow.stage import FlowConfig, FlowContext, run_flow
 
-    cfg = FlowConfig(clock_ns=clock_ns, flow=flow, vectors=ns.vectors, seed=ns.seed)
+    defaults = FlowConfig()
+    cfg = FlowConfig(clock_ns=clock_ns, flow=kind, vectors=defaults.vectors if vectors is None else vectors,
+                     seed=defaults.seed if seed is None else seed)
     ctx = FlowContext(spec, root, find_pdk(), cfg)
-    stages = {"synth": [SynthStage()], "sta": [SynthStage(), StaStage()],
-              "power": [SynthStage(), StaStage(), GateSimStage(), PowerStage()]}[ns.command]
-    run_stages(stages, ctx, force=ns.force)
+    run_flow(FLOWS[ns.command], ctx, force=ns.force)
     print(f"{spec.id}: {ctx.metrics_path} (clock {clock_ns:g} ns, PDK {ctx.pdk.root})")
     print("\n".join(summary_lines(read_metrics(ctx.metrics_path))))
     return 0

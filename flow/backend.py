@@ -2,128 +2,88 @@
 
 Two back ends behind ``run_gds``: ``local`` (graywolf via qflow -> qrouter -> klayout GDS -> magic DRC and
 extraction -> netgen LVS -> OpenSTA with routed wire caps) and ``openlane`` (config.json for OpenLane 2, run
-natively or dockerized when possible, metrics read back). Stages live under ``build/<id>/flow/<nn>-<stage>/``; the
-local stage classes live in ``flow/pnr/*_stage.py``, one per module, so editing one does not make the others stale.
+natively or dockerized when possible, metrics read back). Which stages run, in which order, is the ``gds`` and
+``openlane`` rows of ``flow.flows.FLOW_TABLE``; stages live under ``build/<id>/flow/<nn>-<stage>/``; the local stage
+classes live in ``flow/pnr/*_stage.py``, one per module, so editing one does not make the others stale.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from common.errors import BitbranchError
 from flow import metrics as M
 from flow import openlane
-from flow.gatesim import GateSimStage
+from flow.flows import FLOWS, FRONT_END, stage_by_name
+from flow.openlane_stage import OpenLaneStage
 from flow.pdk import find_pdk
 from flow.pnr import tech
-from flow.pnr.lvs_stage import LvsStage
-from flow.pnr.place_stage import PlaceStage
-from flow.pnr.post import post_route_stages
-from flow.pnr.render_stage import RenderStage
-from flow.pnr.route_stage import RouteStage, design_area
-from flow.power import PowerStage
-from flow.sta import StaStage
+from flow.pnr.route_stage import design_area
 from flow.stage import (
     FlowConfig,
     FlowContext,
     Stage,
     is_up_to_date,
-    run_stages,
+    run_flow,
     stamp_metrics,
 )
-from flow.synth import SynthStage
-from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
 
-__all__ = ["LOCAL_STAGES", "PlaceStage", "RouteStage", "LvsStage", "RenderStage", "design_area",
-           "local_stages", "run_gds", "run_local", "run_openlane", "OpenLaneStage", "out_of_date_stages",
-           "front_end_metrics", "FRONT_END_STAGES", "why_not_current"]
-
-LOCAL_STAGES: tuple[type[Stage], ...] = (PlaceStage, RouteStage, LvsStage, RenderStage)
+__all__ = ["design_area", "local_stages", "run_gds", "run_local", "run_openlane", "OpenLaneStage",
+           "out_of_date_stages", "front_end_metrics", "why_not_current"]
 
 
-def local_context(spec: DesignSpec, clock_ns: float, root: Path) -> FlowContext:
-    cfg = FlowConfig(clock_ns=clock_ns, flow="local", extra_dont_use=tech.dont_use_cells())
-    return FlowContext(spec, Path(root), find_pdk(), cfg)
+def local_context(spec: DesignSpec, clock_ns: float, root: Path, vectors: int = 200, seed: int = 1) -> FlowContext:
+    cfg = FlowConfig(clock_ns=clock_ns, flow="local", extra_dont_use=tech.dont_use_cells(), vectors=vectors, seed=seed)
+    return FlowContext(spec, Path(root), find_pdk(), cfg).with_flow(FLOWS["gds"])
 
 
 def local_stages() -> list[Stage]:
-    """The local flow in run order. The front end's pre-route stages run on the same netlist first, so
-    metrics.json holds one consistent set; the post-route stages then overwrite timing__* and power__* with
-    the routed values (see provenance)."""
-    pre: list[Stage] = [SynthStage(), StaStage(), GateSimStage(), PowerStage()]
-    return [*pre, *(s() for s in LOCAL_STAGES[:3]), *post_route_stages(), LOCAL_STAGES[3]()]
+    """The local flow in run order (the ``gds`` row of the flow table)."""
+    return list(FLOWS["gds"].stages)
 
 
-def run_local(spec: DesignSpec, clock_ns: float, root: Path) -> dict[str, Any]:
-    ctx = local_context(spec, clock_ns, root)
-    run_stages(local_stages(), ctx)
+def run_local(spec: DesignSpec, clock_ns: float, root: Path, force: bool = False, vectors: int = 200,
+              seed: int = 1) -> dict[str, Any]:
+    ctx = local_context(spec, clock_ns, root, vectors, seed)
+    run_flow(FLOWS["gds"], ctx, force=force)
     m = M.read_metrics(ctx.metrics_path)
-    print(f"GDS: {RouteStage().gds(ctx)}  DRC boxes: {m.get('magic__drc_error__count')}  "
+    print(f"GDS: {ctx.path('gds')}  DRC boxes: {m.get('magic__drc_error__count')}  "
           f"LVS errors: {m.get('design__lvs_error__count')}  metrics: {ctx.metrics_path}")
     return m
 
 
-class OpenLaneStage(Stage):
-    """Write the OpenLane 2 config for the design; run it when a runner exists and read its metrics."""
-
-    name = "openlane"
-    index = 20
-    tools = ()
-    metric_names = openlane.OPENLANE_METRIC_PREFIXES
-
-    def config_path(self, ctx: FlowContext) -> Path:
-        return self.dir(ctx) / "config.json"
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [ctx.rtl_dir / "manifest.json", *manifest_files(read_manifest(ctx.rtl_dir / "manifest.json"), ctx.rtl_dir)]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.config_path(ctx), openlane.latest_run_metrics(self.dir(ctx))]
-
-    def config(self, ctx: FlowContext) -> Mapping[str, Any]:
-        return {"clock_ns": ctx.config.clock_ns, "core_util_pct": 50}
-
-    def prepare(self, ctx: FlowContext) -> None:
-        from flow.synth import ensure_rtl
-
-        ensure_rtl(ctx.spec, ctx.root)
-
-    def write(self, ctx: FlowContext) -> Path:
-        m = read_manifest(ctx.rtl_dir / "manifest.json")
-        srcs = list(manifest_files(m, ctx.rtl_dir))
-        cfg = openlane.OpenLaneConfig(m["top"], tuple(p.name for p in srcs), m.get("clock_port", "clk"), ctx.config.clock_ns)
-        path = openlane.write_config(cfg, srcs, self.dir(ctx))
-        print(f"OpenLane config: {path}")
-        return path
-
-    def run(self, ctx: FlowContext) -> dict[str, Any]:
-        path = self.write(ctx)
-        runner = openlane.find_runner()
-        mpath = openlane.run(runner, path, ctx.pdk.root, self.dir(ctx) / "openlane.log")
-        return openlane.read_metrics(mpath)
-
-
-def run_openlane(spec: DesignSpec, clock_ns: float, root: Path) -> dict[str, Any]:
-    ctx = FlowContext(spec, Path(root), find_pdk(), FlowConfig(clock_ns=clock_ns, flow="openlane"))
-    stage = OpenLaneStage()
+def run_openlane(spec: DesignSpec, clock_ns: float, root: Path, force: bool = False) -> dict[str, Any]:
+    flow = FLOWS["openlane"]
+    ctx = FlowContext(spec, Path(root), find_pdk(), FlowConfig(clock_ns=clock_ns, flow="openlane")).with_flow(flow)
+    stage = flow.stage("openlane")
+    assert isinstance(stage, OpenLaneStage)
     stage.prepare(ctx)
     runner = openlane.find_runner()
     if runner.kind == "none":
         path = stage.write(ctx)  # useful output on its own; the metrics file is left as it was
         raise BitbranchError(f"{runner.reason} (config written: {path})")
-    run_stages([stage], ctx)
+    run_flow(flow, ctx, force=force)
     return M.read_metrics(ctx.metrics_path)
 
 
-def run_gds(spec: DesignSpec, clock_ns: float, flow: str, root: Path) -> dict:
-    """Entry point of ``python -m flow gds``: the local chain or OpenLane; returns the metrics dict."""
+def run_gds(spec: DesignSpec, clock_ns: float, flow: str, root: Path, force: bool = False,
+            vectors: int | None = None, seed: int | None = None) -> dict:
+    """Entry point of ``python -m flow gds``: the local chain or OpenLane; returns the metrics dict.
+
+    ``vectors``/``seed`` drive the local flow's gate-level simulations (None: the defaults); OpenLane runs none,
+    so giving them with ``flow="openlane"`` is an error rather than silently ignored."""
     if flow == "local":
-        return run_local(spec, clock_ns, root)
+        defaults = FlowConfig()
+        return run_local(spec, clock_ns, root, force=force, vectors=defaults.vectors if vectors is None else vectors,
+                         seed=defaults.seed if seed is None else seed)
     if flow == "openlane":
-        return run_openlane(spec, clock_ns, root)
+        if vectors is not None or seed is not None:
+            raise BitbranchError("--vectors and --seed set the local flow's gate-level simulation; "
+                                 "--flow openlane runs none (drop them)")
+        return run_openlane(spec, clock_ns, root, force=force)
     raise BitbranchError(f"unknown flow {flow!r}: choose local or openlane (FLOW=...)")
 
 
@@ -145,9 +105,9 @@ def out_of_date_stages(spec: DesignSpec, root: Path | str, metrics: Mapping[str,
     after a design was routed. The caller has checked that the recorded ``flow__config`` matches the current one.
     """
     ctx = _recorded_context(spec, root, metrics)
-    known = {s.name: s for s in (*local_stages(), OpenLaneStage())}
+    known = stage_by_name()
     return [name for name in sorted(metrics.get(M.PROVENANCE_KEY) or {})
-            if name not in known or not is_up_to_date(known[name], ctx)]
+            if name not in known or not is_up_to_date(known[name][1], ctx.with_flow(known[name][0]))]
 
 
 def why_not_current(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any],
@@ -172,20 +132,17 @@ def why_not_current(spec: DesignSpec, root: Path | str, metrics: Mapping[str, An
     return None
 
 
-FRONT_END_STAGES: tuple[type[Stage], ...] = (SynthStage, StaStage, PowerStage)
-
-
 def front_end_metrics(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Post-synthesis numbers of a design (area and cells, fmax, power and energy) from the stamps of its
-    synth, sta and power stages, or None unless all three ran and are still up to date.
+    """Post-synthesis numbers of a design (area and cells, fmax, power and energy) from the stamps of the stages
+    of the ``power`` flow (``flows.FRONT_END``), or None unless all of them ran and are still up to date.
 
     A routed design's metrics.json holds the post-route values under the same names; these stay comparable
     with a design whose back end failed or is still running. The caller has checked ``flow__config``.
     """
-    ctx = _recorded_context(spec, root, metrics)
+    flow = FLOWS[FRONT_END]
+    ctx = _recorded_context(spec, root, metrics).with_flow(flow)
     out: dict[str, Any] = {}
-    for cls in FRONT_END_STAGES:
-        stage = cls()
+    for stage in flow.stages:
         if not is_up_to_date(stage, ctx):
             return None
         out.update(stamp_metrics(stage, ctx))

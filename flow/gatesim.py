@@ -11,37 +11,37 @@ so an interrupted stage simply reruns it (a few seconds).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
+import verif.activity
 from common.files import atomic_write_json
 from flow.stage import FlowContext, Stage, StageError, _last_lines
-from flow.synth import SynthStage
 from model.contract import read_manifest
 from verif.activity import RESET_CYCLES, run_activity
 from verif.sim import SimError
+
+VERIF_DIR = Path(verif.activity.__file__).resolve().parent
 
 
 class GateSimStage(Stage):
     """iverilog + sky130 cell models: equivalence on random vectors and the VCD for power.
 
-    Subclasses simulate another netlist (the routed one) by overriding ``netlist``, ``label`` and
-    ``metrics``; stimulus, testbench and checks are shared.
+    Subclasses simulate another netlist (the routed one) by declaring another ``netlist_artifact`` (and
+    ``consumes``/``produces``), ``label`` and ``metrics``; stimulus, testbench and checks are shared.
     """
 
     name = "gatesim"
-    index = 3
     tools = ("iverilog", "vvp")
     metric_names = ("sim__vectors", "sim__mismatch__count", "sim__cycles", "sim__window__ns")
+    netlist_artifact = "netlist"
+    consumes = ("rtl_manifest", "netlist", "pdk_verilog_models")
+    produces = {"vcd": "activity.vcd", "sim_json": "sim.json"}
     label = "gate-level netlist"
+    # the simulation itself is verif's: its code is part of what the stage runs, so a change to it reruns the stage
+    sources = tuple(VERIF_DIR / f for f in ("activity.py", "sim.py", "stimulus.py", "driver.py", "signals.py"))
 
     def netlist(self, ctx: FlowContext) -> Path:
-        return SynthStage().netlist(ctx)
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.netlist(ctx), *ctx.pdk.verilog_models]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.dir(ctx) / "activity.vcd", self.dir(ctx) / "sim.json"]
+        return ctx.path(self.netlist_artifact)
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         c = ctx.config

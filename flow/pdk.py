@@ -12,6 +12,7 @@ Stable API (the back end builds on it):
 - ``derived_liberty(pdk, corner, pdk_build_dir, extra_dont_use=()) -> Path``: a filtered copy under
   ``<pdk_build_dir>/lib/`` (pass ``FlowContext.pdk_build_dir`` = ``build/pdk``; never in the repository),
   its name carries a hash of the source and the filter, so it is written once per filter.
+  ``derived_liberty_path(...)``: the same path, without writing (what a stage's ``inputs()`` may call).
 """
 
 from __future__ import annotations
@@ -210,25 +211,37 @@ def _content_digest(path: Path, size: int, mtime_ns: int) -> str:
     return file_digest(path)
 
 
-def derived_liberty(
+def derived_liberty_path(
     pdk: Pdk, corner: str, pdk_build_dir: Path | str, extra_dont_use: Iterable[str] = ()
 ) -> Path:
-    """Filtered liberty for ``corner`` under ``<pdk_build_dir>/lib/``; its name carries a hash of the filter.
+    """Where the filtered liberty for ``corner`` is, under ``<pdk_build_dir>/lib/``; its name carries a hash of the
+    source liberty's content and of the filter. Reads the source liberty (hashed once per process), writes nothing.
 
     The name is keyed on the source liberty's content, not its path or time stamp: a PDK copied or unpacked
     again (new mtime, same bytes) keeps the same derived file, so no flow result goes stale for nothing.
     """
-    from flow.liberty import filter_liberty_text
-
     extra = tuple(sorted(set(extra_dont_use)))
     src = pdk.liberty(corner)
     key = hashlib.sha256(
         "\n".join([_content_digest(src, src.stat().st_size, src.stat().st_mtime_ns), *DONT_USE_PATTERNS, "--", *extra]).encode()
     ).hexdigest()[:12]
-    out = Path(pdk_build_dir) / "lib" / f"{LIBRARY}__{CORNERS[corner]}.{key}.lib"
+    return Path(pdk_build_dir) / "lib" / f"{LIBRARY}__{CORNERS[corner]}.{key}.lib"
+
+
+def derived_liberty(
+    pdk: Pdk, corner: str, pdk_build_dir: Path | str, extra_dont_use: Iterable[str] = ()
+) -> Path:
+    """The filtered liberty for ``corner`` (``derived_liberty_path``), written when it is missing.
+
+    In the flow the ``liberty`` stage (``flow/derived.py``) calls this; other stages read its artifact.
+    """
+    from flow.liberty import filter_liberty_text
+
+    out = derived_liberty_path(pdk, corner, pdk_build_dir, extra_dont_use)
     if out.is_file():
         return out
-    text, _dropped = filter_liberty_text(src.read_text(), lambda c: is_dont_use(c, DONT_USE_PATTERNS, extra))
+    extra = tuple(sorted(set(extra_dont_use)))
+    text, _dropped = filter_liberty_text(pdk.liberty(corner).read_text(), lambda c: is_dont_use(c, DONT_USE_PATTERNS, extra))
     from common.files import atomic_write_text
 
     atomic_write_text(out, text)

@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from common.files import atomic_write_json, atomic_write_text
-from flow.gatesim import GateSimStage
 from flow.liberty import Library, PowerArc, Table, load_library
 from flow.netlist import Netlist, parse_netlist
-from flow.pdk import CORNERS, derived_liberty
+from flow.pdk import CORNERS
 from flow.sta import OUTPUT_LOAD_PF, TimingConstraints, sdc_text
 from flow.stage import FlowContext, Stage, StageError, run_tool
-from flow.synth import SynthStage
 from model.contract import read_manifest
 
 DEFAULT_SLEW_NS = 0.1
@@ -208,8 +205,9 @@ class PowerStage(Stage):
     """Self-computed power from the gate-level VCD (tt), OpenSTA's propagated estimate beside it."""
 
     name = "power"
-    index = 4
     tools = ("sta",)
+    consumes = ("rtl_manifest", "netlist", "vcd", "sim_json", f"liberty_{POWER_CORNER}")
+    produces = {"power_json": "power.json", "opensta_power_log": "opensta-power.log"}
     metric_names = (
         "power__internal__total", "power__switching__total", "power__leakage__total", "power__total",
         "power__switching__input_ports", "power__opensta__internal__total", "power__opensta__switching__total",
@@ -217,14 +215,6 @@ class PowerStage(Stage):
         "power__energy_per_dot__pj", "power__energy_per_mac__pj", "power__opensta__energy_per_dot__pj",
         "power__self_vs_opensta__ratio",
     )
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        g = GateSimStage()
-        return [SynthStage().netlist(ctx), g.dir(ctx) / "activity.vcd", g.dir(ctx) / "sim.json",
-                derived_liberty(ctx.pdk, POWER_CORNER, ctx.pdk_build_dir, ctx.config.extra_dont_use)]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.dir(ctx) / "power.json", self.dir(ctx) / "opensta-power.log"]
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         c = ctx.config
@@ -245,22 +235,22 @@ class PowerStage(Stage):
 
         d = self.dir(ctx)
         spec = ctx.spec
-        netlist_path = SynthStage().netlist(ctx)
-        lib_path = derived_liberty(ctx.pdk, POWER_CORNER, ctx.pdk_build_dir, ctx.config.extra_dont_use)
+        netlist_path = ctx.path("netlist")
+        lib_path = ctx.path(f"liberty_{POWER_CORNER}")
         lib = load_library(lib_path, ctx.pdk_build_dir / "cache")
         nl = parse_netlist(netlist_path.read_text())
-        tg = count_toggles(GateSimStage().dir(ctx) / "activity.vcd", "dut")
+        tg = count_toggles(ctx.path("vcd"), "dut")
         window_ns = (tg.end_time - tg.start_time) * tg.timescale_s * 1e9
-        sim = json.loads((GateSimStage().dir(ctx) / "sim.json").read_text())
+        sim = json.loads(ctx.path("sim_json").read_text())
         res = compute_power(nl, tg.counts, window_ns, lib)
         if res.nets_without_activity > 0.02 * res.nets:
-            raise StageError(self.name, GateSimStage().dir(ctx) / "activity.vcd", [],
+            raise StageError(self.name, ctx.path("vcd"), [],
                              f"{res.nets_without_activity} of {res.nets} nets have no activity in the VCD (name mismatch?)")
         cycles = window_ns / ctx.config.clock_ns
         data_bits = [b for b, dirn in nl.ports.items() if dirn == "input" and b.split("[")[0] in ("w", "a")]
         act = input_activity(tg.counts, data_bits, round(cycles))
         # OpenSTA's estimate with that input activity, propagated through the netlist
-        m = read_manifest(ctx.rtl_dir / "manifest.json")
+        m = read_manifest(ctx.path("rtl_manifest"))
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)))
         control = sorted(b for b, dirn in nl.ports.items()

@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from common.files import atomic_write_text
 from flow.metrics import corner_key, fmax_mhz
-from flow.pdk import CORNERS, derived_liberty
+from flow.pdk import CORNERS
 from flow.stage import FlowContext, Stage, StageError, run_tool
-from flow.synth import SynthStage
 from model.contract import read_manifest
 
 DRIVING_CELL = "sky130_fd_sc_hd__inv_2"
@@ -104,23 +103,18 @@ class StaStage(Stage):
     """OpenSTA at tt/ss/ff: worst setup and hold slack per corner, fmax from the worst setup slack."""
 
     name = "sta"
-    index = 2
     tools = ("sta",)
     metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "clock__period",
                     "timing__setup__critical_path__ns")
+    consumes = ("rtl_manifest", "netlist", *(f"liberty_{c}" for c in STA_CORNERS))
+    produces = {"sta_logs": tuple(f"sta-{c}.log" for c in STA_CORNERS)}
 
     def constraints(self, ctx: FlowContext) -> TimingConstraints:
-        m = read_manifest(ctx.rtl_dir / "manifest.json")
+        m = read_manifest(ctx.path("rtl_manifest"))
         return TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)
 
     def liberties(self, ctx: FlowContext) -> dict[str, Path]:
-        return {c: derived_liberty(ctx.pdk, c, ctx.pdk_build_dir, ctx.config.extra_dont_use) for c in STA_CORNERS}
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [SynthStage().netlist(ctx), *self.liberties(ctx).values()]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.dir(ctx) / f"sta-{c}.log" for c in STA_CORNERS]
+        return {c: ctx.path(f"liberty_{c}") for c in STA_CORNERS}
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         c = self.constraints(ctx)
@@ -131,14 +125,14 @@ class StaStage(Stage):
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         d = self.dir(ctx)
-        top = read_manifest(ctx.rtl_dir / "manifest.json")["top"]
+        top = read_manifest(ctx.path("rtl_manifest"))["top"]
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(self.constraints(ctx)))
         values: dict[str, Any] = {"clock__period": ctx.config.clock_ns}
         setups, holds = {}, {}
         for corner, lib in self.liberties(ctx).items():
             script = d / f"sta-{corner}.tcl"
-            atomic_write_text(script, sta_script(lib.resolve(), SynthStage().netlist(ctx).resolve(), top,
+            atomic_write_text(script, sta_script(lib.resolve(), ctx.path("netlist").resolve(), top,
                                                  sdc.resolve(), CORNERS[corner]))
             log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", str(script.resolve())], d,
                            ctx.config.timeout_s, log_name=f"sta-{corner}")

@@ -2,11 +2,20 @@
 
 Stable API (the back end builds on it):
 - ``FlowConfig``: frozen knobs shared by every stage (clock, flow kind, activity source, dont-use extras).
-- ``FlowContext(spec, root, pdk, config)``: frozen; ``.design_dir`` (``build/<id>``), ``.flow_dir``,
-  ``.metrics_path`` (``build/<id>/flow/metrics.json``), ``.rtl_dir``, ``.pdk_build_dir`` (``build/pdk``).
-- ``Stage``: subclass with class attributes ``name``, ``index`` (folder ``flow/<nn>-<name>/``),
-  ``tools`` (executables, for versions), ``metric_names``; override ``inputs(ctx)``, ``outputs(ctx)``,
-  ``config(ctx)`` and ``run(ctx) -> dict`` (the metric values it measured). ``stage.dir(ctx)`` is its folder.
+- ``FlowContext(spec, root, pdk, config, flow=None)``: frozen; ``.design_dir`` (``build/<id>``), ``.flow_dir``,
+  ``.metrics_path`` (``build/<id>/flow/metrics.json``), ``.rtl_dir``, ``.pdk_build_dir`` (``build/pdk``), ``.top``;
+  ``.with_flow(flow)``; ``.path(artifact)`` / ``.paths(artifact)``: the file(s) of an artifact, from the stage of
+  ``flow`` that produces it, or a primary input.
+- ``Stage``: subclass with class attributes ``name``, ``tools`` (executables, for versions), ``metric_names``,
+  ``consumes`` (artifact names it reads), ``produces`` ({artifact name: path in its folder, ``{top}`` = the
+  design's top module}), ``sources`` (helper files it runs besides its own module) and ``shared`` (True: the
+  stage writes under ``build/pdk/``, for every design); override ``config(ctx)`` and ``run(ctx) -> dict`` (the
+  metric values it measured). A stage reads its inputs as ``ctx.path(name)`` / ``ctx.paths(name)``, never by
+  constructing another stage. ``inputs(ctx)`` (consumed files + sources) and ``outputs(ctx)`` (produced files)
+  follow from the declarations and never write a file. ``stage.dir(ctx)`` is its folder ``flow/<nn>-<name>/``.
+- ``Flow(name, stage_classes)``: a flow as data (the table is ``flow/flows.py``): checks that every consumed
+  artifact is a primary input (``PRIMARY_INPUTS``: RTL manifest and sources, PDK files) or produced by an earlier
+  stage, and numbers the per-design stages 01, 02, ... in order (shared stages have no number).
 - ``run_tool(stage_name, tool, argv, stage_dir, timeout_s, cwd=None, env=None, stdin_text=None)``: runs one
   tool, logs to ``<stage_dir>/<tool>.log``, raises ``StageError`` on a missing tool, non-zero exit or timeout.
   Inside ``execute`` each finished run is recorded, and reused when the stage is rerun after an interruption
@@ -18,14 +27,19 @@ Stable API (the back end builds on it):
   merge them (with provenance incl. ``metric_keys``) into the flow metrics file.
 - ``run_stages(stages, ctx, force=False)``: drops metrics an earlier run wrote at another clock, runs in
   order, sets ``flow__status`` to ``ok`` only at the end (``failed at <stage>: ...`` on error, re-raised).
+  ``run_flow(flow, ctx, force=False)`` runs a ``Flow`` with its artifacts resolved through ``ctx``.
+- Fingerprints hash input paths relative to the build root (``build:``), the PDK root (``pdk:``) or the
+  repository (``repo:``), so a build addressed by an absolute or a relative root has the same stamps.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import inspect
 import json
+import os
 import resource
 import shutil
 import signal
@@ -33,15 +47,18 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from common.errors import BitbranchError
 from common.files import atomic_write_json, json_safe
 from common.tools import tool_version
 from flow import metrics as M
 from flow import resume
-from flow.pdk import Pdk, file_digest, router_dont_use
+from flow.pdk import CORNERS, Pdk, file_digest, router_dont_use
+from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
+
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_CLOCK_NS = 10.0
 """Default clock period: 10 ns (100 MHz), recorded as ``clock__period`` in every metrics file."""
@@ -102,6 +119,7 @@ class FlowContext:
     root: Path
     pdk: Pdk
     config: FlowConfig = field(default_factory=FlowConfig)
+    flow: "Flow | None" = field(default=None, compare=False, repr=False)
 
     @property
     def design_dir(self) -> Path:
@@ -123,6 +141,51 @@ class FlowContext:
     def pdk_build_dir(self) -> Path:
         """Derived PDK files (filtered liberty, parsed caches), shared by every design."""
         return Path(self.root) / "pdk"
+
+    @property
+    def top(self) -> str:
+        """The design's top module (from its RTL manifest)."""
+        return read_manifest(self.rtl_dir / "manifest.json")["top"]
+
+    def with_flow(self, flow: "Flow") -> "FlowContext":
+        return dataclasses.replace(self, flow=flow)
+
+    def artifact(self, name: str) -> tuple[Path, ...]:
+        """The file(s) of artifact ``name``: produced by a stage of this context's flow, or a primary input."""
+        if self.flow is not None and name in self.flow.producer:
+            return self.flow.producer[name].produced(self)[name]
+        if name in PRIMARY_INPUTS:
+            return tuple(PRIMARY_INPUTS[name](self))
+        where = f"flow {self.flow.name!r}" if self.flow is not None else "this context (no flow)"
+        raise FlowError(f"no stage of {where} produces artifact {name!r}")
+
+    def path(self, name: str) -> Path:
+        """The one file of artifact ``name``."""
+        files = self.artifact(name)
+        if len(files) != 1:
+            raise FlowError(f"artifact {name!r} is {len(files)} files, not one: use ctx.paths({name!r})")
+        return files[0]
+
+    def paths(self, name: str) -> list[Path]:
+        return list(self.artifact(name))
+
+
+class FlowError(BitbranchError):
+    """A flow table that cannot run: an artifact nobody produces, a stage twice, ... (a bug in the table)."""
+
+
+PRIMARY_INPUTS: dict[str, Callable[[FlowContext], Sequence[Path]]] = {
+    "rtl_manifest": lambda ctx: (ctx.rtl_dir / "manifest.json",),
+    "rtl_sources": lambda ctx: tuple(manifest_files(read_manifest(ctx.rtl_dir / "manifest.json"), ctx.rtl_dir)),
+    **{f"pdk_liberty_{c}": (lambda ctx, c=c: (ctx.pdk.liberty(c),)) for c in CORNERS},
+    "pdk_lef": lambda ctx: (ctx.pdk.lef,),
+    "pdk_techlef": lambda ctx: (ctx.pdk.techlef,),
+    "pdk_gds": lambda ctx: (ctx.pdk.gds,),
+    "pdk_cdl": lambda ctx: (ctx.pdk.cdl,),
+    "pdk_verilog_models": lambda ctx: tuple(ctx.pdk.verilog_models),
+    "pdk_magic_tech": lambda ctx: (ctx.pdk.magic_tech,),
+}
+"""Artifacts no stage produces: the design's RTL (made by ``prepare``, i.e. ``rtl.generate``) and the PDK's files."""
 
 
 @dataclass(frozen=True)
@@ -213,19 +276,38 @@ class Stage:
     """One flow step; subclasses declare what they read, write, depend on and measure."""
 
     name: ClassVar[str] = "stage"
-    index: ClassVar[int] = 0
+    index: int = 0  # set by the Flow from the stage's position (folder ``<nn>-<name>``)
     tools: ClassVar[tuple[str, ...]] = ()
     metric_names: ClassVar[tuple[str, ...]] = ()
+    consumes: ClassVar[tuple[str, ...]] = ()
+    produces: ClassVar[Mapping[str, str | tuple[str, ...]]] = {}
+    sources: ClassVar[tuple[Path, ...]] = ()
+    shared: ClassVar[bool] = False
     _source_digest: ClassVar[str] = ""
 
     def dir(self, ctx: FlowContext) -> Path:
         return ctx.flow_dir / f"{self.index:02d}-{self.name}"
 
+    def produced(self, ctx: FlowContext) -> dict[str, tuple[Path, ...]]:
+        """Where each produced artifact is: ``produces`` resolved in the stage's folder (no file is touched)."""
+        d = self.dir(ctx)
+        top: list[str] = []
+
+        def resolve(rel: str) -> Path:
+            if "{top}" in rel:
+                if not top:
+                    top.append(ctx.top)
+                rel = rel.replace("{top}", top[0])
+            return Path(os.path.normpath(d / rel))
+
+        return {k: tuple(resolve(r) for r in ((v,) if isinstance(v, str) else v)) for k, v in self.produces.items()}
+
     def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return ()
+        """Every file the stage reads: its consumed artifacts and its helper sources."""
+        return [*(p for name in self.consumes for p in ctx.artifact(name)), *self.sources]
 
     def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return ()
+        return [p for files in self.produced(ctx).values() for p in files]
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         """Config variables this stage depends on (hashed for the up-to-date check, kept as provenance)."""
@@ -249,10 +331,13 @@ class Stage:
         }
 
     def fingerprint(self, ctx: FlowContext) -> str:
-        """Hash of the inputs' contents, the config, the tool versions and the stage's source file."""
+        """Hash of the inputs' contents, the config, the tool versions and the stage's source file.
+
+        Input paths are hashed relative to the build root, the PDK root or the repository (``portable_path``),
+        so the same build has the same fingerprints whichever way its root is spelled."""
         h = hashlib.sha256()
         for p in self.inputs(ctx):
-            h.update(str(p).encode())
+            h.update(portable_path(p, ctx).encode())
             h.update(file_digest(p).encode() if Path(p).is_file() else b"<missing>")
         h.update(json.dumps(json_safe(dict(self.config(ctx))), sort_keys=True).encode())
         h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
@@ -265,6 +350,57 @@ class Stage:
         super().__init_subclass__(**kwargs)
         src = inspect.getsourcefile(cls)
         cls._source_digest = file_digest(Path(src)) if src else ""
+
+
+def portable_path(p: Path | str, ctx: FlowContext) -> str:
+    """``p`` as ``build:<relative to the build root>``, ``pdk:<relative to the PDK root>`` or
+    ``repo:<relative to the repository>`` (else absolute): independent of how the root was spelled."""
+    q = Path(os.path.abspath(p))
+    for label, base in (("build", Path(ctx.root)), ("pdk", Path(ctx.pdk.root)), ("repo", REPO)):
+        b = Path(os.path.abspath(base))
+        if q == b or b in q.parents:
+            return f"{label}:{q.relative_to(b).as_posix()}"
+    return q.as_posix()
+
+
+class Flow:
+    """A flow as data: stage classes in run order. Checks at construction that every consumed artifact is a
+    primary input or produced by an earlier stage (and produced once), and numbers the per-design stages."""
+
+    def __init__(self, name: str, stage_classes: Sequence[type[Stage]]):
+        self.name = name
+        self.stages: list[Stage] = []
+        self.producer: dict[str, Stage] = {}
+        n = 0
+        for cls in stage_classes:
+            stage = cls()
+            if any(s.name == stage.name for s in self.stages):
+                raise FlowError(f"flow {name!r} lists stage {stage.name!r} twice")
+            for a in stage.consumes:
+                if a not in self.producer and a not in PRIMARY_INPUTS:
+                    raise FlowError(f"flow {name!r}: stage {stage.name!r} consumes {a!r}, which is neither a primary "
+                                    f"input nor produced by an earlier stage")
+            for a in stage.produces:
+                if a in self.producer or a in PRIMARY_INPUTS:
+                    raise FlowError(f"flow {name!r}: artifact {a!r} of stage {stage.name!r} is already "
+                                    f"{'a primary input' if a in PRIMARY_INPUTS else 'produced by ' + self.producer[a].name}")
+                self.producer[a] = stage
+            if not stage.shared:
+                n += 1
+                stage.index = n
+            self.stages.append(stage)
+
+    def stage(self, name: str) -> Stage:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise FlowError(f"flow {self.name!r} has no stage {name!r}")
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def __repr__(self) -> str:
+        return f"Flow({self.name!r}, {self.names()})"
 
 
 def _stamp_path(stage: Stage, ctx: FlowContext) -> Path:
@@ -364,6 +500,11 @@ def run_stages(stages: Sequence[Stage], ctx: FlowContext, force: bool = False) -
             raise
     M.set_status(ctx.metrics_path, "ok")
     return results
+
+
+def run_flow(flow: Flow, ctx: FlowContext, force: bool = False) -> list[StageResult]:
+    """Run every stage of ``flow``, its artifacts resolved through ``ctx``."""
+    return run_stages(flow.stages, ctx.with_flow(flow), force=force)
 
 
 def config_dict(cfg: FlowConfig) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from typing import Any, Mapping, Sequence
 from common.files import atomic_write_json, atomic_write_text
 from flow.liberty import load_library
 from flow.netlist import parse_netlist
-from flow.pdk import derived_liberty, is_dont_use
+from flow.pdk import is_dont_use
 from flow.stage import FlowContext, Stage, StageError, run_tool
-from model.contract import check_manifest, manifest_files, read_manifest
+from model.contract import check_manifest, read_manifest
 from model.spec import DesignSpec
 from rtl.generate import generate
 
@@ -66,29 +66,23 @@ class SynthStage(Stage):
     """yosys: RTL -> flat sky130_fd_sc_hd netlist; writes cell count and area."""
 
     name = "synth"
-    index = 1
     tools = ("yosys",)
     metric_names = ("design__instance__count", "design__instance__area", "clock__period",
                     "design__instance__count__sequential")
+    consumes = ("rtl_manifest", "rtl_sources", "liberty_tt")
+    produces = {"netlist": "{top}.nl.v", "synth_cells": "cells.json"}
 
     def prepare(self, ctx: FlowContext) -> None:
         ensure_rtl(ctx.spec, ctx.root)
 
     def _manifest(self, ctx: FlowContext) -> dict[str, Any]:
-        return read_manifest(ctx.rtl_dir / "manifest.json")
+        return read_manifest(ctx.path("rtl_manifest"))
 
     def liberty(self, ctx: FlowContext) -> Path:
-        return derived_liberty(ctx.pdk, "tt", ctx.pdk_build_dir, ctx.config.extra_dont_use)
+        return ctx.path("liberty_tt")
 
     def netlist(self, ctx: FlowContext) -> Path:
-        return self.dir(ctx) / f"{self._manifest(ctx)['top']}.nl.v"
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        m = self._manifest(ctx)
-        return [ctx.rtl_dir / "manifest.json", *manifest_files(m, ctx.rtl_dir), self.liberty(ctx)]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.netlist(ctx), self.dir(ctx) / "cells.json"]
+        return self.produced(ctx)["netlist"][0]
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         return {"clock_ns": ctx.config.clock_ns, "extra_dont_use": list(ctx.config.extra_dont_use),
@@ -99,7 +93,7 @@ class SynthStage(Stage):
         d = self.dir(ctx)
         lib_path = self.liberty(ctx)
         use_tie = not is_dont_use(TIE_CELL, extra=ctx.config.extra_dont_use)
-        script = yosys_script(m["top"], [p.resolve() for p in manifest_files(m, ctx.rtl_dir)], lib_path.resolve(),
+        script = yosys_script(m["top"], [p.resolve() for p in ctx.paths("rtl_sources")], lib_path.resolve(),
                               self.netlist(ctx).resolve(), (d / "stat.txt").resolve(),
                               round(ctx.config.clock_ns * 1000), use_tie)
         atomic_write_text(d / "synth.ys", script)

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,10 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise BitbranchError(f"--jobs must be an integer and --clock-ns a number, got {ns.jobs!r}, {ns.clock_ns!r}") from None
     archs = [a for a in ns.archs.split(",") if a]
     specs = flow_specs(_int_list(ns.bits), ns.n, archs)
-    # everything runs from the repository root, as the flow jobs do: a stage stamp hashes its input paths as the
-    # flow spelled them (build/<id>/...), so the report must spell them the same way to check the stamps
-    os.chdir(REPO)
-    root, out = Path(ns.root), Path(ns.out)
+    # relative --root/--out name folders of the repository (where the Makefile and the flow jobs run), from any
+    # working directory; the stage stamps do not depend on how the root is spelled (flow.stage.portable_path)
+    root, out = REPO / ns.root, REPO / ns.out
 
     failed = []
     if ns.cmd == "demo":
@@ -92,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_prov = estimate_detail(specs[0]).provenance if specs else ""
     rows += [model_only_row(s, estimate, model_prov)
              for s in flow_specs([b for b in range(1, ns.model_bits_max + 1) if b not in flow_bits], ns.n, archs)]
-    index = write_report(rows, out, root, report_meta(ns.stage, clock, root, out))
+    index = write_report(rows, out, root, report_meta(ns.stage, clock, Path(ns.root), Path(ns.out)))
     print(f"report: {out / 'ppa.csv'}, {out / 'ppa.json'}, {out / 'plots'}/")
     model_only = [r.id for r in rows if r.status == "model-only"]
     if model_only:

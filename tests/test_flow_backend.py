@@ -193,7 +193,7 @@ def test_openlane_flow_without_runner_writes_config(tmp_path: Path, monkeypatch)
     spec = DesignSpec("parallel", 1, 1, 4)
     with pytest.raises(BitbranchError, match="install Docker.*config written"):
         backend.run_gds(spec, 10.0, "openlane", tmp_path)
-    cfg = json.loads((spec.build_dir(tmp_path) / "flow" / "20-openlane" / "config.json").read_text())
+    cfg = json.loads((spec.build_dir(tmp_path) / "flow" / "01-openlane" / "config.json").read_text())
     assert cfg["meta"]["version"] == 2 and cfg["CLOCK_PERIOD"] == 10.0
     assert not (spec.build_dir(tmp_path) / "flow" / "metrics.json").exists()  # no metrics from a run that never ran
 

@@ -30,10 +30,10 @@ def test_local_flow_small_design(tmp_path: Path) -> None:
     m = run_gds(spec, 10.0, "local", tmp_path)
     flow = spec.build_dir(tmp_path) / "flow"
     assert m["flow__status"] == "ok"
-    gds = flow / "11-route" / f"bb_{spec.id}.gds"
+    gds = flow / "06-route" / f"bb_{spec.id}.gds"
     assert gds.is_file() and gds.stat().st_size > 10_000
-    assert (flow / "17-render").is_dir() and any(flow.glob("*.png"))
-    lvs = json.loads((flow / "12-lvs" / "lvs.json").read_text())
+    assert (flow / "12-render").is_dir() and any(flow.glob("*.png"))
+    lvs = json.loads((flow / "07-lvs" / "lvs.json").read_text())
     assert lvs["match"] and m["design__lvs_error__count"] == 0
     assert m["route__failed_nets"] == 0
     assert m["sim__routed__mismatch__count"] == 0 and m["sim__routed__vectors"] > 0
@@ -42,7 +42,7 @@ def test_local_flow_small_design(tmp_path: Path) -> None:
         assert isinstance(m[key], (int, float)), key
     assert m["design__die__area"] > m["design__core__area"] > 0
     # the DRC count is what magic reported for the kept round (recorded, not asserted to be 0)
-    drc_lines = [l for l in (flow / "11-route" / "drc.txt").read_text().splitlines() if l.strip()]
+    drc_lines = [l for l in (flow / "06-route" / "drc.txt").read_text().splitlines() if l.strip()]
     assert m["magic__drc_error__count"] == len(drc_lines)
     assert m["provenance"]["sta-routed"]["config"]["parasitics"].startswith("post-route")
     # a second run reuses every stage

@@ -107,3 +107,16 @@ def test_derived_liberty_follows_content_not_timestamps(tmp_path):
     assert derived_liberty(find_pdk(env={"PDK_ROOT": str(b)}), "tt", tmp_path / "build") == first
     lib_b.write_text(text.replace("3.75", "3.76"))
     assert derived_liberty(find_pdk(env={"PDK_ROOT": str(b)}), "tt", tmp_path / "build") != first
+
+
+def test_derived_liberty_path_names_the_file_without_writing_it(tmp_path):
+    """What a stage's inputs() may call: the derived liberty's path, nothing written; derived_liberty then writes it."""
+    from flow.pdk import derived_liberty, derived_liberty_path
+
+    a = make_pdk(tmp_path / "a")
+    (a / "sky130A/libs.ref/sky130_fd_sc_hd/lib/sky130_fd_sc_hd__tt_025C_1v80.lib").write_text(
+        'library (x) {\n  cell ("sky130_fd_sc_hd__inv_2") { area : 3.75 ; }\n}\n')
+    pdk = find_pdk(env={"PDK_ROOT": str(a)})
+    path = derived_liberty_path(pdk, "tt", tmp_path / "build", ("sky130_fd_sc_hd__inv_1",))
+    assert not (tmp_path / "build").exists()
+    assert derived_liberty(pdk, "tt", tmp_path / "build", ("sky130_fd_sc_hd__inv_1",)) == path and path.is_file()

@@ -1,7 +1,8 @@
 """What the place-and-route stages share: the layout knobs (placement attempts), the design's top, the derived tech.
 
 Each stage lists the helper modules it runs (``stage_sources``) among its inputs, so editing one helper makes
-only the stages that use it stale, not the whole back end.
+only the stages that use it stale, not the whole back end. The derived tech files are the ``pnr_tech`` artifact of
+the ``pnr-tech`` stage (``tech_stage.py``); ``pnr_tech(ctx)`` only names them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from typing import Sequence
 
 from flow.pnr import tech
 from flow.stage import FlowContext
-from flow.synth import SynthStage
-from model.contract import read_manifest
 
 PNR_DIR = Path(__file__).resolve().parent
 
@@ -66,19 +65,12 @@ def stage_sources(*modules: str) -> list[Path]:
 
 
 def top_of(ctx: FlowContext) -> str:
-    return read_manifest(ctx.rtl_dir / "manifest.json")["top"]
+    return ctx.top
 
 
 def pnr_tech(ctx: FlowContext) -> tech.PnrTech:
-    return tech.prepare(ctx.pdk, ctx.root, SynthStage().liberty(ctx).resolve())
-
-
-def tech_inputs(ctx: FlowContext, *modules: str) -> list[Path]:
-    """Derived tech files every P&R stage reads, plus the helper modules ``modules`` of the stage."""
-    t = pnr_tech(ctx)
-    q = t.qflow_dir / tech.QFLOW_TECH
-    return [t.magic_tech, t.router_lef, t.klayout_map, t.lvs_spice, t.netgen_setup,
-            q / f"{tech.QFLOW_TECH}.par", q / f"{tech.QFLOW_TECH}.sh", *stage_sources(*modules)]
+    """The derived tech files (artifact ``pnr_tech``, made by the pnr-tech stage): paths only, nothing written."""
+    return tech.PnrTech(tech.tech_dir(ctx.root), ctx.pdk)
 
 
 def attempts_config(attempts: Sequence[Attempt]) -> list[list]:

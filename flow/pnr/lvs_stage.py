@@ -1,14 +1,13 @@
-"""Stage 12-lvs: magic extraction of the final GDS, netgen LVS against the routed netlist from the cell SPICE."""
+"""Stage lvs: magic extraction of the final GDS, netgen LVS against the routed netlist from the cell SPICE."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from common.files import atomic_write_json, atomic_write_text
 from flow.pnr import lvs
-from flow.pnr.common import pnr_tech, tech_inputs, top_of
-from flow.pnr.route_stage import RouteStage, run_magic
+from flow.pnr.common import pnr_tech, stage_sources, top_of
+from flow.pnr.route_stage import run_magic
 from flow.stage import FlowContext, Stage, run_tool
 
 
@@ -16,23 +15,19 @@ class LvsStage(Stage):
     """magic extraction of the final GDS, netgen LVS against the routed netlist built from the cell SPICE."""
 
     name = "lvs"
-    index = 12
     tools = ("magic", "netgen-lvs")
     metric_names = ("design__lvs_error__count",)
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [RouteStage().gds(ctx), RouteStage().routed_def(ctx), *tech_inputs(ctx, "lvs", "magic", "route_stage")]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.dir(ctx) / "lvs.rpt", self.dir(ctx) / "lvs.json"]
+    consumes = ("rtl_manifest", "gds", "routed_def", "pnr_tech")
+    produces = {"lvs_report": "lvs.rpt", "lvs_json": "lvs.json"}
+    sources = tuple(stage_sources("lvs", "magic", "route_stage"))  # run_magic lives in route_stage
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         d = self.dir(ctx)
         d.mkdir(parents=True, exist_ok=True)
         t = pnr_tech(ctx)
         top = top_of(ctx)
-        run_magic(self.name, ctx, t, RouteStage().gds(ctx), top, d / "extract", True)
-        src, unconnected = lvs.source_spice(RouteStage().routed_def(ctx).read_text(), t.lvs_spice, top)
+        run_magic(self.name, ctx, t, ctx.path("gds"), top, d / "extract", True)
+        src, unconnected = lvs.source_spice(ctx.path("routed_def").read_text(), t.lvs_spice, top)
         atomic_write_text(d / "source.spice", src)
         log = run_tool(self.name, "netgen-lvs", ["netgen-lvs", "-batch", "lvs", f"extract.spice {top}", f"source.spice {top}",
                        str(t.netgen_setup), "lvs.rpt"], d, ctx.config.timeout_s, cwd=d)

@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from common.files import atomic_write_json, atomic_write_text
 from flow.gatesim import GateSimStage
 from flow.liberty import load_library
 from flow.netlist import parse_netlist
-from flow.pdk import CORNERS, derived_liberty
+from flow.pdk import CORNERS
 from flow.pnr import defedit, spef
 from flow.pnr.common import stage_sources
-from flow.pnr.route_stage import RouteStage
 from flow.sta import (
     STA_CORNERS,
     TimingConstraints,
@@ -28,7 +27,6 @@ from flow.sta import (
     timing_metrics,
 )
 from flow.stage import FlowContext, Stage, StageError, run_tool
-from flow.synth import SynthStage
 from model.contract import read_manifest
 
 POWER_CORNER = "tt"
@@ -39,32 +37,25 @@ class RoutedNetlistStage(Stage):
     """Routed netlist (Verilog, from the routed DEF) and its wire caps (JSON, pF) and lumped-C SPEF."""
 
     name = "routed-netlist"
-    index = 13
     metric_names = ("route__wire_cap__total_pf", "design__instance__area", "design__instance__count",
                     "design__instance__area__physical")
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [RouteStage().routed_def(ctx), SynthStage().netlist(ctx), ctx.pdk.techlef, ctx.pdk.lef,
-                *stage_sources("defedit", "spef")]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        d = self.dir(ctx)
-        return [d / "routed.v", d / "wire_caps.json", d / "routed.spef"]
+    consumes = ("rtl_manifest", "routed_def", "netlist", "pdk_techlef", "pdk_lef")
+    produces = {"routed_netlist": "routed.v", "wire_caps": "wire_caps.json", "routed_spef": "routed.spef"}
+    sources = tuple(stage_sources("defedit", "spef"))
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         return {"wire_cap_model": spef.__doc__.split("\n")[2].strip() if spef.__doc__ else "",
                 "source": "routed DEF segments x tech LEF CPERSQDIST/EDGECAPACITANCE; lumped C, no R, no coupling"}
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
-        top = read_manifest(ctx.rtl_dir / "manifest.json")["top"]
-        routed = RouteStage().routed_def(ctx).read_text()
-        ports = parse_netlist(SynthStage().netlist(ctx).read_text()).ports
-        caps = spef.net_wire_caps(routed, spef.layer_caps(ctx.pdk.techlef.read_text()))
-        lef = ctx.pdk.lef.read_text()
-        d = self.dir(ctx)
-        atomic_write_text(d / "routed.v", spef.routed_verilog(top, routed, lef, ports))
-        atomic_write_json(d / "wire_caps.json", caps)
-        atomic_write_text(d / "routed.spef", spef.spef_text(top, routed, caps))
+        top = read_manifest(ctx.path("rtl_manifest"))["top"]
+        routed = ctx.path("routed_def").read_text()
+        ports = parse_netlist(ctx.path("netlist").read_text()).ports
+        caps = spef.net_wire_caps(routed, spef.layer_caps(ctx.path("pdk_techlef").read_text()))
+        lef = ctx.path("pdk_lef").read_text()
+        atomic_write_text(ctx.path("routed_netlist"), spef.routed_verilog(top, routed, lef, ports))
+        atomic_write_json(ctx.path("wire_caps"), caps)
+        atomic_write_text(ctx.path("routed_spef"), spef.spef_text(top, routed, caps))
         return {"route__wire_cap__total_pf": sum(caps.values()), **routed_cell_area(routed, lef)}
 
 
@@ -94,12 +85,11 @@ class RoutedGateSimStage(GateSimStage):
     """The front end's gate-level simulation, run on the routed netlist instead of the synthesized one."""
 
     name = "gatesim-routed"
-    index = 14
     metric_names = ("sim__routed__vectors", "sim__routed__mismatch__count", "sim__routed__window__ns")
+    netlist_artifact = "routed_netlist"
+    consumes = ("rtl_manifest", "routed_netlist", "pdk_verilog_models")
+    produces = {"routed_vcd": "activity.vcd", "routed_sim_json": "sim.json"}
     label = "routed netlist"
-
-    def netlist(self, ctx: FlowContext) -> Path:
-        return RoutedNetlistStage().dir(ctx) / "routed.v"
 
     def metrics(self, vectors: int, cycles: int, window_ns: float) -> dict[str, Any]:
         return {"sim__routed__vectors": vectors, "sim__routed__mismatch__count": 0, "sim__routed__window__ns": window_ns}
@@ -109,37 +99,31 @@ class PostRouteStaStage(Stage):
     """OpenSTA per corner on the routed netlist with the routed lumped-C SPEF (replaces the wire-load model)."""
 
     name = "sta-routed"
-    index = 15
     tools = ("sta",)
     metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "timing__setup__critical_path__ns")
+    consumes = ("rtl_manifest", "routed_netlist", "routed_spef", *(f"liberty_{c}" for c in STA_CORNERS))
+    produces = {"routed_sta_logs": tuple(f"sta-{c}.log" for c in STA_CORNERS)}
 
     def liberties(self, ctx: FlowContext) -> dict[str, Path]:
-        return {c: derived_liberty(ctx.pdk, c, ctx.pdk_build_dir, ctx.config.extra_dont_use) for c in STA_CORNERS}
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [*RoutedNetlistStage().outputs(ctx), *self.liberties(ctx).values()]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.dir(ctx) / f"sta-{c}.log" for c in STA_CORNERS]
+        return {c: ctx.path(f"liberty_{c}") for c in STA_CORNERS}
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
-        m = read_manifest(ctx.rtl_dir / "manifest.json")
+        m = read_manifest(ctx.path("rtl_manifest"))
         c = TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)
         return {"constraints": sdc_text(c), "parasitics": "post-route: lumped wire C per net from the routed DEF (SPEF), "
                 "no wire R, ideal clock", "corners": {k: CORNERS[k] for k in STA_CORNERS}}
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         d = self.dir(ctx)
-        m = read_manifest(ctx.rtl_dir / "manifest.json")
+        m = read_manifest(ctx.path("rtl_manifest"))
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)))
-        rn = RoutedNetlistStage()
         values: dict[str, Any] = {}
         setups, holds = {}, {}
         for corner, lib in self.liberties(ctx).items():
-            text = sta_script(lib.resolve(), (rn.dir(ctx) / "routed.v").resolve(), m["top"], sdc.resolve(), CORNERS[corner],
+            text = sta_script(lib.resolve(), ctx.path("routed_netlist").resolve(), m["top"], sdc.resolve(), CORNERS[corner],
                               wire_load_model=None)
-            text = text.replace("read_sdc", f"read_spef {(rn.dir(ctx) / 'routed.spef').resolve()}\nread_sdc", 1)
+            text = text.replace("read_sdc", f"read_spef {ctx.path('routed_spef').resolve()}\nread_sdc", 1)
             script = d / f"sta-{corner}.tcl"
             atomic_write_text(script, text)
             log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", str(script.resolve())], d, ctx.config.timeout_s,
@@ -161,19 +145,12 @@ class PostRoutePowerStage(Stage):
     """The front end's activity-based power, recomputed on the routed netlist with routed wire caps (tt)."""
 
     name = "power-routed"
-    index = 16
     tools = ()
     metric_names = ("power__internal__total", "power__switching__total", "power__leakage__total", "power__total",
                     "power__switching__input_ports", "power__energy_per_dot__pj", "power__energy_per_mac__pj",
                     "power__wire_cap_share")
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        g = RoutedGateSimStage()
-        return [*RoutedNetlistStage().outputs(ctx), g.dir(ctx) / "activity.vcd", g.dir(ctx) / "sim.json",
-                derived_liberty(ctx.pdk, POWER_CORNER, ctx.pdk_build_dir, ctx.config.extra_dont_use)]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.dir(ctx) / "power.json"]
+    consumes = ("routed_netlist", "wire_caps", "routed_vcd", "routed_sim_json", f"liberty_{POWER_CORNER}")
+    produces = {"routed_power_json": "power.json"}
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         return {"corner": CORNERS[POWER_CORNER], "model": "flow.power.compute_power",
@@ -184,30 +161,25 @@ class PostRoutePowerStage(Stage):
         from flow.power import compute_power
         from flow.vcd import count_toggles
 
-        rn, g = RoutedNetlistStage(), RoutedGateSimStage()
-        lib_path = derived_liberty(ctx.pdk, POWER_CORNER, ctx.pdk_build_dir, ctx.config.extra_dont_use)
+        lib_path = ctx.path(f"liberty_{POWER_CORNER}")
         lib = load_library(lib_path, ctx.pdk_build_dir / "cache")
-        nl = parse_netlist((rn.dir(ctx) / "routed.v").read_text())
-        caps_def = json.loads((rn.dir(ctx) / "wire_caps.json").read_text())
+        nl = parse_netlist(ctx.path("routed_netlist").read_text())
+        caps_def = json.loads(ctx.path("wire_caps").read_text())
         caps = {nl.canon(k): v for k, v in caps_def.items()}
-        tg = count_toggles(g.dir(ctx) / "activity.vcd", "dut")
+        tg = count_toggles(ctx.path("routed_vcd"), "dut")
         window_ns = (tg.end_time - tg.start_time) * tg.timescale_s * 1e9
         res = compute_power(nl, tg.counts, window_ns, lib, wire_cap_pf=caps)
         no_wire = compute_power(nl, tg.counts, window_ns, lib, wire_cap_pf={})
         if res.nets_without_activity > 0.02 * res.nets:
-            raise StageError(self.name, g.dir(ctx) / "activity.vcd", [],
+            raise StageError(self.name, ctx.path("routed_vcd"), [],
                              f"{res.nets_without_activity} of {res.nets} routed nets have no activity in the VCD")
-        outputs = int(json.loads((g.dir(ctx) / "sim.json").read_text())["outputs"])
+        outputs = int(json.loads(ctx.path("routed_sim_json").read_text())["outputs"])
         e_dot = res.total_w * window_ns * 1e-9 / outputs * 1e12
         values = {"power__internal__total": res.internal_w, "power__switching__total": res.switching_w,
                   "power__leakage__total": res.leakage_w, "power__total": res.total_w,
                   "power__switching__input_ports": res.switching_input_ports_w,
                   "power__energy_per_dot__pj": e_dot, "power__energy_per_mac__pj": e_dot / ctx.spec.macs,
                   "power__wire_cap_share": 1 - no_wire.total_w / res.total_w if res.total_w else None}
-        atomic_write_json(self.dir(ctx) / "power.json", {**values, "window_ns": window_ns, "outputs": outputs,
+        atomic_write_json(ctx.path("routed_power_json"), {**values, "window_ns": window_ns, "outputs": outputs,
                                                            "nets": res.nets, "liberty": str(lib_path)})
         return values
-
-
-def post_route_stages() -> list[Stage]:
-    return [RoutedNetlistStage(), RoutedGateSimStage(), PostRouteStaStage(), PostRoutePowerStage()]

@@ -1,4 +1,4 @@
-"""Stage 17-render: a headless PNG of the final GDS for the report."""
+"""Stage render: a headless PNG of the final GDS for the report."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from flow.pnr import render
-from flow.pnr.common import PNR_DIR, top_of
-from flow.pnr.route_stage import RouteStage
+from flow.pnr.common import PNR_DIR
 from flow.stage import FlowContext, Stage
 
 
@@ -15,17 +14,16 @@ class RenderStage(Stage):
     """Headless PNG of the final GDS (klayout LayoutView with the PDK's layer properties)."""
 
     name = "render"
-    index = 17
     tools = ()
     metric_names = ()
+    consumes = ("gds",)
+    produces = {"layout_png": "../{top}.png"}  # build/<id>/flow/<top>.png, beside metrics.json
+    sources = (PNR_DIR / "render.py",)
 
     def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        lyp = ctx.pdk.klayout_lyp
-        return [RouteStage().gds(ctx), PNR_DIR / "render.py", *([lyp] if lyp is not None and lyp.is_file() else [])]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [ctx.flow_dir / f"{top_of(ctx)}.png"]
+        lyp = ctx.pdk.klayout_lyp  # optional: without the PDK's layer properties klayout uses its defaults
+        return [*super().inputs(ctx), *([lyp] if lyp is not None and lyp.is_file() else [])]
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
-        render.render(RouteStage().gds(ctx), self.outputs(ctx)[0], ctx.pdk.klayout_lyp)
+        render.render(ctx.path("gds"), ctx.path("layout_png"), ctx.pdk.klayout_lyp)
         return {}

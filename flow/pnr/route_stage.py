@@ -1,17 +1,17 @@
-"""Stage 11-route: qrouter with a DRC feedback loop, re-placing at lower density when the router gives up."""
+"""Stage route: qrouter with a DRC feedback loop, re-placing at lower density when the router gives up."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from common.files import atomic_write_json, atomic_write_text
 from common.tools import debian_version
-from flow import metrics as M
 from flow.pnr import defedit, gds, magic, repair, route, tech
-from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, tech_inputs, top_of
-from flow.pnr.place_stage import PlaceStage
+from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, stage_sources, top_of
+from flow.pnr.place import PLACE_CONSUMES, place
 from flow.stage import FlowContext, Stage, StageError, run_tool
 
 TIMED_OUT = 10**6  # failed-net count of a route that timed out before finishing (worse than any finished route)
@@ -51,27 +51,24 @@ class RouteStage(Stage):
     """qrouter with a DRC feedback loop: route -> GDS -> repair -> magic DRC; spacing boxes become obstructions.
 
     Keeps the best round (failed nets first, then DRC boxes). When the first round leaves failed nets, the
-    design is re-placed with the next attempt (seed, fanout buffering, lower density); a qrouter time-out
-    skips the remaining attempts at that density.
+    design is re-placed with the next attempt (seed, fanout buffering, lower density) by ``flow.pnr.place.place``,
+    so the stage consumes what a placement reads; a qrouter time-out skips the remaining attempts at that density.
+    The core utilisation divides the synthesized cell area (``synth_cells``) by the routed core area.
     """
 
     name = "route"
-    index = 11
-    tools = ("qrouter", "magic", "qflow")
+    tools = ("qrouter", "magic", "qflow", "yosys")
     metric_names = ("route__wirelength", "magic__drc_error__count", "design__die__area", "design__core__area",
                     "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count")
+    consumes = (*PLACE_CONSUMES, "placed_def", "qrouter_head", "synth_cells", "pdk_lef", "pdk_techlef", "pdk_gds")
+    produces = {"routed_def": "routed.def", "gds": "{top}.gds", "drc_report": "drc.txt"}
+    sources = tuple(stage_sources("defedit", "route", "gds", "repair", "magic", "place"))
 
     def routed_def(self, ctx: FlowContext) -> Path:
-        return self.dir(ctx) / "routed.def"
+        return ctx.path("routed_def")
 
     def gds(self, ctx: FlowContext) -> Path:
-        return self.dir(ctx) / f"{top_of(ctx)}.gds"
-
-    def inputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [*PlaceStage().outputs(ctx), *tech_inputs(ctx, "defedit", "route", "gds", "repair", "magic", "place_stage")]
-
-    def outputs(self, ctx: FlowContext) -> Sequence[Path]:
-        return [self.routed_def(ctx), self.gds(ctx), self.dir(ctx) / "drc.txt"]
+        return ctx.path("gds")
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         return {"router_settings": list(route.ROUTER_SETTINGS), "repair_rounds": PNR.repair_rounds,
@@ -122,7 +119,6 @@ class RouteStage(Stage):
     def first_route(self, ctx: FlowContext, t: tech.PnrTech) -> tuple[list[dict[str, Any]], dict[Path, tuple[str, str]]]:
         """Round 0 of each attempt in order until one leaves no failed net; returns the rounds and placements."""
         d = self.dir(ctx)
-        place = PlaceStage()
         placements = {}
         rounds: list[dict[str, Any]] = []
         too_dense: set[float] = set()
@@ -130,9 +126,9 @@ class RouteStage(Stage):
             if a.density in too_dense:
                 continue
             if i == 0:
-                legal, head = place.placed_def(ctx).read_text(), (place.dir(ctx) / "qrouter_head.cfg").read_text()
+                legal, head = ctx.path("placed_def").read_text(), ctx.path("qrouter_head").read_text()
             else:
-                legal, head, _info = place.place(ctx, a, d / f"place-{a.name}")
+                legal, head, _info = place(self.name, ctx, a, d / f"place-{a.name}")
             work = d / a.name
             placements[work] = (legal, head)
             failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, [], "r0")
@@ -184,7 +180,7 @@ class RouteStage(Stage):
         atomic_write_json(d / "rounds.json", [{k: v for k, v in r.items() if k != "obs"} for r in rounds])
         atomic_write_json(d / "drc_summary.json", magic.summarise(magic.read_drc(d / "drc.txt")))
         area = design_area(routed_text, defedit.lef_macro_sizes(ctx.pdk.lef.read_text()))
-        inst_area = M.read_metrics(ctx.metrics_path).get("design__instance__area")
+        inst_area = json.loads(ctx.path("synth_cells").read_text()).get("area_um2")
         return {"route__wirelength": route.def_wirelength_um(routed_text), "magic__drc_error__count": best["drc"],
                 "route__failed_nets": best["failed_nets"], **area,
                 "design__core__utilisation": (inst_area / area["design__core__area"]) if inst_area else None,

@@ -260,9 +260,21 @@ set addspacers_options="-stripe 2.5 50.0 PG"
 """
 
 
+def tech_dir(build_root: Path | str) -> Path:
+    """Where the derived P&R files of a build are (absolute: qflow's tech file names them)."""
+    return Path(build_root).resolve() / "pdk" / "pnr"
+
+
+def files(t: PnrTech) -> tuple[Path, ...]:
+    """Every file ``prepare`` writes."""
+    q = t.qflow_dir / QFLOW_TECH
+    return (t.magic_tech, t.router_lef, t.klayout_map, t.lvs_spice, t.netgen_setup,
+            q / f"{QFLOW_TECH}.par", q / f"{QFLOW_TECH}.sh", q / f"{QFLOW_TECH}.magicrc")
+
+
 def prepare(pdk: Pdk, build_root: Path, liberty: Path) -> PnrTech:
     """Write (or keep, when unchanged) every derived P&R file; returns their paths."""
-    t = PnrTech(Path(build_root).resolve() / "pdk" / "pnr", pdk)
+    t = PnrTech(tech_dir(build_root), pdk)
     write_if_changed(t.magic_tech, magic_tech_text(pdk))
     write_if_changed(t.router_lef, router_lef_text(pdk))
     write_if_changed(t.klayout_map, klayout_map_text())
