@@ -12,6 +12,7 @@ ARCH     ?=
 POPCOUNT ?=
 SIM      ?= icarus
 WAVES    ?= 0
+FAST     ?= 0
 FLOW     ?= local
 CLOCK_NS ?=
 BUILD_ROOT ?= build
@@ -35,9 +36,10 @@ help:
 	@echo "  make demo                 install what is missing, run rtl -> verify -> flow -> ppa on the default set"
 	@echo "  make test                 install what is missing, run the test suite (what CI runs)"
 	@echo "  make test-fast            unit and property tests only (no simulator or EDA tool runs)"
-	@echo "  make lint                 ruff + the layer contract (common -> model -> rtl -> verif -> flow -> reports)"
+	@echo "  make lint                 ruff + the layer contract (common -> model -> rtl -> verif -> (flow | qnn) -> reports)"
 	@echo "  make rtl BITS=2           generate Verilog + manifest under build/<id>/rtl/"
 	@echo "  make verify               cocotb regression (or one spec: BITS=3 ARCH=serial N=7 SIM=verilator)"
+	@echo "  make verify FAST=1        native Verilator regression: 100000 vectors per design checked in C++"
 	@echo "  make synth|sta|power      Sky130 synthesis, multi-corner timing, activity-based power"
 	@echo "  make gds                  place, route, DRC, LVS to GDS (FLOW=openlane for OpenLane 2)"
 	@echo "  make ppa                  sweep, table, plots and reports/index.html"
@@ -58,7 +60,7 @@ rtl: $(STAMP)
 	@$(PY) -m rtl $(SPEC)
 
 verify: deps
-	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)'
+	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)' --fast '$(FAST)'
 
 synth sta power: deps
 	@$(PY) -m flow $@ $(SPEC) $(FLOWARGS)

