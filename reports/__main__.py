@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("demo: step 1/3 verify (cocotb, Icarus) each design against the reference model")
         for s in specs:
             r = subprocess.run([sys.executable, "-m", "verif", "--arch", s.arch, "--wbits", str(s.wbits),
-                                "--abits", str(s.abits), "--n", str(s.n)], cwd=REPO)
+                                "--abits", str(s.abits), "--n", str(s.n), "--root", str(root)], cwd=REPO)
             if r.returncode != 0:
                 failed.append(f"verify {s.id}")
         print(f"demo: step 2/3 flow to {ns.stage} ({jobs} jobs)")
