@@ -33,7 +33,7 @@ FLOWARGS = --clock-ns '$(CLOCK_NS)' --root '$(BUILD_ROOT)' --vectors '$(VECTORS)
 help:
 	@echo "bitbranch: {-1,+1} encoded dot-product PEs from a Python model to Sky130 PPA"
 	@echo ""
-	@echo "  make demo                 install what is missing, run rtl -> verify -> flow -> ppa on the default set"
+	@echo "  make demo                 install what is missing, run rtl -> verify -> flow -> report (build/report/) on W1A1, W2A2"
 	@echo "  make test                 install what is missing, run the test suite (what CI runs)"
 	@echo "  make test-fast            unit and property tests only (no simulator or EDA tool runs)"
 	@echo "  make lint                 ruff + the layer contract (common -> model -> rtl -> verif -> (flow | qnn) -> reports)"
@@ -42,7 +42,7 @@ help:
 	@echo "  make verify FAST=1        native Verilator regression: 100000 vectors per design checked in C++"
 	@echo "  make synth|sta|power      Sky130 synthesis, multi-corner timing, activity-based power"
 	@echo "  make gds                  place, route, DRC, LVS to GDS (FLOW=openlane for OpenLane 2)"
-	@echo "  make ppa                  sweep, table, plots and reports/index.html"
+	@echo "  make ppa                  sweep, table, plots and reports/index.html (refreshes the committed snapshot)"
 	@echo "  make qnn                  accuracy vs bit-width on the digits data set"
 	@echo "  make bench                benchmark scripts"
 	@echo ""

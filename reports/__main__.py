@@ -1,8 +1,10 @@
-"""`python -m reports ppa|demo|table`: run the PPA sweep and write reports/ (table, plots, page).
+"""`python -m reports ppa|demo|table`: run the PPA sweep and write a report (table, plots, page).
 
-- ``ppa``: the default set (BITS 1..4 x parallel, serial, baseline at N=32) through the flow.
-- ``demo``: the whole project on a small set: rtl -> verify -> flow -> ppa.
-- ``table``: rewrite the report from what is already in build/, running nothing.
+- ``ppa``: the default set (BITS 1..4 x parallel, serial, baseline at N=32) through the flow; refreshes the
+  committed snapshot ``reports/``.
+- ``demo``: the whole project on a small set: rtl -> verify -> flow -> ppa, reported under ``build/report/``
+  so the committed snapshot is never overwritten by a smaller run.
+- ``table``: rewrite the report (``reports/``) from what is already in build/, running nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from reports.sweep import (
 from reports.table import row_from_build
 from rtl import archs as registry
 
+DEMO_OUT = "build/report"
+"""Where ``make demo`` writes its report: not ``reports/``, whose committed snapshot only ``make ppa`` refreshes."""
+
 
 def _int_list(text: str) -> list[int]:
     try:
@@ -37,7 +42,8 @@ def _int_list(text: str) -> list[int]:
         raise BitbranchError(f"--bits takes a comma list of integers such as 1,2,3,4, got {text!r}") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per report job, each with the sweep's options."""
     p = argparse.ArgumentParser(prog="python -m reports", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -51,10 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sp.add_argument("--clock-ns", default="")
         sp.add_argument("--jobs", default="2")
         sp.add_argument("--root", default="build")
-        sp.add_argument("--out", default="reports")
+        sp.add_argument("--out", default=DEMO_OUT if name == "demo" else "reports",
+                        help=f"report folder (default {DEMO_OUT if name == 'demo' else 'reports'})")
         sp.add_argument("--model-bits-max", type=int, default=8,
                         help="add model-only estimate rows for W=A bits above the flow set, up to this")
-    ns = p.parse_args(argv)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = parser().parse_args(argv)
 
     try:
         jobs = int(ns.jobs or 2)
@@ -98,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in rows:
         if r.status not in ("ok", "model-only"):
             print(f"  {r.id}: {r.status} (not plotted)")
+    if ns.cmd == "demo" and out.resolve() != (REPO / "reports").resolve():
+        print(f"demo: report written to {out}/ (the committed snapshot reports/ is refreshed by `make ppa` only)")
     print(f"open: {index.resolve()}")
     if failed:
         raise BitbranchError(f"{len(failed)} step(s) failed: {'; '.join(failed)}")
