@@ -1,6 +1,6 @@
 # bitbranch: thin wrappers over one Python entry point per stage.
 # Spec variables (blank = default): BITS (both widths), WBITS, ABITS, N, ARCH.
-# Tool variables: SIM (icarus|verilator), WAVES (1 keeps FST), FLOW (local|openlane), CLOCK_NS.
+# Tool variables: SIM (icarus|verilator), WAVES (1 keeps FST), JUNIT (verify's JUnit XML path), FLOW (local|openlane), CLOCK_NS.
 # Flow variables (synth sta power gds): BUILD_ROOT (build folder), FORCE=1 (rerun up-to-date stages); power and gds:
 # VECTORS, SEED (gate-level simulation stimulus). A variable a command cannot use stops it with one error line.
 
@@ -13,6 +13,7 @@ POPCOUNT ?=
 SIM      ?= icarus
 WAVES    ?= 0
 FAST     ?= 0
+JUNIT    ?=
 FLOW     ?= local
 CLOCK_NS ?=
 BUILD_ROOT ?= build
@@ -60,7 +61,7 @@ rtl: $(STAMP)
 	@$(PY) -m rtl $(SPEC)
 
 verify: deps
-	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)' --fast '$(FAST)'
+	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)' --fast '$(FAST)' --junit '$(JUNIT)'
 
 synth sta power: deps
 	@$(PY) -m flow $@ $(SPEC) $(FLOWARGS)
