@@ -1,6 +1,6 @@
 # bitbranch: thin wrappers over one Python entry point per stage.
 # Spec variables (blank = default): BITS (both widths), WBITS, ABITS, N, ARCH.
-# Tool variables: SIM (icarus|verilator), WAVES (1 keeps FST), FLOW (local|openlane), CLOCK_NS.
+# Tool variables: SIM (icarus|verilator), WAVES (1 keeps FST), JUNIT (verify's JUnit XML path), FLOW (local|openlane), CLOCK_NS.
 # Flow variables (synth sta power gds): BUILD_ROOT (build folder), FORCE=1 (rerun up-to-date stages); power and gds:
 # VECTORS, SEED (gate-level simulation stimulus). A variable a command cannot use stops it with one error line.
 
@@ -13,6 +13,7 @@ POPCOUNT ?=
 SIM      ?= icarus
 WAVES    ?= 0
 FAST     ?= 0
+JUNIT    ?=
 FLOW     ?= local
 CLOCK_NS ?=
 BUILD_ROOT ?= build
@@ -33,7 +34,7 @@ FLOWARGS = --clock-ns '$(CLOCK_NS)' --root '$(BUILD_ROOT)' --vectors '$(VECTORS)
 help:
 	@echo "bitbranch: {-1,+1} encoded dot-product PEs from a Python model to Sky130 PPA"
 	@echo ""
-	@echo "  make demo                 install what is missing, run rtl -> verify -> flow -> ppa on the default set"
+	@echo "  make demo                 install what is missing, run rtl -> verify -> flow -> report (build/report/) on W1A1, W2A2"
 	@echo "  make test                 install what is missing, run the test suite (what CI runs)"
 	@echo "  make test-fast            unit and property tests only (no simulator or EDA tool runs)"
 	@echo "  make lint                 ruff + the layer contract (common -> model -> rtl -> verif -> (flow | qnn) -> reports)"
@@ -42,7 +43,7 @@ help:
 	@echo "  make verify FAST=1        native Verilator regression: 100000 vectors per design checked in C++"
 	@echo "  make synth|sta|power      Sky130 synthesis, multi-corner timing, activity-based power"
 	@echo "  make gds                  place, route, DRC, LVS to GDS (FLOW=openlane for OpenLane 2)"
-	@echo "  make ppa                  sweep, table, plots and reports/index.html"
+	@echo "  make ppa                  sweep, table, plots and reports/index.html (refreshes the committed snapshot)"
 	@echo "  make qnn                  accuracy vs bit-width on the digits data set"
 	@echo "  make bench                benchmark scripts"
 	@echo ""
@@ -60,7 +61,7 @@ rtl: $(STAMP)
 	@$(PY) -m rtl $(SPEC)
 
 verify: deps
-	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)' --fast '$(FAST)'
+	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)' --fast '$(FAST)' --junit '$(JUNIT)'
 
 synth sta power: deps
 	@$(PY) -m flow $@ $(SPEC) $(FLOWARGS)

@@ -52,8 +52,8 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 from common.errors import BitbranchError
 from common.files import atomic_write_json, json_safe
 from common.tools import tool_version
+from flow import librelane_metrics, resume
 from flow import metrics as M
-from flow import resume
 from flow.pdk import CORNERS, Pdk, file_digest, router_dont_use
 from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
@@ -481,6 +481,7 @@ def start_metrics(ctx: FlowContext, first_stage: str) -> None:
     flow configuration, so a reader can tell results made under another one (e.g. another cell set).
     """
     atomic_write_json(ctx.metrics_path, {M.STATUS_KEY: f"running {first_stage}", CONFIG_KEY: config_summary(ctx.config)})
+    librelane_metrics.clear(ctx.root, ctx.spec.id, ctx.flow_dir)  # they described the previous, complete run
 
 
 def run_stages(stages: Sequence[Stage], ctx: FlowContext, force: bool = False) -> list[StageResult]:
@@ -499,6 +500,7 @@ def run_stages(stages: Sequence[Stage], ctx: FlowContext, force: bool = False) -
             M.set_status(ctx.metrics_path, f"failed at {stage.name}: {msg}")
             raise
     M.set_status(ctx.metrics_path, "ok")
+    librelane_metrics.export(M.read_metrics(ctx.metrics_path), ctx.root, ctx.spec.id, ctx.flow_dir)
     return results
 
 

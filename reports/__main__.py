@@ -1,8 +1,14 @@
-"""`python -m reports ppa|demo|table`: run the PPA sweep and write reports/ (table, plots, page).
+"""`python -m reports ppa|demo|table`: run the PPA sweep and write a report (table, plots, page).
 
-- ``ppa``: the default set (BITS 1..4 x parallel, serial, baseline at N=32) through the flow.
-- ``demo``: the whole project on a small set: rtl -> verify -> flow -> ppa.
-- ``table``: rewrite the report from what is already in build/, running nothing.
+- ``ppa``: the default set (BITS 1..4 x parallel, serial, baseline at N=32) through the flow; refreshes the
+  committed snapshot ``reports/``.
+- ``demo``: the whole project on a small set: rtl -> verify -> flow -> ppa, reported under ``build/report/``
+  so the committed snapshot is never overwritten by a smaller run.
+- ``table``: rewrite the report (``reports/``) from what is already in build/, running nothing.
+- ``page``: rewrite only ``index.html`` and ``ppa.md`` of a report from its own ``ppa.json``, ``qnn.json``, plots
+  and layout renders (the numbers and their provenance unchanged; no build/ needed).
+- ``check``: open ``index.html`` in headless Chromium, check that every image loads, every table row is shown
+  and the page fits a 1280 px window, and save a screenshot beside it (``index.png``).
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from reports.sweep import (
 from reports.table import row_from_build
 from rtl import archs as registry
 
+DEMO_OUT = "build/report"
+"""Where ``make demo`` writes its report: not ``reports/``, whose committed snapshot only ``make ppa`` refreshes."""
+
 
 def _int_list(text: str) -> list[int]:
     try:
@@ -37,7 +46,8 @@ def _int_list(text: str) -> list[int]:
         raise BitbranchError(f"--bits takes a comma list of integers such as 1,2,3,4, got {text!r}") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per report job, each with the sweep's options."""
     p = argparse.ArgumentParser(prog="python -m reports", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -51,10 +61,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         sp.add_argument("--clock-ns", default="")
         sp.add_argument("--jobs", default="2")
         sp.add_argument("--root", default="build")
-        sp.add_argument("--out", default="reports")
+        sp.add_argument("--out", default=DEMO_OUT if name == "demo" else "reports",
+                        help=f"report folder (default {DEMO_OUT if name == 'demo' else 'reports'})")
         sp.add_argument("--model-bits-max", type=int, default=8,
                         help="add model-only estimate rows for W=A bits above the flow set, up to this")
-    ns = p.parse_args(argv)
+    for name, what in (("page", "rewrite index.html and ppa.md from ppa.json"), ("check", "check the page in Chromium")):
+        sp = sub.add_parser(name, help=what)
+        sp.add_argument("--out", default="reports", help="report folder (default reports)")
+    return p
+
+
+def browser_check(out: Path, rows: Sequence, required: bool = False) -> None:
+    """Check a written report's page in headless Chromium and save index.png beside it; without a browser that
+    is one printed line (or, ``required``, an error)."""
+    from reports.browser import check_page, find_browser
+
+    try:
+        find_browser()
+    except BitbranchError as e:
+        if required:
+            raise
+        print(f"page not checked in a browser: {e}")
+        return
+    res = check_page(out / "index.html", out / "index.png", [r.id for r in rows])
+    f = res.facts
+    print(f"check: {len(f['images'])} images, {f['rows']} table rows, {len(f['designs'])} design rows, page "
+          f"{f['scroll_width']} px wide in a {f['window_width']} px window; screenshot {res.screenshot}")
+    for p in res.problems:
+        print(f"  problem: {p}")
+    if res.problems:
+        raise BitbranchError(f"{len(res.problems)} problem(s) with {out / 'index.html'} in Chromium")
+
+
+def page_main(ns: argparse.Namespace) -> int:
+    out = REPO / ns.out
+    if ns.cmd == "page":
+        from reports.sweep import rerender_page
+
+        index = rerender_page(out)
+        print(f"page: {index} and {out / 'ppa.md'} rewritten from {out / 'ppa.json'}")
+        return 0
+    from reports.sweep import rows_from_json
+
+    browser_check(out, rows_from_json(out / "ppa.json")[0], required=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = parser().parse_args(argv)
+    if ns.cmd in ("page", "check"):
+        return page_main(ns)
 
     try:
         jobs = int(ns.jobs or 2)
@@ -98,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in rows:
         if r.status not in ("ok", "model-only"):
             print(f"  {r.id}: {r.status} (not plotted)")
+    browser_check(out, rows)
+    if ns.cmd == "demo" and out.resolve() != (REPO / "reports").resolve():
+        print(f"demo: report written to {out}/ (the committed snapshot reports/ is refreshed by `make ppa` only)")
     print(f"open: {index.resolve()}")
     if failed:
         raise BitbranchError(f"{len(failed)} step(s) failed: {'; '.join(failed)}")

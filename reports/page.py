@@ -1,81 +1,264 @@
-"""The static report page ``reports/index.html``: table, plots and layout renders, opens from disk."""
+"""The static report page ``reports/index.html``: the answer first, then the measurements; opens from disk.
+
+Order: the encoded/baseline ratios (one row per design, post-route and post-synthesis side by side) with a
+one-line summary per arch computed from them, the network accuracy (``qnn.json`` beside the page, when there),
+the measured designs, their post-synthesis numbers, the model-only estimates (a table of their own, so no
+column of dashes), the plots, the layout renders, and the provenance and units last. Numbers are formatted
+for reading (``10,944`` um^2, ``0.659`` pJ, ``x0.87``); ``ppa.csv``/``ppa.json`` keep the full precision. A
+failed design's long reason is a numbered note under its table, so the row stays narrow. The page fits a
+1280 px window (``python -m reports check`` verifies it in headless Chromium).
+"""
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from reports.table import COLUMNS, UNITS, PpaRow
+from reports.table import UNITS, PpaRow
 
-SHOWN = ("id", "status", "source", "area_um2", "cells", "fmax_mhz", "power_mw", "energy_per_mac_pj",
-         "throughput_gmacs", "tops_per_w", "tops_per_mm2", "weight_bits", "model_area_err_pct",
-         "model_energy_err_pct", "drc_errors", "lvs_errors")
+PLOT_ORDER = ("energy_per_mac_vs_bits", "area_vs_bits", "fmax_vs_bits", "adp_vs_bits",
+              "pareto_energy_vs_throughput_density", "model_vs_flow")
+"""Plots in the order a reader wants them (others follow, by name)."""
+
+E = html.escape
 
 
-def _cell(v: Any) -> str:
+def _fmt(v: Any, fmt: str) -> str:
+    return "&ndash;" if v is None else E(format(v, fmt))
+
+
+def _num(v: Any, fmt: str, cls: str = "num") -> str:
+    return f"<td class={cls}>{_fmt(v, fmt)}</td>"
+
+
+def _pct(v: float | None) -> str:
+    return "<td class=num>&ndash;</td>" if v is None else f"<td class=num>{v:+.1f}%</td>"
+
+
+def _ratio(v: float | None, better_below: bool) -> str:
     if v is None:
-        return "<td class=na>&ndash;</td>"
-    if isinstance(v, float):
-        return f"<td class=num>{v:.4g}</td>"
-    if isinstance(v, int):
-        return f"<td class=num>{v}</td>"
-    return f"<td>{html.escape(str(v))}</td>"
+        return "<td class=num>&ndash;</td>"
+    good = v < 1 if better_below else v > 1
+    return f"<td class='num {'better' if good else 'worse'}'>&times;{v:.2f}</td>"
+
+
+def _design_label(arch: str, w: int, a: int, n: int) -> str:
+    return f"{arch} W{w}A{a} N{n}"
+
+
+def answer_section(rows: Sequence[PpaRow]) -> str:
+    """The ratio table (encoded / baseline at the same W, A, N), post-route and post-synthesis side by side."""
+    from reports.summary import ratios
+
+    qs = ratios(rows)
+    if not qs:
+        return "<p>No arch has a measured baseline at the same widths yet.</p>"
+    keys: list[tuple[str, int, int, int]] = []
+    by: dict[tuple[tuple[str, int, int, int], str], dict[str, Any]] = {}
+    for q in qs:
+        k = (q["arch"], q["wbits"], q["abits"], q["n"])
+        if k not in keys:
+            keys.append(k)
+        by[(k, q["source"])] = q
+    stages = [s for s in ("post-route", "post-synthesis") if any(src == s for _, src in by)]
+    head1 = "".join(f"<th colspan=3 class=group>{E(s)}</th>" for s in stages)
+    head2 = "".join("<th>area</th><th>energy / MAC</th><th>fmax (ss)</th>" for _ in stages)
+    body = []
+    for k in keys:
+        cells = []
+        for s in stages:
+            q = by.get((k, s))
+            if q is None:
+                cells.append("<td class=num colspan=3>not measured</td>")
+            else:
+                cells.append(_ratio(q["area"], True) + _ratio(q["energy_per_mac"], True) + _ratio(q["fmax"], False))
+        body.append(f"<tr data-ratio='{E(' '.join(map(str, k)))}'><td>{E(_design_label(*k))}</td>{''.join(cells)}</tr>")
+    lines = []
+    for arch in dict.fromkeys(k[0] for k in keys):
+        for s in stages:
+            sel = [by[(k, s)] for k in keys if k[0] == arch and (k, s) in by]
+            if not sel:
+                continue
+
+            def span(name: str) -> str:
+                vals = [q[name] for q in sel if q[name] is not None]
+                return "&ndash;" if not vals else (f"&times;{min(vals):.2f}" if min(vals) == max(vals)
+                                                   else f"&times;{min(vals):.2f}&ndash;{max(vals):.2f}")
+            widths = ", ".join(f"W{q['wbits']}A{q['abits']}" for q in sel)
+            lines.append(f"<li><b>{E(arch)}</b>, {E(s)} ({E(widths)}): area {span('area')}, energy per MAC "
+                         f"{span('energy_per_mac')}, fmax {span('fmax')}</li>")
+            break  # the most complete stage only: the table has the rest
+    return (f"<ul class=answer>{''.join(lines)}</ul>\n"
+            "<table id=ratios><thead><tr><th rowspan=2>encoded design / baseline</th>" + head1 + "</tr><tr>" + head2
+            + "</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table>\n"
+            "<p class=note>Ratios compare the two designs at the same stage only. Green: the encoded PE is better "
+            "(smaller area or energy, higher fmax).</p>")
+
+
+def qnn_section(qnn: Mapping[str, Any] | None) -> str:
+    if not qnn or not qnn.get("rows"):
+        return ""
+    prov = qnn.get("provenance", {})
+    body = "\n".join(
+        f"<tr><td>{E(str(r['config']))}</td><td class=num>{100 * r['mean']:.2f} % &plusmn; {100 * r['std']:.2f}</td>"
+        f"<td class=num>{100 * r['min']:.2f} %</td><td class=num>{100 * r['max']:.2f} %</td></tr>"
+        for r in qnn["rows"])
+    seeds = ", ".join(str(s) for s in prov.get("seeds", []))
+    return (
+        "<h2>Is the network still accurate?</h2>\n"
+        f"<p class=note>{E(str(prov.get('network', '')))}; {E(str(prov.get('data', '')))}, {prov.get('n_train', '?')} "
+        f"train / {prov.get('n_test', '?')} held-out test images; seeds {E(seeds)} (from qnn.json, "
+        f"<code>{E(str(prov.get('command', 'make qnn')))}</code>).</p>\n"
+        "<table id=qnn><thead><tr><th>config</th><th>test accuracy (mean &plusmn; std)</th><th>min</th><th>max</th>"
+        f"</tr></thead><tbody>\n{body}\n</tbody></table>")
+
+
+Cell = Callable[[PpaRow], str]
+
+MEASURED: tuple[tuple[str, str, Cell], ...] = (
+    ("measured", "", lambda r: f"<td>{E(r.source) if r.status == 'ok' else '&ndash;'}</td>"),
+    ("area", "um&sup2;", lambda r: _num(r.area_um2, ",.0f")),
+    ("cells", "", lambda r: _num(r.cells, ",d")),
+    ("fmax (ss)", "MHz", lambda r: _num(r.fmax_mhz, ".1f")),
+    ("power", "mW", lambda r: _num(r.power_mw, ".3f")),
+    ("energy / MAC", "pJ", lambda r: _num(r.energy_per_mac_pj, ".3f")),
+    ("throughput", "GMAC/s", lambda r: _num(r.throughput_gmacs, ".2f")),
+    ("TOPS/W", "", lambda r: _num(r.tops_per_w, ".2f")),
+    ("TOPS/mm&sup2;", "", lambda r: _num(r.tops_per_mm2, ".3f")),
+    ("model area err", "", lambda r: _pct(r.model_area_err_pct)),
+    ("model E err", "", lambda r: _pct(r.model_energy_err_pct)),
+    ("DRC", "", lambda r: _num(r.drc_errors, "d")),
+    ("LVS", "", lambda r: _num(r.lvs_errors, "d")),
+)
+
+
+def _status_cell(r: PpaRow, notes: list[str]) -> str:
+    kind, _, why = r.status.partition(":")
+    if not why.strip():
+        return f"<td>{E(kind)}</td>"
+    notes.append(f"<li id=note{len(notes) + 1}><b>{E(r.id)}</b>: {E(r.status)}</li>")
+    return f"<td>{E(kind)} <a href='#note{len(notes)}'>[{len(notes)}]</a></td>"
+
+
+def _row_class(r: PpaRow) -> str:
+    return E(r.status.split(":")[0].replace(" ", "-"))
+
+
+def measured_section(rows: Sequence[PpaRow]) -> str:
+    flow_rows = [r for r in rows if r.status != "model-only"]
+    if not flow_rows:
+        return "<p>No design has been through the flow yet: run <code>make ppa</code>.</p>"
+    notes: list[str] = []
+    head = "".join(f"<th>{name}" + (f"<br><span class=unit>{unit}</span>" if unit else "") + "</th>"
+                   for name, unit, _ in MEASURED)
+    body = []
+    for r in flow_rows:
+        status = _status_cell(r, notes)
+        ok = r.status == "ok"
+        cells = "".join(cell(r) for _, _, cell in MEASURED) if ok else \
+            f"<td colspan={len(MEASURED)} class=na>not measured: see the note</td>"
+        body.append(f"<tr class='{_row_class(r)}' data-design='{E(r.id)}'><td>{E(r.id)}</td>{status}{cells}</tr>")
+    synth = [r for r in flow_rows if r.synth_area_um2 is not None or (r.status == "ok" and r.source == "post-synthesis")]
+    synth_body = "\n".join(
+        f"<tr><td>{E(r.id)}</td><td>{E(r.status.split(':')[0])}</td>"
+        + (_num(r.synth_area_um2, ",.0f") + _num(r.synth_fmax_mhz, ".1f") + _num(r.synth_energy_per_mac_pj, ".3f")
+           if r.synth_area_um2 is not None else _num(r.area_um2, ",.0f") + _num(r.fmax_mhz, ".1f")
+           + _num(r.energy_per_mac_pj, ".3f")) + "</tr>" for r in synth)
+    out = ("<h2>Measured designs</h2>\n<table id=measured><thead><tr><th>design</th><th>status</th>" + head
+           + "</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table>\n")
+    if notes:
+        out += "<ol class=notes>" + "".join(notes) + "</ol>\n"
+    if synth_body:
+        out += ("<h3>Post-synthesis numbers of the same designs</h3>\n<p class=note>Front end only (yosys netlist, "
+                "OpenSTA without wires, gate-level simulation), also for a design whose back end failed.</p>\n"
+                "<table id=synth><thead><tr><th>design</th><th>status</th><th>area<br><span class=unit>um&sup2;</span>"
+                "</th><th>fmax (ss)<br><span class=unit>MHz</span></th><th>energy / MAC<br><span class=unit>pJ</span>"
+                f"</th></tr></thead><tbody>\n{synth_body}\n</tbody></table>\n")
+    return out
+
+
+def model_section(rows: Sequence[PpaRow]) -> str:
+    model = [r for r in rows if r.status == "model-only"]
+    if not model:
+        return ""
+    body = "\n".join(
+        f"<tr class=model-only data-design='{E(r.id)}'><td>{E(r.id)}</td>{_num(r.model_area_um2, ',.0f')}"
+        f"{_num(r.model_energy_per_mac_pj, '.3f')}</tr>" for r in model)
+    prov = model[0].provenance
+    return ("<h2>Model-only estimates</h2>\n<p class=note>Widths the flow did not run: the calibrated model's "
+            "post-route estimate (<code>reports.estimates</code>), not a measurement; drawn as hollow markers in the "
+            f"plots.{(' ' + E(prov)) if prov else ''}</p>\n"
+            "<table id=model><thead><tr><th>design</th><th>model area<br><span class=unit>um&sup2;</span></th>"
+            "<th>model energy / MAC<br><span class=unit>pJ</span></th></tr></thead><tbody>\n"
+            f"{body}\n</tbody></table>")
+
+
+def _ordered_plots(plots: Sequence[Path]) -> list[Path]:
+    pngs = [p for p in plots if p.suffix == ".png"]
+    rank = {name: i for i, name in enumerate(PLOT_ORDER)}
+    return sorted(pngs, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
+
+
+def _figure(path: Path, out_dir: Path, caption: str) -> str:
+    src = E(path.relative_to(out_dir).as_posix())
+    return (f"<figure><a href='{src}'><img src='{src}' alt='{E(caption)}'></a>"
+            f"<figcaption>{E(caption)}</figcaption></figure>")
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1180px;padding:0 1em;color:#222;line-height:1.4}
+h1{font-size:1.6em;margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+p.meta{color:#555;font-size:13px;margin-top:0} p.note{font-size:13px;color:#555}
+table{border-collapse:collapse;font-size:13px;margin:.4em 0}
+td,th{border:1px solid #d6d6d6;padding:3px 7px;vertical-align:top} th{background:#f3f3f3;font-weight:600}
+th .unit{font-weight:normal;color:#666;font-size:11px} th.group{text-align:center}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.na{color:#999;text-align:center} td.better{background:#e7f6e7} td.worse{background:#fbeaea}
+tr.stale td,tr.failed td,tr.incomplete td,tr.missing td{background:#fff3f3;color:#a00}
+tr.model-only td{background:#f7f7ff} ol.notes{font-size:12px;color:#a00;max-width:100%;overflow-wrap:anywhere}
+ul.answer{font-size:15px} ul.answer li{margin:.2em 0}
+.figs{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:10px}
+figure{margin:0} figure img{width:100%;height:auto;border:1px solid #ddd}
+figcaption{font-size:12px;text-align:center;color:#555}
+.layouts{grid-template-columns:repeat(3,minmax(0,1fr))}
+table.prov td{overflow-wrap:anywhere}
+"""
 
 
 def render(rows: Sequence[PpaRow], plots: Sequence[Path], layouts: Sequence[tuple[str, Path]],
-           meta: Mapping[str, Any], out_dir: Path) -> str:
-    """HTML text; image paths are written relative to ``out_dir``."""
-    assert set(SHOWN) <= set(COLUMNS)
-    head = "".join(f"<th title='{html.escape(UNITS.get(c, ''))}'>{html.escape(c)}</th>" for c in SHOWN)
-    body = "\n".join(
-        f"<tr class='{html.escape(r.status.split(':')[0].replace(' ', '-'))}'>" + "".join(_cell(getattr(r, c)) for c in SHOWN) + "</tr>"
-        for r in rows
-    )
-    figs = "\n".join(
-        f"<figure><img src='{html.escape(p.relative_to(out_dir).as_posix())}' alt='{html.escape(p.stem)}'>"
-        f"<figcaption>{html.escape(p.stem.replace('_', ' '))}</figcaption></figure>"
-        for p in plots if p.suffix == ".png"
-    )
-    lays = "\n".join(
-        f"<figure><img src='{html.escape(p.relative_to(out_dir).as_posix())}' alt='{html.escape(name)}'>"
-        f"<figcaption>{html.escape(name)}</figcaption></figure>"
-        for name, p in layouts
-    ) or "<p>No layout renders: run <code>make gds</code> (or <code>make ppa</code>) first.</p>"
-    from reports.summary import ratios
-
-    ratio_rows = "\n".join(
-        f"<tr><td>{html.escape(q['arch'])} W{q['wbits']}A{q['abits']} N{q['n']}</td>{_cell(q['source'])}{_cell(q['area'])}"
-        f"{_cell(q['energy_per_mac'])}{_cell(q['fmax'])}</tr>" for q in ratios(rows)
-    ) or "<tr><td colspan=5>no arch has a measured baseline at the same widths yet</td></tr>"
-    prov = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in meta.items())
-    units = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in UNITS.items())
+           meta: Mapping[str, Any], out_dir: Path, qnn: Mapping[str, Any] | None = None) -> str:
+    """HTML text; image paths are written relative to ``out_dir``; ``qnn``: the contents of qnn.json, if any."""
+    figs = "\n".join(_figure(p, out_dir, p.stem.replace("_", " ")) for p in _ordered_plots(plots))
+    lays = ("<div class='figs layouts'>" + "\n".join(_figure(p, out_dir, name) for name, p in layouts) + "</div>") \
+        if layouts else "<p>No layout renders: run <code>make gds</code> (or <code>make ppa</code>) first.</p>"
+    n_flow = sum(r.status != "model-only" for r in rows)
+    n_ok = sum(r.status == "ok" for r in rows)
+    meta_line = ", ".join(E(str(meta[k])) for k in ("made_utc", "flow") if meta.get(k))
+    prov = "".join(f"<tr><th>{E(str(k))}</th><td>{E(str(v))}</td></tr>" for k, v in meta.items())
+    units = "".join(f"<li><b>{E(k)}</b>: {E(v)}</li>" for k, v in UNITS.items())
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>bitbranch PPA report</title>
-<style>
-body{{font-family:sans-serif;margin:1.5em;max-width:1400px}} table{{border-collapse:collapse;font-size:12px}}
-td,th{{border:1px solid #ccc;padding:2px 6px}} td.num{{text-align:right;font-family:monospace}}
-td.na{{color:#999;text-align:center}} tr.stale td,tr.failed td,tr.incomplete td,tr.missing td{{background:#fff3f3;color:#a00}}
-tr.model-only td{{background:#f6f6ff}} figure{{display:inline-block;margin:6px;vertical-align:top}}
-figure img{{max-width:520px;border:1px solid #ddd}} figcaption{{font-size:12px;text-align:center}}
-</style></head><body>
-<h1>bitbranch: encoded {{-1,+1}} dot-product PEs vs a conventional baseline on Sky130</h1>
-<p>Rows whose flow failed, whose inputs changed since they were measured (stale), or that were never run
-(missing) are shown in red with blank numbers and are not plotted. Model-only rows are estimates, not measurements.
-A design whose back end failed or is still running keeps its post-synthesis numbers (synth_* columns in
-ppa.csv) when its front-end stages are up to date; ratios compare designs at the same stage only.</p>
-<h2>Provenance</h2><table>{prov}</table>
-<h2>PPA table</h2><table><tr>{head}</tr>
-{body}
-</table>
-<p>Units:</p><ul>{units}</ul>
-<h2>Encoded against the baseline (measured rows only)</h2>
-<table><tr><th>design</th><th>measured</th><th>area ratio</th><th>energy/MAC ratio</th><th>fmax ratio</th></tr>
-{ratio_rows}
-</table>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>bitbranch PPA report</title>
+<style>{CSS}</style></head><body>
+<h1>bitbranch: {{-1,+1}}-encoded dot-product PEs against a conventional baseline on Sky130</h1>
+<p class=meta>bitbranch {E(str(meta.get('commit', '')))}; {meta_line}; clock {E(str(meta.get('clock_ns', '')))} ns;
+{n_ok} of {n_flow} flow designs measured. Provenance and units at the end.</p>
+<h2>Encoded PE against the conventional baseline</h2>
+{answer_section(rows)}
+{qnn_section(qnn)}
+{measured_section(rows)}
+<p class=note>Rows whose flow failed, whose inputs changed since they were measured (stale), or that were never
+run (missing) are shown in red without numbers and are not plotted. ppa.csv and ppa.json hold every column at
+full precision.</p>
+{model_section(rows)}
 <h2>Plots</h2>
+<div class=figs>
 {figs}
+</div>
 <h2>Layouts</h2>
 {lays}
+<h2>Provenance</h2><table class=prov>{prov}</table>
+<p>Units:</p><ul>{units}</ul>
 </body></html>
 """

@@ -8,6 +8,7 @@ from the metrics files afterwards, so what is plotted is exactly what is on disk
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from common.errors import BitbranchError
 from flow.stage import DEFAULT_CLOCK_NS
 from model.spec import DesignSpec
 from reports import page, plots, summary
@@ -91,7 +93,7 @@ def git_describe(outputs: Path | None = None) -> str:
         return "unknown (not a git checkout)"
 
 
-REPORT_OUTPUTS = ("ppa.csv", "ppa.json", "ppa.md", "index.html", "plots", "layouts")  # what write_report rewrites
+REPORT_OUTPUTS = ("ppa.csv", "ppa.json", "ppa.md", "index.html", "index.png", "plots", "layouts")  # what write_report rewrites
 
 
 LAYOUT_WIDTH_PX = 800
@@ -135,8 +137,41 @@ def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict) 
     made = plots.all_plots(rows, out_dir / "plots", footnote)
     layouts = collect_layouts(rows, root, out_dir)
     index = out_dir / "index.html"
-    index.write_text(page.render(rows, made, layouts, meta, out_dir))
+    index.write_text(page.render(rows, made, layouts, meta, out_dir, read_qnn(out_dir)))
     return index
+
+
+def read_qnn(out_dir: Path) -> dict | None:
+    """The accuracy results beside the report (``qnn.json``, written by ``make qnn``), if any."""
+    path = Path(out_dir) / "qnn.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def rows_from_json(path: Path) -> tuple[list[PpaRow], dict]:
+    """The rows and provenance of a written report (``ppa.json``), exactly as they were measured."""
+    data = json.loads(Path(path).read_text())
+    return [PpaRow(**r) for r in data["rows"]], dict(data["meta"])
+
+
+def page_texts(out_dir: Path) -> dict[str, str]:
+    """``index.html`` and ``ppa.md`` of an existing report, rendered from its ``ppa.json`` (rows and provenance
+    unchanged), its ``qnn.json`` and the plots and layout renders already in it; runs and measures nothing."""
+    out_dir = Path(out_dir)
+    if not (out_dir / "ppa.json").is_file():
+        raise BitbranchError(f"no {out_dir / 'ppa.json'}: a report is written by `make ppa` (python -m reports ppa)")
+    rows, meta = rows_from_json(out_dir / "ppa.json")
+    plots_made = sorted((out_dir / "plots").glob("*.png"))
+    layouts = [(r.id, out_dir / "layouts" / f"{r.id}.png") for r in rows
+               if r.status == "ok" and (out_dir / "layouts" / f"{r.id}.png").is_file()]
+    return {"index.html": page.render(rows, plots_made, layouts, meta, out_dir, read_qnn(out_dir)),
+            "ppa.md": summary.markdown(rows, meta)}
+
+
+def rerender_page(out_dir: Path) -> Path:
+    """Rewrite ``index.html`` and ``ppa.md`` of an existing report (:func:`page_texts`); returns the page's path."""
+    for name, text in page_texts(out_dir).items():
+        (Path(out_dir) / name).write_text(text)
+    return Path(out_dir) / "index.html"
 
 
 def report_meta(stage: str, clock_ns: float | None, root: Path, out: Path | None = None) -> dict:

@@ -1,4 +1,7 @@
-"""spec -> build/<id>/rtl/{*.v, manifest.json}: deterministic, validated, written atomically."""
+"""spec -> build/<id>/rtl/{*.v, manifest.json, <top>.core, <top>_tb.v}: deterministic, validated, written atomically.
+
+The FuseSoC core and its smoke bench (``rtl.fusesoc``) are listed under the manifest's ``fusesoc`` key; the
+bench is not one of the design's ``verilog_files``, which stay exactly the PE's modules."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 from common.errors import BitbranchError
 from model.contract import check_manifest
 from model.spec import DesignSpec
-from rtl import archs
+from rtl import archs, fusesoc
 from rtl.check import module_names, parse_verilog
 from rtl.design import ArchDesign
 from rtl.verilog import GENERATOR
@@ -48,6 +51,12 @@ def manifest_for(spec: DesignSpec, design: ArchDesign) -> dict[str, Any]:
         "clock_port": "clk",
         "modules": [m.name for m in design.modules],
         "pipeline": design.pipeline,
+        "fusesoc": {  # the FuseSoC CAPI2 core and its smoke bench, beside the Verilog (rtl/fusesoc.py)
+            "core": fusesoc.core_filename(design.top),
+            "vlnv": fusesoc.vlnv(spec),
+            "testbench": f"{design.top}_tb.v",
+            "targets": ["default", "lint", "sim"],
+        },
     }
     manifest.update(design.extra)
     check_manifest(spec, manifest)
@@ -64,7 +73,14 @@ def render(spec: DesignSpec, table_dir: Path) -> dict[str, str]:
         if names != [mod.name]:
             raise BitbranchError(f"generated {mod.filename} defines {names}, expected [{mod.name}] (generator bug)")
         files[mod.filename] = mod.text
-    files["manifest.json"] = json.dumps(manifest_for(spec, design), indent=2, sort_keys=True) + "\n"
+    manifest = manifest_for(spec, design)
+    bench = fusesoc.smoke_bench(spec, design.top, design.latency_cycles, design.initiation_interval)
+    if module_names(parse_verilog(bench.text, table_dir, label=bench.filename)) != [bench.name]:
+        raise BitbranchError(f"generated {bench.filename} does not define {bench.name} (generator bug)")
+    files[bench.filename] = bench.text
+    files[manifest["fusesoc"]["core"]] = fusesoc.core_text(
+        spec, design.top, manifest["verilog_files"], bench.filename, archs.get(spec.arch).description)
+    files["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     return files
 
 

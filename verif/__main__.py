@@ -2,7 +2,9 @@
 
 No spec variable given: the default regression (verif.regression.default_specs). With
 ``--netlist`` (+ ``--cells``, ``--top``) one spec's gate-level netlist is checked instead of its RTL.
-Prints a summary table; exits 1 when any run fails, 2 (one line) for a bad spec or missing simulator.
+Prints a summary table and writes the run's JUnit XML (``<root>/verify/junit-<sim>.xml``, ``junit-native.xml``
+with ``--fast 1``, or ``--junit PATH``; see ``verif.junit``); exits 1 when any run fails, 2 (one line) for a
+bad spec or missing simulator.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from common.errors import BitbranchError
 from model.contract import ManifestError
 from model.spec import DesignSpec
 from rtl.cli import add_spec_arguments, spec_from_args
+from verif import junit
 from verif.regression import default_specs, summary_table
 from verif.runner import RunOptions, VerifResult, netlist_target, rtl_target, run
 from verif.sim import SIMS, check_simulator
@@ -44,11 +47,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--cells", action="append", default=[], help="Verilog cell models for --netlist")
     p.add_argument("--top", default=None, help="top module of --netlist (default: the manifest's top)")
     p.add_argument("--label", default="gl", help="name of the --netlist run (default gl)")
+    p.add_argument("--junit", default="", help="JUnit XML of this run (default <root>/verify/junit-<sim>.xml, "
+                   "junit-native.xml with --fast 1)")
     p.add_argument("--fast", default="0", help="1: the native Verilator regression instead (bulk random vectors "
                    "checked in C++, --vectors default 100000 per design)")
     ns = p.parse_args(argv)
     ns.vectors_given = ns.vectors is not None and str(ns.vectors).strip() != ""
     return ns
+
+
+def junit_path(ns: argparse.Namespace, kind: str) -> Path:
+    """Where this run's JUnit XML goes: ``--junit``, else ``<root>/verify/junit-<kind>.xml``."""
+    given = str(ns.junit or "").strip()
+    return Path(given) if given else Path(ns.root) / "verify" / f"junit-{kind}.xml"
 
 
 def native_main(ns: argparse.Namespace, specs: Sequence[DesignSpec]) -> int:
@@ -67,6 +78,9 @@ def native_main(ns: argparse.Namespace, specs: Sequence[DesignSpec]) -> int:
     bad = [r for r in results if r.failed]
     for r in bad:
         print(f"  {r.spec_id}: first mismatches in {r.run_dir / 'run.log'}")
+    xml = junit.write(junit_path(ns, "native"), "bitbranch.verify.native", "bitbranch.verify.native",
+                      junit.from_native_results(results), {"vectors_per_design": str(vectors), "seed": str(seed)})
+    print(f"junit: {xml}")
     print(f"\n{len(results) - len(bad)} passed, {len(bad)} failed (verilator native, {vectors} vectors per design, "
           f"seed {seed})")
     return 1 if bad else 0
@@ -120,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if r.data.get("n_failures", 0) > len(r.data.get("failures", [])):
             print(f"  ... {r.data['n_failures'] - len(r.data['failures'])} more")
         print(f"  logs: {r.run_dir}")
+    xml = junit.write(junit_path(ns, sim), f"bitbranch.verify.{sim}", f"bitbranch.verify.{sim}",
+                      junit.from_verif_results(results),
+                      {"simulator": sim, "seed": str(opts.stimulus.seed), "random_vectors": str(opts.stimulus.n_random)})
+    print(f"\njunit: {xml}")
     if opts.waves:
         print(f"\nwaveforms (FST) under {root}/<id>/verif/{sim}-waves/")
     print(f"\n{len(results) - len(bad)} passed, {len(bad)} failed "
