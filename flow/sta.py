@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from common import quote
 from common.files import atomic_write_text
 from flow.metrics import corner_key, fmax_mhz
 from flow.pdk import CORNERS
@@ -54,12 +55,12 @@ def sta_script(liberty: Path, netlist: Path, top: str, sdc: Path, operating_cond
     """OpenSTA script: load, constrain, report the worst paths and print machine-readable slacks."""
     wlm = f"set_wire_load_model -name {wire_load_model}\n" if wire_load_model else ""
     return (
-        f"read_liberty {liberty}\n"
-        f"read_verilog {netlist}\n"
+        f"read_liberty {quote.tcl(liberty)}\n"
+        f"read_verilog {quote.tcl(netlist)}\n"
         f"link_design {top}\n"
         f"set_operating_conditions {operating_conditions}\n"
         f"{wlm}"
-        f"read_sdc {sdc}\n"
+        f"read_sdc {quote.tcl(sdc)}\n"
         f"report_checks -path_delay max -digits 4 -fields {{slew cap fanout}}\n"
         f"report_checks -path_delay min -digits 4\n"
         f"report_tns -digits 4\n"

@@ -6,16 +6,19 @@ Outputs under ``build/<id>/flow/01-synth/``: ``<top>.nl.v`` (flat gate netlist),
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from common import quote
 from common.files import atomic_write_json, atomic_write_text
 from flow.liberty import load_library
 from flow.netlist import parse_netlist
 from flow.pdk import is_dont_use
 from flow.stage import FlowContext, Stage, StageError, run_tool
-from model.contract import check_manifest, read_manifest
+from model.contract import ManifestError, check_manifest, read_manifest
 from model.spec import DesignSpec
 from rtl.generate import generate
 
@@ -34,15 +37,25 @@ def ensure_rtl(spec: DesignSpec, root: Path) -> dict[str, Any]:
     newest = max((p.stat().st_mtime for p in generator_inputs() if p.is_file()), default=0.0)
     if not manifest_path.is_file() or manifest_path.stat().st_mtime < newest:
         generate(spec, root=str(root))
-    manifest = read_manifest(manifest_path)
+    try:
+        manifest = read_manifest(manifest_path)
+    except ManifestError as e:  # damaged: treated as absent, i.e. generated again
+        print(f"warning: {e}: generating the RTL again", file=sys.stderr, flush=True)
+        generate(spec, root=str(root))
+        manifest = read_manifest(manifest_path)
     check_manifest(spec, manifest)
     return manifest
 
 
 def yosys_script(top: str, verilog_files: Sequence[Path], liberty: Path, netlist: Path, stat: Path,
                  clock_ps: int, use_tie_cell: bool) -> str:
-    """The yosys 0.23 script: generic synth, flop mapping, ABC with a delay target, constants, netlist."""
-    reads = "\n".join(f"read_verilog -sv {f}" for f in verilog_files)
+    """The yosys 0.23 script: generic synth, flop mapping, ABC with a delay target, constants, netlist.
+
+    Paths are quoted for yosys (``common.quote.yosys``); the stage passes them relative to its folder, where yosys
+    runs, because ABC cannot read a liberty whose path has a space even when quoted."""
+    q = quote.yosys
+    liberty, netlist, stat = q(liberty), q(netlist), q(stat)  # type: ignore[assignment]
+    reads = "\n".join(f"read_verilog -sv {q(f)}" for f in verilog_files)
     tie = f"hilomap -singleton -hicell {TIE_CELL} HI -locell {TIE_CELL} LO\n" if use_tie_cell else ""
     return (
         f"read_liberty -lib {liberty}\n"
@@ -93,12 +106,17 @@ class SynthStage(Stage):
         d = self.dir(ctx)
         lib_path = self.liberty(ctx)
         use_tie = not is_dont_use(TIE_CELL, extra=ctx.config.extra_dont_use)
-        script = yosys_script(m["top"], [p.resolve() for p in ctx.paths("rtl_sources")], lib_path.resolve(),
-                              self.netlist(ctx).resolve(), (d / "stat.txt").resolve(),
-                              round(ctx.config.clock_ns * 1000), use_tie)
+        d.mkdir(parents=True, exist_ok=True)
+        here = d.resolve()
+
+        def rel(p: Path) -> str:  # relative to the stage folder: no part of the build root's name gets in
+            return os.path.relpath(Path(p).resolve(), here)
+
+        script = yosys_script(m["top"], [Path(rel(p)) for p in ctx.paths("rtl_sources")], Path(rel(lib_path)),
+                              Path(rel(self.netlist(ctx))), Path("stat.txt"), round(ctx.config.clock_ns * 1000), use_tie)
         atomic_write_text(d / "synth.ys", script)
-        run_tool(self.name, "yosys", ["yosys", "-q", "-l", str((d / "yosys.log").resolve()), "-s", str((d / "synth.ys").resolve())],
-                 d, ctx.config.timeout_s, log_name="yosys.stdout")
+        run_tool(self.name, "yosys", ["yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"],
+                 d, ctx.config.timeout_s, cwd=d, log_name="yosys.stdout")
         lib = load_library(lib_path, ctx.pdk_build_dir / "cache")
         nl = parse_netlist(self.netlist(ctx).read_text())
         counts: dict[str, int] = {}

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from common.cli import run_main
+from common.cli import parse_int, run_main
 from common.errors import BitbranchError
 from reports.estimates import estimate, estimate_detail
 from reports.sweep import (
@@ -52,15 +52,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sp.add_argument("--jobs", default="2")
         sp.add_argument("--root", default="build")
         sp.add_argument("--out", default="reports")
-        sp.add_argument("--model-bits-max", type=int, default=8,
+        sp.add_argument("--model-bits-max", default="8",
                         help="add model-only estimate rows for W=A bits above the flow set, up to this")
     ns = p.parse_args(argv)
 
-    try:
-        jobs = int(ns.jobs or 2)
-        clock = float(ns.clock_ns) if ns.clock_ns else None
-    except ValueError:
-        raise BitbranchError(f"--jobs must be an integer and --clock-ns a number, got {ns.jobs!r}, {ns.clock_ns!r}") from None
+    from flow.__main__ import parse_clock_ns
+
+    jobs = parse_int(ns.jobs, "--jobs", 1, 64, default=2)
+    clock = parse_clock_ns(ns.clock_ns) if str(ns.clock_ns or "").strip() else None
+    model_bits_max = parse_int(ns.model_bits_max, "--model-bits-max", 0, 16)  # the spec's limit (BITS 1..16)
     archs = [a for a in ns.archs.split(",") if a]
     specs = flow_specs(_int_list(ns.bits), ns.n, archs)
     # relative --root/--out name folders of the repository (where the Makefile and the flow jobs run), from any
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     flow_bits = {s.wbits for s in specs}
     model_prov = estimate_detail(specs[0]).provenance if specs else ""
     rows += [model_only_row(s, estimate, model_prov)
-             for s in flow_specs([b for b in range(1, ns.model_bits_max + 1) if b not in flow_bits], ns.n, archs)]
+             for s in flow_specs([b for b in range(1, model_bits_max + 1) if b not in flow_bits], ns.n, archs)]
     index = write_report(rows, out, root, report_meta(ns.stage, clock, Path(ns.root), Path(ns.out)))
     print(f"report: {out / 'ppa.csv'}, {out / 'ppa.json'}, {out / 'plots'}/")
     model_only = [r.id for r in rows if r.status == "model-only"]

@@ -18,6 +18,7 @@ import numpy as np
 from common.cli import parse_int, run_main
 from common.errors import BitbranchError
 from common.files import atomic_write_json
+from common.state import load_state
 from model.energy import (
     ACTIVITY_SEED,
     ACTIVITY_VECTORS,
@@ -84,8 +85,10 @@ def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
     for mp in sorted(Path(root).glob("*/flow/metrics.json")):
         try:
             spec = archs.registered(DesignSpec.from_id(mp.parent.parent.name))  # skip folders of unknown archs
-            m = json.loads(mp.read_text())
-        except (ValueError, json.JSONDecodeError):
+        except ValueError:
+            continue
+        m = load_state(mp, "metrics file", then="the design is left out of the calibration")
+        if m is None:
             continue
         if (m.get("flow__status") == "ok" and m.get("clock__period") == CLOCK_NS and "power__energy_per_dot__pj" in m
                 and why_not_current(spec, root, m, current) is None):

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from common import quote
 from common.files import atomic_write_json, atomic_write_text
 from flow.gatesim import GateSimStage
 from flow.liberty import load_library
@@ -123,7 +124,7 @@ class PostRouteStaStage(Stage):
         for corner, lib in self.liberties(ctx).items():
             text = sta_script(lib.resolve(), ctx.path("routed_netlist").resolve(), m["top"], sdc.resolve(), CORNERS[corner],
                               wire_load_model=None)
-            text = text.replace("read_sdc", f"read_spef {ctx.path('routed_spef').resolve()}\nread_sdc", 1)
+            text = text.replace("read_sdc", f"read_spef {quote.tcl(ctx.path('routed_spef').resolve())}\nread_sdc", 1)
             script = d / f"sta-{corner}.tcl"
             atomic_write_text(script, text)
             log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", str(script.resolve())], d, ctx.config.timeout_s,
