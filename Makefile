@@ -28,13 +28,14 @@ SPEC    = --arch '$(ARCH)' --bits '$(BITS)' --wbits '$(WBITS)' --abits '$(ABITS)
 FLOWARGS = --clock-ns '$(CLOCK_NS)' --root '$(BUILD_ROOT)' --vectors '$(VECTORS)' --seed '$(SEED)' $(if $(filter 1,$(FORCE)),--force)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps debian-deps rtl verify synth sta power gds ppa qnn demo test test-fast bench lint clean
+.PHONY: help deps debian-deps check-deps rtl verify synth sta power gds ppa qnn demo test test-fast bench lint clean
 
 help:
 	@echo "bitbranch: {-1,+1} encoded dot-product PEs from a Python model to Sky130 PPA"
 	@echo ""
-	@echo "  make demo                 install what is missing, run rtl -> verify -> flow -> ppa on the default set"
-	@echo "  make test                 install what is missing, run the test suite (what CI runs)"
+	@echo "  make deps                 install what is missing (Debian tools with apt-get as root, .venv with pip)"
+	@echo "  make demo                 run rtl -> verify -> flow -> ppa on the default set"
+	@echo "  make test                 run the test suite (what CI runs)"
 	@echo "  make test-fast            unit and property tests only (no simulator or EDA tool runs)"
 	@echo "  make lint                 ruff + the layer contract (common -> model -> rtl -> verif -> (flow | qnn) -> reports)"
 	@echo "  make rtl BITS=2           generate Verilog + manifest under build/<id>/rtl/"
@@ -48,10 +49,15 @@ help:
 	@echo ""
 	@echo "  spec: BITS WBITS ABITS N ARCH=parallel|serial|baseline POPCOUNT=dadda|wallace"
 
+# deps and debian-deps install missing Debian packages (apt-get, as root); every other target only checks and
+# prints the command to run (it installs only under CI=true, as .ci/run does on a fresh machine)
 deps: debian-deps $(STAMP)
 
 debian-deps:
 	@scripts/deps.sh debian
+
+check-deps: $(STAMP)
+	@scripts/deps.sh check
 
 $(STAMP): pyproject.toml
 	@scripts/deps.sh python
@@ -59,25 +65,25 @@ $(STAMP): pyproject.toml
 rtl: $(STAMP)
 	@$(PY) -m rtl $(SPEC)
 
-verify: deps
+verify: check-deps
 	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)' --fast '$(FAST)'
 
-synth sta power: deps
+synth sta power: check-deps
 	@$(PY) -m flow $@ $(SPEC) $(FLOWARGS)
 
-gds: deps
+gds: check-deps
 	@$(PY) -m flow gds $(SPEC) $(FLOWARGS) --flow '$(FLOW)'
 
-ppa: deps
+ppa: check-deps
 	@$(PY) -m reports ppa --jobs '$(JOBS)'
 
-qnn: deps
+qnn: check-deps
 	@$(PY) -m reports.qnn
 
-demo: deps
+demo: check-deps
 	@$(PY) -m reports demo --jobs '$(JOBS)'
 
-test: deps
+test: check-deps
 	@$(PY) -m pytest
 
 test-fast: $(STAMP)
@@ -87,7 +93,7 @@ lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/lint-imports
 
-bench: deps
+bench: check-deps
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
