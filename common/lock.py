@@ -125,7 +125,7 @@ def locked(path: Path | str, shared: bool = False, wait: bool = True,
     if not shared:
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()}: {' '.join(sys.argv)[:180]}\n".encode(errors="replace"), 0)
+            os.pwrite(fd, f"pid {os.getpid()}: {_command()[:180]}\n".encode(errors="replace"), 0)
         except OSError:
             pass  # who holds it is a courtesy for the waiter's message
     with _mutex:
@@ -147,6 +147,14 @@ def _release(key: str) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _command() -> str:
+    """This process's command line as the user typed it (``python -m flow gds ...`` rather than a path)."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith("__main__.py"):
+        argv[0] = f"python -m {Path(argv[0]).parent.name}"
+    return " ".join(argv)
 
 
 def _stderr(msg: str) -> None:

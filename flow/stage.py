@@ -497,9 +497,13 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
 
 def _execute(stage: Stage, ctx: FlowContext, force: bool) -> StageResult:
     stage.prepare(ctx)
-    missing = [str(p) for p in stage.inputs(ctx) if not Path(p).is_file()]
+    missing = [Path(p) for p in stage.inputs(ctx) if not Path(p).is_file()]
     if missing:
-        raise StageError(stage.name, None, [], f"is missing its inputs: {', '.join(missing)}")
+        pdk = Path(os.path.abspath(ctx.pdk.root))
+        hint = (f" (the PDK at {ctx.pdk.root} is incomplete: install the complete sky130A {ctx.pdk.lib_dir.name} "
+                f"library, e.g. `ciel enable`, or point PDK_ROOT at a complete copy)"
+                if any(pdk in Path(os.path.abspath(p)).parents for p in missing) else "")
+        raise StageError(stage.name, None, [], f"is missing its inputs: {', '.join(map(str, missing))}{hint}")
     stamp = _stamp_path(stage, ctx)
     data = None if force else current_stamp(stage, ctx)
     if data is not None:
