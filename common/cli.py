@@ -40,7 +40,7 @@ def int_list(text: str, name: str, lo: int | None = None, hi: int | None = None)
     return [parse_int(s, name, lo, hi) for s in items]
 
 
-_FIXES = {
+FIXES = {
     errno.EACCES: "make it writable (chmod u+w) or choose another build folder (--root / BUILD_ROOT)",
     errno.EPERM: "make it writable (chmod u+w) or choose another build folder (--root / BUILD_ROOT)",
     errno.EROFS: "the file system is read-only: choose a build folder on a writable one (--root / BUILD_ROOT)",
@@ -52,10 +52,10 @@ _FIXES = {
 def environment_fault(e: OSError) -> str | None:
     """One line for a fault of the machine rather than of bitbranch (read-only or full build folder), naming the
     file and the fix; None for any other OSError (a bug: its traceback is kept)."""
-    if e.errno not in _FIXES:
+    if e.errno not in FIXES:
         return None
     where = e.filename if e.filename is not None else "a file"
-    return f"cannot write {where}: {e.strerror}; {_FIXES[e.errno]}"
+    return f"cannot write {where}: {e.strerror}; {FIXES[e.errno]}"
 
 
 def _raise_interrupted(signum: int, _frame: object) -> None:

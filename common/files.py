@@ -25,6 +25,11 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int = 0o644) -> Path
             f.write(data)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if e.filename is None:  # a full disk fails in write(), which names no file: name the one being written
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

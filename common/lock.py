@@ -73,8 +73,10 @@ def _open(path: Path, shared: bool) -> int | None:
                 return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
                 return None  # a read-only folder without a lock file: nobody can be writing it
-        raise BitbranchError(f"cannot create the lock file {path}: {e.strerror}; make {path.parent} writable "
-                             f"(or choose another build folder with --root / BUILD_ROOT)") from None
+        from common.cli import FIXES
+
+        fix = FIXES.get(e.errno, f"make {path.parent} writable (or choose another build folder with --root / BUILD_ROOT)")
+        raise BitbranchError(f"cannot create the lock file {path}: {e.strerror}; {fix}") from None
 
 
 @contextlib.contextmanager
