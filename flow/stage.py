@@ -23,10 +23,13 @@ Stable API (the back end builds on it):
 - ``StageError(stage, log_path, last_lines, reason)``: a ``BitbranchError`` whose str() is one line.
 - ``execute(stage, ctx, force=False) -> StageResult``: skip when outputs exist and the stored hash of
   (input contents + config + tool versions + the stage's source file) matches; else run (``flow__status`` = ``running <stage>``, or
-  ``failed at <stage>: ...`` if it raises), store the stage's metrics in ``<stage dir>/stamp.json`` and
-  merge them (with provenance incl. ``metric_keys``) into the flow metrics file.
-- ``run_stages(stages, ctx, force=False)``: drops metrics an earlier run wrote at another clock, runs in
-  order, sets ``flow__status`` to ``ok`` only at the end (``failed at <stage>: ...`` on error, re-raised).
+  ``failed at <stage>: ...`` if it raises), store the stage's metrics and their digest in ``<stage dir>/stamp.json``
+  (read back through ``common.state``: a damaged stamp is one warning line and the stage reruns) and merge them
+  (with provenance incl. ``metric_keys``) into the flow metrics file. A shared stage runs under ``build/pdk/.lock``.
+- ``run_stages(stages, ctx, force=False)``: holds the design's lock (``common.lock``; a second command waits),
+  starts a fresh metrics file, runs in order, and sets ``flow__status`` to ``ok`` only when every stamp is still the
+  one this run made or found current and the file holds exactly the stamped values (``check_metrics``; the reports
+  use the same check, so a hand-edited value shows as stale); ``failed at <stage>: ...`` on error, re-raised.
   ``run_flow(flow, ctx, force=False)`` runs a ``Flow`` with its artifacts resolved through ``ctx``.
 - Fingerprints hash input paths relative to the build root (``build:``), the PDK root (``pdk:``) or the
   repository (``repo:``), so a build addressed by an absolute or a relative root has the same stamps.
