@@ -29,13 +29,14 @@ SPEC    = --arch '$(ARCH)' --bits '$(BITS)' --wbits '$(WBITS)' --abits '$(ABITS)
 FLOWARGS = --clock-ns '$(CLOCK_NS)' --root '$(BUILD_ROOT)' --vectors '$(VECTORS)' --seed '$(SEED)' $(if $(filter 1,$(FORCE)),--force)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps debian-deps rtl verify synth sta power gds ppa qnn demo test test-fast bench lint clean
+.PHONY: help deps debian-deps check-deps rtl verify synth sta power gds ppa qnn demo test test-fast bench lint clean
 
 help:
 	@echo "bitbranch: {-1,+1} encoded dot-product PEs from a Python model to Sky130 PPA"
 	@echo ""
 	@echo "  make demo                 install what is missing, run rtl -> verify -> flow -> report (build/report/) on W1A1, W2A2"
 	@echo "  make test                 install what is missing, run the test suite (what CI runs)"
+	@echo "  make deps                 only install what is missing (Debian tools with apt-get as root, .venv with pip)"
 	@echo "  make test-fast            unit and property tests only (no simulator or EDA tool runs)"
 	@echo "  make lint                 ruff + the layer contract (common -> model -> rtl -> verif -> (flow | qnn) -> reports)"
 	@echo "  make rtl BITS=2           generate Verilog + manifest under build/<id>/rtl/"
@@ -49,10 +50,16 @@ help:
 	@echo ""
 	@echo "  spec: BITS WBITS ABITS N ARCH=parallel|serial|baseline POPCOUNT=dadda|wallace"
 
+# deps, debian-deps, demo and test (the README's two set-up commands) install missing Debian packages (apt-get,
+# as root); every other target only checks and
+# prints the command to run (it installs only under CI=true, as .ci/run does on a fresh machine)
 deps: debian-deps $(STAMP)
 
 debian-deps:
 	@scripts/deps.sh debian
+
+check-deps: $(STAMP)
+	@scripts/deps.sh check
 
 $(STAMP): pyproject.toml
 	@scripts/deps.sh python
@@ -60,19 +67,19 @@ $(STAMP): pyproject.toml
 rtl: $(STAMP)
 	@$(PY) -m rtl $(SPEC)
 
-verify: deps
+verify: check-deps
 	@$(PY) -m verif $(SPEC) --sim '$(SIM)' --waves '$(WAVES)' --fast '$(FAST)' --junit '$(JUNIT)'
 
-synth sta power: deps
+synth sta power: check-deps
 	@$(PY) -m flow $@ $(SPEC) $(FLOWARGS)
 
-gds: deps
+gds: check-deps
 	@$(PY) -m flow gds $(SPEC) $(FLOWARGS) --flow '$(FLOW)'
 
-ppa: deps
+ppa: check-deps
 	@$(PY) -m reports ppa --jobs '$(JOBS)'
 
-qnn: deps
+qnn: check-deps
 	@$(PY) -m reports.qnn
 
 demo: deps
@@ -88,7 +95,7 @@ lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/lint-imports
 
-bench: deps
+bench: check-deps
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 from typing import Callable, Sequence
@@ -39,6 +40,24 @@ def int_list(text: str, name: str, lo: int | None = None, hi: int | None = None)
     return [parse_int(s, name, lo, hi) for s in items]
 
 
+FIXES = {
+    errno.EACCES: "make it writable (chmod u+w) or choose another build folder (--root / BUILD_ROOT)",
+    errno.EPERM: "make it writable (chmod u+w) or choose another build folder (--root / BUILD_ROOT)",
+    errno.EROFS: "the file system is read-only: choose a build folder on a writable one (--root / BUILD_ROOT)",
+    errno.ENOSPC: "the disk is full: free space (e.g. rm -rf build/<old designs>) or choose another build folder",
+    errno.EDQUOT: "the disk quota is used up: free space or choose another build folder",
+}
+
+
+def environment_fault(e: OSError) -> str | None:
+    """One line for a fault of the machine rather than of bitbranch (read-only or full build folder), naming the
+    file and the fix; None for any other OSError (a bug: its traceback is kept)."""
+    if e.errno not in FIXES:
+        return None
+    where = e.filename if e.filename is not None else "a file"
+    return f"cannot write {where}: {e.strerror}; {FIXES[e.errno]}"
+
+
 def _raise_interrupted(signum: int, _frame: object) -> None:
     raise Interrupted(f"interrupted by {signal.Signals(signum).name}; rerun the same command to resume")
 
@@ -51,6 +70,12 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
         code = main(argv)
     except BitbranchError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:
+        line = environment_fault(e)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -26,7 +26,7 @@ SIMULATING = ("power", "gds")  # commands whose flow runs the gate-level simulat
 
 def parse_clock_ns(text: str | None) -> float:
     """'' or None -> the default clock; otherwise a positive number of nanoseconds."""
-    from flow.stage import DEFAULT_CLOCK_NS
+    from flow.stage import CLOCK_NS_MAX, CLOCK_NS_MIN, DEFAULT_CLOCK_NS
 
     if text is None or str(text).strip() == "":
         return DEFAULT_CLOCK_NS
@@ -36,6 +36,9 @@ def parse_clock_ns(text: str | None) -> float:
         raise BitbranchError(f"--clock-ns must be a number of nanoseconds, got {text!r} (e.g. CLOCK_NS=10)") from None
     if not value > 0 or value != value or value == float("inf"):
         raise BitbranchError(f"--clock-ns must be positive, got {text!r} (e.g. CLOCK_NS=10)")
+    if not CLOCK_NS_MIN <= value <= CLOCK_NS_MAX:
+        raise BitbranchError(f"--clock-ns {text} is outside {CLOCK_NS_MIN:g}..{CLOCK_NS_MAX:g} ns (10 GHz..1 kHz), "
+                             f"where the flow's numbers mean something (e.g. CLOCK_NS=10)")
     return value
 
 

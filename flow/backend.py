@@ -25,6 +25,7 @@ from flow.stage import (
     FlowConfig,
     FlowContext,
     Stage,
+    check_metrics,
     is_up_to_date,
     run_flow,
     stamp_metrics,
@@ -48,6 +49,7 @@ def local_stages() -> list[Stage]:
 def run_local(spec: DesignSpec, clock_ns: float, root: Path, force: bool = False, vectors: int = 200,
               seed: int = 1) -> dict[str, Any]:
     ctx = local_context(spec, clock_ns, root, vectors, seed)
+    tech.check_plain_paths(ctx.root, ctx.pdk)  # before hours of work, not at placement
     run_flow(FLOWS["gds"], ctx, force=force)
     m = M.read_metrics(ctx.metrics_path)
     print(f"GDS: {ctx.path('gds')}  DRC boxes: {m.get('magic__drc_error__count')}  "
@@ -129,7 +131,21 @@ def why_not_current(spec: DesignSpec, root: Path | str, metrics: Mapping[str, An
             return f"cannot check the stage stamps ({e})"
         if old:
             return f"{', '.join(old)} out of date (inputs, code or tools changed since; rerun make ppa)"
+        problem = metrics_mismatch(spec, root, metrics)
+        if problem:
+            return f"metrics.json: {problem} (edited by hand, or by an interrupted run; rerun the flow)"
     return None
+
+
+def metrics_mismatch(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any]) -> str | None:
+    """Why the values of ``metrics`` are not exactly those the stamps of the stages that wrote it record
+    (``flow.stage.check_metrics``), or None: a hand-edited value in metrics.json shows as stale."""
+    prov = metrics.get(M.PROVENANCE_KEY)
+    names = set(prov) if isinstance(prov, Mapping) else set()
+    flow = next((f for f in FLOWS.values() if set(f.names()) == names), None)
+    if flow is None:
+        return f"its stages ({', '.join(sorted(names)) or 'none'}) are not those of any flow"
+    return check_metrics(flow.stages, _recorded_context(spec, root, metrics).with_flow(flow), metrics)
 
 
 def front_end_metrics(spec: DesignSpec, root: Path | str, metrics: Mapping[str, Any]) -> dict[str, Any] | None:

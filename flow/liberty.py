@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from common.state import DamagedState, load_state, note_damage
 
 _TOKEN = re.compile(
     r"""
@@ -250,9 +251,19 @@ def load_library(path: Path | str, cache_dir: Path | str) -> Library:
     raw = path.read_bytes()
     key = hashlib.sha256(raw).hexdigest()[:16]
     cache = Path(cache_dir) / f"{path.stem}.{key}.json"
-    if cache.is_file():
-        return library_from_json(json.loads(cache.read_text()))
-    lib = parse_liberty(raw.decode(errors="replace"))
+    data = load_state(cache, "liberty cache", then="the liberty is parsed again")
+    if data is not None:
+        try:
+            return library_from_json(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            note_damage(DamagedState(cache, f"wrong shape: {type(e).__name__} {e}"), "liberty cache",
+                        "the liberty is parsed again")
+    try:
+        lib = parse_liberty(raw.decode(errors="replace"))
+    except (ValueError, KeyError, IndexError) as e:
+        from flow.pdk import damaged_liberty
+
+        raise damaged_liberty(path, e) from None
     atomic_write_json(cache, library_to_json(lib))
     return lib
 

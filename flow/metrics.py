@@ -13,11 +13,11 @@ Units (OpenLane's): time ns, area um^2, power W, energy J (``*__pj`` keys are pJ
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
 from common.files import atomic_write_json
+from common.state import load_state
 
 STATUS_KEY = "flow__status"
 PROVENANCE_KEY = "provenance"
@@ -40,11 +40,9 @@ METRIC_UNITS: dict[str, str] = {
 
 
 def read_metrics(path: Path | str) -> dict[str, Any]:
-    """The metrics dict, or {} when there is no file yet."""
-    path = Path(path)
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text())
+    """The metrics dict, or {} when there is no file yet or it is damaged (one warning line, via the state
+    loader: a run then starts it afresh)."""
+    return load_state(path, "metrics file", then="treated as absent") or {}
 
 
 def merge_metrics(
@@ -57,7 +55,9 @@ def merge_metrics(
     data = read_metrics(path)
     data.update(values)
     if provenance is not None:
-        data.setdefault(PROVENANCE_KEY, {})[stage or "unknown"] = dict(provenance)
+        if not isinstance(data.get(PROVENANCE_KEY), dict):
+            data[PROVENANCE_KEY] = {}
+        data[PROVENANCE_KEY][stage or "unknown"] = dict(provenance)
     atomic_write_json(path, data)
     return data
 

@@ -171,6 +171,12 @@ def find_pdk(
     )
 
 
+def damaged_liberty(path: Path, why: object) -> PdkError:
+    """The one-line error for a liberty file that cannot be read (truncated, edited)."""
+    return PdkError(f"liberty {path} is damaged ({why}): reinstall the PDK (e.g. `ciel enable`) or point PDK_ROOT at "
+                    f"a good copy")
+
+
 def read_cell_list(path: Path | str) -> tuple[str, ...]:
     """Cell names, one a line (blank lines and '#' comments ignored), e.g. a router's bad-cell list."""
     names = []
@@ -222,6 +228,10 @@ def derived_liberty_path(
     """
     extra = tuple(sorted(set(extra_dont_use)))
     src = pdk.liberty(corner)
+    if not src.is_file():
+        raise PdkError(f"the PDK at {pdk.root} has no {corner} corner liberty {src}: the flow needs all of "
+                       f"{', '.join(CORNERS)}; install the complete {LIBRARY} library (e.g. `ciel enable`) or point "
+                       f"PDK_ROOT at a complete copy")
     key = hashlib.sha256(
         "\n".join([_content_digest(src, src.stat().st_size, src.stat().st_mtime_ns), *DONT_USE_PATTERNS, "--", *extra]).encode()
     ).hexdigest()[:12]
@@ -241,7 +251,12 @@ def derived_liberty(
     if out.is_file():
         return out
     extra = tuple(sorted(set(extra_dont_use)))
-    text, _dropped = filter_liberty_text(pdk.liberty(corner).read_text(), lambda c: is_dont_use(c, DONT_USE_PATTERNS, extra))
+    src = pdk.liberty(corner)
+    try:
+        text, _dropped = filter_liberty_text(src.read_text(errors="replace"),
+                                             lambda c: is_dont_use(c, DONT_USE_PATTERNS, extra))
+    except ValueError as e:
+        raise damaged_liberty(src, e) from None
     from common.files import atomic_write_text
 
     atomic_write_text(out, text)

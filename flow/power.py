@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from common import quote
 from common.files import atomic_write_json, atomic_write_text
 from flow.liberty import Library, PowerArc, Table, load_library
 from flow.netlist import Netlist, parse_netlist
 from flow.pdk import CORNERS
-from flow.sta import OUTPUT_LOAD_PF, TimingConstraints, sdc_text
+from flow.sta import OUTPUT_LOAD_PF, TimingConstraints, relative_to, sdc_text
 from flow.stage import FlowContext, Stage, StageError, run_tool
 from model.contract import read_manifest
 
@@ -259,12 +260,13 @@ class PowerStage(Stage):
             f"set_power_activity -input_ports {{{b}}} -activity {input_activity(tg.counts, [b], round(cycles)):.6f} -duty 0.5\n"
             for b in control)
         script = d / "opensta-power.tcl"
+        lib_q, nl_q, sdc_q = (quote.tcl(relative_to(p, d)) for p in (lib_path, netlist_path, sdc))  # see relative_to
         atomic_write_text(script, (
-            f"read_liberty {lib_path.resolve()}\nread_verilog {netlist_path.resolve()}\nlink_design {m['top']}\n"
-            f"set_operating_conditions {CORNERS[POWER_CORNER]}\nset_wire_load_model -name Small\nread_sdc {sdc.resolve()}\n"
+            f"read_liberty {lib_q}\nread_verilog {nl_q}\nlink_design {m['top']}\n"
+            f"set_operating_conditions {CORNERS[POWER_CORNER]}\nset_wire_load_model -name Small\nread_sdc {sdc_q}\n"
             f"set_power_activity -input -activity {act:.6f} -duty 0.5\n{control_act}report_power -digits 6\n"))
-        log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", str(script.resolve())], d,
-                       ctx.config.timeout_s, log_name="opensta-power")
+        log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", script.name], d,
+                       ctx.config.timeout_s, cwd=d, log_name="opensta-power")
         try:
             sta_p = parse_report_power(log.read_text())
         except ValueError as e:

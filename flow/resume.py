@@ -28,9 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from common.files import atomic_write_text
+from common.state import keys_of, load_state
 from flow.pdk import file_digest
 
 RECORD_DIR = ".runs"
+RECORD_SHAPE = keys_of({"ident": dict, "outcome": str, "message": str, "inputs": dict, "outputs": dict})
 _KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("bitbranch_stage_fingerprint", default=None)
 
 
@@ -91,13 +94,12 @@ def lookup(run: ToolRun) -> dict[str, Any] | None:
     path = run.record_path()
     if key is None or not path.is_file():
         return None
-    try:
-        rec = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    rec = load_state(path, "tool-run record", RECORD_SHAPE, then="the tool reruns")
+    if rec is None or rec["ident"] != run.ident(key) or rec["outcome"] not in ("ok", "cpu_timeout"):
         return None
-    if rec.get("ident") != run.ident(key):
+    outputs, inputs = rec["outputs"], rec["inputs"]
+    if not all(isinstance(v, (str, type(None))) for v in (*outputs.values(), *inputs.values())):
         return None
-    outputs, inputs = rec.get("outputs") or {}, rec.get("inputs") or {}
     if any(_current(run.run_dir, rel) != dg for rel, dg in outputs.items()):
         return None
     if any(_current(run.run_dir, rel) != dg for rel, dg in inputs.items() if rel not in outputs and not _is_log(rel)):
@@ -125,8 +127,4 @@ def finish(run: ToolRun, before: dict[str, str] | None, outcome: str, message: s
             pass
     inputs = {rel: dg for rel, dg in before.items() if not _is_log(rel)}
     rec = {"ident": run.ident(key), "outcome": outcome, "message": message, "inputs": inputs, "outputs": outputs}
-    path = run.record_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)
+    atomic_write_text(run.record_path(), json.dumps(rec, indent=1, sort_keys=True) + "\n")

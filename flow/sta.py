@@ -9,11 +9,13 @@ fmax = 1000 / (clock period - worst setup slack) MHz, at the worst (slowest) cor
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from common import quote
 from common.files import atomic_write_text
 from flow.metrics import corner_key, fmax_mhz
 from flow.pdk import CORNERS
@@ -49,17 +51,24 @@ def sdc_text(c: TimingConstraints) -> str:
     )
 
 
+def relative_to(path: Path, folder: Path) -> Path:
+    """``path`` relative to ``folder`` (where OpenSTA runs): OpenSTA 2.0.17's read_liberty takes its whole
+    argument list as the file name, so an absolute path with a space in the build root would not be read."""
+    return Path(os.path.relpath(Path(path).resolve(), Path(folder).resolve()))
+
+
 def sta_script(liberty: Path, netlist: Path, top: str, sdc: Path, operating_conditions: str,
                wire_load_model: str | None = WIRE_LOAD_MODEL, extra: str = "") -> str:
-    """OpenSTA script: load, constrain, report the worst paths and print machine-readable slacks."""
+    """OpenSTA script: load, constrain, report the worst paths and print machine-readable slacks (paths Tcl-quoted;
+    the stages pass them relative to the folder OpenSTA runs in, see ``relative_to``)."""
     wlm = f"set_wire_load_model -name {wire_load_model}\n" if wire_load_model else ""
     return (
-        f"read_liberty {liberty}\n"
-        f"read_verilog {netlist}\n"
+        f"read_liberty {quote.tcl(liberty)}\n"
+        f"read_verilog {quote.tcl(netlist)}\n"
         f"link_design {top}\n"
         f"set_operating_conditions {operating_conditions}\n"
         f"{wlm}"
-        f"read_sdc {sdc}\n"
+        f"read_sdc {quote.tcl(sdc)}\n"
         f"report_checks -path_delay max -digits 4 -fields {{slew cap fanout}}\n"
         f"report_checks -path_delay min -digits 4\n"
         f"report_tns -digits 4\n"
@@ -132,10 +141,11 @@ class StaStage(Stage):
         setups, holds = {}, {}
         for corner, lib in self.liberties(ctx).items():
             script = d / f"sta-{corner}.tcl"
-            atomic_write_text(script, sta_script(lib.resolve(), ctx.path("netlist").resolve(), top,
-                                                 sdc.resolve(), CORNERS[corner]))
-            log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", str(script.resolve())], d,
-                           ctx.config.timeout_s, log_name=f"sta-{corner}")
+            atomic_write_text(script, sta_script(relative_to(lib, d), relative_to(ctx.path("netlist"), d), top,
+                                                 relative_to(sdc, d), CORNERS[corner]))
+            # run in the stage folder with the script's bare name: OpenSTA sources its argument unquoted
+            log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", script.name], d,
+                           ctx.config.timeout_s, cwd=d, log_name=f"sta-{corner}")
             try:
                 slacks = parse_slacks(log.read_text())
             except ValueError as e:

@@ -23,10 +23,13 @@ Stable API (the back end builds on it):
 - ``StageError(stage, log_path, last_lines, reason)``: a ``BitbranchError`` whose str() is one line.
 - ``execute(stage, ctx, force=False) -> StageResult``: skip when outputs exist and the stored hash of
   (input contents + config + tool versions + the stage's source file) matches; else run (``flow__status`` = ``running <stage>``, or
-  ``failed at <stage>: ...`` if it raises), store the stage's metrics in ``<stage dir>/stamp.json`` and
-  merge them (with provenance incl. ``metric_keys``) into the flow metrics file.
-- ``run_stages(stages, ctx, force=False)``: drops metrics an earlier run wrote at another clock, runs in
-  order, sets ``flow__status`` to ``ok`` only at the end (``failed at <stage>: ...`` on error, re-raised).
+  ``failed at <stage>: ...`` if it raises), store the stage's metrics and their digest in ``<stage dir>/stamp.json``
+  (read back through ``common.state``: a damaged stamp is one warning line and the stage reruns) and merge them
+  (with provenance incl. ``metric_keys``) into the flow metrics file. A shared stage runs under ``build/pdk/.lock``.
+- ``run_stages(stages, ctx, force=False)``: holds the design's lock (``common.lock``; a second command waits),
+  starts a fresh metrics file, runs in order, and sets ``flow__status`` to ``ok`` only when every stamp is still the
+  one this run made or found current and the file holds exactly the stamped values (``check_metrics``; the reports
+  use the same check, so a hand-edited value shows as stale); ``failed at <stage>: ...`` on error, re-raised.
   ``run_flow(flow, ctx, force=False)`` runs a ``Flow`` with its artifacts resolved through ``ctx``.
 - Fingerprints hash input paths relative to the build root (``build:``), the PDK root (``pdk:``) or the
   repository (``repo:``), so a build addressed by an absolute or a relative root has the same stamps.
@@ -34,6 +37,7 @@ Stable API (the back end builds on it):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -44,13 +48,16 @@ import resource
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from common.errors import BitbranchError
-from common.files import atomic_write_json, json_safe
+from common.files import atomic_write_json, json_safe, json_text
+from common.lock import design_lock, folder_lock
+from common.state import DamagedState, keys_of, load_state, note_damage
 from common.tools import tool_version
 from flow import librelane_metrics, resume
 from flow import metrics as M
@@ -64,6 +71,10 @@ DEFAULT_CLOCK_NS = 10.0
 """Default clock period: 10 ns (100 MHz), recorded as ``clock__period`` in every metrics file."""
 
 DEFAULT_TIMEOUT_S = 900.0
+
+CLOCK_NS_MIN, CLOCK_NS_MAX = 0.1, 1e6
+"""Clock periods the flow accepts: 0.1 ns (10 GHz, far beyond any sky130 cell) to 1 ms (1 kHz); outside it ABC's
+delay target and the power numbers mean nothing, so such a period is refused up front."""
 
 
 CONFIG_KEY = "flow__config"
@@ -102,6 +113,9 @@ class FlowConfig:
     def __post_init__(self) -> None:
         if not (isinstance(self.clock_ns, (int, float)) and self.clock_ns > 0):
             raise BitbranchError(f"clock period {self.clock_ns!r} ns must be a positive number, e.g. --clock-ns 10")
+        if not CLOCK_NS_MIN <= self.clock_ns <= CLOCK_NS_MAX:
+            raise BitbranchError(f"clock period {self.clock_ns:g} ns is outside {CLOCK_NS_MIN:g}..{CLOCK_NS_MAX:g} ns "
+                                 f"(10 GHz..1 kHz), where the flow's numbers mean something: e.g. --clock-ns 10")
         if self.flow not in ("local", "openlane"):
             raise BitbranchError(f"unknown flow {self.flow!r}: choose local or openlane")
         if self.vectors < 1:
@@ -193,6 +207,7 @@ class StageResult:
     name: str
     metrics: dict[str, Any]
     skipped: bool
+    fingerprint: str = ""  # of the stamp this run wrote or found current
 
 
 def _last_lines(path: Path, n: int = 8) -> list[str]:
@@ -235,14 +250,14 @@ def run_tool(
             raise StageError(stage_name, log, _last_lines(log), rec["message"])
         return log
     before = resume.begin(run)
-    with open(log, "w") as f:
+    with open(log, "w") as f, scratch_env(argv, env) as run_env:
         f.write("$ " + " ".join(str(a) for a in argv) + "\n")
         f.flush()
         try:
             proc = subprocess.run(
                 [str(a) for a in argv],
                 cwd=cwd,
-                env=None if env is None else dict(env),
+                env=run_env,
                 input=stdin_text,
                 stdout=f,
                 stderr=subprocess.STDOUT,
@@ -264,6 +279,34 @@ def run_tool(
         raise StageError(stage_name, log, _last_lines(log), f"{tool} exited with status {proc.returncode}")
     resume.finish(run, before, "ok")
     return log
+
+
+SCRATCH_PREFIX = "bitbranch-yosys-"
+"""yosys's ABC pass makes ``$TMPDIR/yosys-abc-*`` and removes it only when yosys exits normally: every yosys run
+gets its own ``$TMPDIR`` (``<system tmp>/bitbranch-yosys-<pid>-*``), removed after the run, and those of dead
+processes (a SIGKILLed run) are removed before the next one."""
+
+
+@contextlib.contextmanager
+def scratch_env(argv: Sequence[str], env: Mapping[str, str] | None):
+    """The environment a tool runs in: for yosys, a private ``TMPDIR`` removed afterwards; else ``env`` as is."""
+    if Path(str(argv[0])).name != "yosys":
+        yield None if env is None else dict(env)
+        return
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(SCRATCH_PREFIX + "*"):
+        try:
+            pid = int(old.name[len(SCRATCH_PREFIX):].split("-")[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, PermissionError, OSError):
+            pass
+    tmp = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
+    try:
+        yield {**(os.environ if env is None else env), "TMPDIR": tmp}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _limit_cpu(seconds: float) -> None:
@@ -407,35 +450,67 @@ def _stamp_path(stage: Stage, ctx: FlowContext) -> Path:
     return stage.dir(ctx) / "stamp.json"
 
 
+STAMP_SHAPE = keys_of({"fingerprint": str, "metrics": dict})
+
+
+def metrics_digest(values: Mapping[str, Any]) -> str:
+    """sha256 of a stage's metric values as JSON (what its stamp records, so an edited value shows)."""
+    return hashlib.sha256(json_text(values).encode()).hexdigest()
+
+
+def read_stamp(stage: Stage, ctx: FlowContext) -> dict[str, Any] | None:
+    """The stage's stamp through the state loader: None when missing or damaged (one warning line; the stage
+    reruns), including metric values that no longer match the digest stored with them."""
+    path = _stamp_path(stage, ctx)
+    data = load_state(path, "stamp", STAMP_SHAPE, then="the stage reruns")
+    if data is not None and "metrics_sha256" in data and data["metrics_sha256"] != metrics_digest(data["metrics"]):
+        note_damage(DamagedState(path, "its metric values do not match their digest (edited by hand?)"), "stamp",
+                    "the stage reruns")
+        return None
+    return data
+
+
+def current_stamp(stage: Stage, ctx: FlowContext) -> dict[str, Any] | None:
+    """The stamp when the stage is up to date (outputs present, fingerprint matching), else None."""
+    if not _stamp_path(stage, ctx).is_file() or not all(Path(p).is_file() for p in stage.outputs(ctx)):
+        return None
+    data = read_stamp(stage, ctx)
+    if data is None or data["fingerprint"] != stage.fingerprint(ctx):
+        return None
+    return data
+
+
 def is_up_to_date(stage: Stage, ctx: FlowContext) -> bool:
-    stamp = _stamp_path(stage, ctx)
-    if not stamp.is_file() or not all(Path(p).is_file() for p in stage.outputs(ctx)):
-        return False
-    try:
-        data = json.loads(stamp.read_text())
-    except json.JSONDecodeError:
-        return False
-    return data.get("fingerprint") == stage.fingerprint(ctx)
+    return current_stamp(stage, ctx) is not None
 
 
 def stamp_metrics(stage: Stage, ctx: FlowContext) -> dict[str, Any]:
     """The metrics the stage's last finished run recorded with its stamp ({} when it has none)."""
-    try:
-        return dict(json.loads(_stamp_path(stage, ctx).read_text()).get("metrics") or {})
-    except (OSError, json.JSONDecodeError):
-        return {}
+    data = read_stamp(stage, ctx)
+    return dict(data["metrics"]) if data is not None else {}
 
 
 def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
-    """Run one stage unless up to date; either way merge its metrics into the flow metrics file."""
+    """Run one stage unless up to date; either way merge its metrics into the flow metrics file.
+
+    A shared stage (``build/pdk/``) runs under the lock of that folder, so two designs never write it at once."""
+    with folder_lock(ctx.pdk_build_dir) if stage.shared else contextlib.nullcontext():
+        return _execute(stage, ctx, force)
+
+
+def _execute(stage: Stage, ctx: FlowContext, force: bool) -> StageResult:
     stage.prepare(ctx)
-    missing = [str(p) for p in stage.inputs(ctx) if not Path(p).is_file()]
+    missing = [Path(p) for p in stage.inputs(ctx) if not Path(p).is_file()]
     if missing:
-        raise StageError(stage.name, None, [], f"is missing its inputs: {', '.join(missing)}")
+        pdk = Path(os.path.abspath(ctx.pdk.root))
+        hint = (f" (the PDK at {ctx.pdk.root} is incomplete: install the complete sky130A {ctx.pdk.lib_dir.name} "
+                f"library, e.g. `ciel enable`, or point PDK_ROOT at a complete copy)"
+                if any(pdk in Path(os.path.abspath(p)).parents for p in missing) else "")
+        raise StageError(stage.name, None, [], f"is missing its inputs: {', '.join(map(str, missing))}{hint}")
     stamp = _stamp_path(stage, ctx)
-    if not force and is_up_to_date(stage, ctx):
-        data = json.loads(stamp.read_text())
-        values, skipped = data["metrics"], True
+    data = None if force else current_stamp(stage, ctx)
+    if data is not None:
+        values, skipped, fingerprint = data["metrics"], True, data["fingerprint"]
     else:
         stamp.unlink(missing_ok=True)
         # hashed before the run: an edit to the code or inputs while it runs must not pass for what ran
@@ -455,13 +530,14 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
         if undeclared:
             raise StageError(stage.name, None, [], f"wrote undeclared metrics {', '.join(undeclared)} (a bug)")
         print(f"[{stage.name}] done in {time.monotonic() - t0:.1f} s -> {stage.dir(ctx)}")
-        atomic_write_json(stamp, {"fingerprint": fingerprint, "metrics": values})
+        values = json.loads(json_text(values))  # as a reader will see them (NaN -> null)
+        atomic_write_json(stamp, {"fingerprint": fingerprint, "metrics": values, "metrics_sha256": metrics_digest(values)})
         skipped = False
     prov = {**stage.provenance(ctx), "metric_keys": sorted(values)}
     M.merge_metrics(ctx.metrics_path, values, prov, stage.name)
     if skipped:
         print(f"[{stage.name}] up to date ({stage.dir(ctx)})")
-    return StageResult(stage.name, dict(values), skipped)
+    return StageResult(stage.name, dict(values), skipped, fingerprint)
 
 
 def config_summary(cfg: FlowConfig) -> dict[str, Any]:
@@ -487,21 +563,76 @@ def start_metrics(ctx: FlowContext, first_stage: str) -> None:
 def run_stages(stages: Sequence[Stage], ctx: FlowContext, force: bool = False) -> list[StageResult]:
     """Run stages in order into a fresh metrics file; it says ``ok`` only when all of them finished.
 
-    Up-to-date stages are not rerun but still contribute their stored metrics, so the file is complete.
+    Up-to-date stages are not rerun but still contribute their stored metrics, so the file is complete. The whole
+    run holds the design's lock (``build/<id>/.lock``): a second command on the design waits for it. Before ``ok``
+    is written, every stage's stamp must still be the one this run made or found current, and the metrics file must
+    hold exactly the values those stamps record (``check_metrics``).
     """
-    start_metrics(ctx, stages[0].name if stages else "nothing")
-    results = []
-    for stage in stages:
-        M.set_status(ctx.metrics_path, f"running {stage.name}")
+    with design_lock(ctx.design_dir):
+        start_metrics(ctx, stages[0].name if stages else "nothing")
+        results = []
+        for stage in stages:
+            M.set_status(ctx.metrics_path, f"running {stage.name}")
+            try:
+                results.append(execute(stage, ctx, force=force))
+            except BaseException as e:
+                msg = str(e).split(";")[0] if isinstance(e, BitbranchError) else type(e).__name__
+                M.set_status(ctx.metrics_path, f"failed at {stage.name}: {msg}")
+                raise
         try:
-            results.append(execute(stage, ctx, force=force))
+            changed = [r.name for s, r in zip(stages, results)
+                       if (d := read_stamp(s, ctx)) is None or d["fingerprint"] != r.fingerprint]
+            if changed:
+                raise StageError(changed[0], None, [], "changed while the flow ran (its stamp is not the one this run "
+                                 "made or checked): rerun the command")
+            problem = check_metrics(stages, ctx, M.read_metrics(ctx.metrics_path))
+            if problem:
+                raise StageError("flow", ctx.metrics_path, [], f"metrics file is not what the stages measured: {problem}")
         except BaseException as e:
-            msg = str(e).split(";")[0] if isinstance(e, BitbranchError) else type(e).__name__
-            M.set_status(ctx.metrics_path, f"failed at {stage.name}: {msg}")
+            M.set_status(ctx.metrics_path, f"failed at the final check: {str(e).split(';')[0]}")
             raise
-    M.set_status(ctx.metrics_path, "ok")
-    librelane_metrics.export(M.read_metrics(ctx.metrics_path), ctx.root, ctx.spec.id, ctx.flow_dir)
+        M.set_status(ctx.metrics_path, "ok")
+        librelane_metrics.export(M.read_metrics(ctx.metrics_path), ctx.root, ctx.spec.id, ctx.flow_dir)
     return results
+
+
+BOOKKEEPING_KEYS = (M.STATUS_KEY, CONFIG_KEY, M.PROVENANCE_KEY)
+
+
+def stamped_metrics(stages: Sequence[Stage], ctx: FlowContext) -> dict[str, Any] | None:
+    """The metric values the stages' stamps record, later stages overriding earlier ones (as a run merges them);
+    None when a stamp is missing or damaged."""
+    out: dict[str, Any] = {}
+    for stage in stages:
+        data = read_stamp(stage, ctx)
+        if data is None:
+            return None
+        out.update(data["metrics"])
+    return out
+
+
+def check_metrics(stages: Sequence[Stage], ctx: FlowContext, metrics: Mapping[str, Any]) -> str | None:
+    """Why ``metrics`` is not exactly what ``stages`` recorded in their stamps (None: it is): a stage missing from
+    its provenance or an extra one, a value differing from its stamp's (e.g. edited by hand), an extra key."""
+    names = {s.name for s in stages}
+    recorded = set(metrics.get(M.PROVENANCE_KEY) or {}) if isinstance(metrics.get(M.PROVENANCE_KEY), Mapping) else set()
+    if recorded != names:
+        parts = [f"{', '.join(sorted(names - recorded))} missing" if names - recorded else "",
+                 f"{', '.join(sorted(recorded - names))} not of this flow" if recorded - names else ""]
+        return "stages " + "; ".join(p for p in parts if p)
+    expected = stamped_metrics(stages, ctx)
+    if expected is None:
+        return "a stage stamp is missing or damaged"
+    differ = sorted(k for k in expected if metrics.get(k, _ABSENT) != expected[k])
+    extra = sorted(k for k in metrics if k not in expected and k not in BOOKKEEPING_KEYS)
+    if differ:
+        return f"{', '.join(differ[:4])}{' ...' if len(differ) > 4 else ''} differ from the stage stamps"
+    if extra:
+        return f"{', '.join(extra[:4])}{' ...' if len(extra) > 4 else ''} recorded by no stage"
+    return None
+
+
+_ABSENT = object()
 
 
 def run_flow(flow: Flow, ctx: FlowContext, force: bool = False) -> list[StageResult]:

@@ -6,16 +6,22 @@ Outputs under ``build/<id>/flow/01-synth/``: ``<top>.nl.v`` (flat gate netlist),
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import sys
+import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
+from common import quote
 from common.files import atomic_write_json, atomic_write_text
 from flow.liberty import load_library
 from flow.netlist import parse_netlist
 from flow.pdk import is_dont_use
-from flow.stage import FlowContext, Stage, StageError, run_tool
-from model.contract import check_manifest, read_manifest
+from flow.stage import SCRATCH_PREFIX, FlowContext, Stage, StageError, run_tool
+from model.contract import ManifestError, check_manifest, read_manifest
 from model.spec import DesignSpec
 from rtl.generate import generate
 
@@ -34,15 +40,45 @@ def ensure_rtl(spec: DesignSpec, root: Path) -> dict[str, Any]:
     newest = max((p.stat().st_mtime for p in generator_inputs() if p.is_file()), default=0.0)
     if not manifest_path.is_file() or manifest_path.stat().st_mtime < newest:
         generate(spec, root=str(root))
-    manifest = read_manifest(manifest_path)
+    try:
+        manifest = read_manifest(manifest_path)
+    except ManifestError as e:  # damaged: treated as absent, i.e. generated again
+        print(f"warning: {e}: generating the RTL again", file=sys.stderr, flush=True)
+        generate(spec, root=str(root))
+        manifest = read_manifest(manifest_path)
     check_manifest(spec, manifest)
     return manifest
 
 
+@contextlib.contextmanager
+def abc_liberty(liberty: Path) -> Iterator[Path | None]:
+    """The liberty path for yosys's ``abc`` pass: None (use the script's) when its absolute path is plain, else a
+    link to it in a plain temporary folder. yosys hands ABC the absolute path unquoted, so a space or a quote in
+    the build root would break it."""
+    try:
+        quote.plain_path(Path(liberty).resolve(), "liberty", "")
+        yield None
+        return
+    except quote.UnsafePath:
+        pass
+    alias = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-lib-"))  # removed like yosys's scratch
+    try:
+        (alias / Path(liberty).name).symlink_to(Path(liberty).resolve())
+        yield alias / Path(liberty).name
+    finally:
+        shutil.rmtree(alias, ignore_errors=True)
+
+
 def yosys_script(top: str, verilog_files: Sequence[Path], liberty: Path, netlist: Path, stat: Path,
-                 clock_ps: int, use_tie_cell: bool) -> str:
-    """The yosys 0.23 script: generic synth, flop mapping, ABC with a delay target, constants, netlist."""
-    reads = "\n".join(f"read_verilog -sv {f}" for f in verilog_files)
+                 clock_ps: int, use_tie_cell: bool, abc_liberty: Path | None = None) -> str:
+    """The yosys 0.23 script: generic synth, flop mapping, ABC with a delay target, constants, netlist.
+
+    Paths are quoted for yosys (``common.quote.yosys``); the stage passes them relative to its folder, where yosys
+    runs, because ABC cannot read a liberty whose path has a space even when quoted."""
+    q = quote.yosys
+    abc_lib = q(abc_liberty if abc_liberty is not None else liberty)
+    liberty, netlist, stat = q(liberty), q(netlist), q(stat)  # type: ignore[assignment]
+    reads = "\n".join(f"read_verilog -sv {q(f)}" for f in verilog_files)
     tie = f"hilomap -singleton -hicell {TIE_CELL} HI -locell {TIE_CELL} LO\n" if use_tie_cell else ""
     return (
         f"read_liberty -lib {liberty}\n"
@@ -51,7 +87,7 @@ def yosys_script(top: str, verilog_files: Sequence[Path], liberty: Path, netlist
         f"synth -flatten -top {top}\n"
         f"dfflibmap -liberty {liberty}\n"
         f"opt_clean\n"
-        f"abc -D {clock_ps} -liberty {liberty}\n"
+        f"abc -D {clock_ps} -liberty {abc_lib}\n"
         f"setundef -zero\n"
         f"opt_clean -purge\n"
         f"{tie}"
@@ -93,12 +129,19 @@ class SynthStage(Stage):
         d = self.dir(ctx)
         lib_path = self.liberty(ctx)
         use_tie = not is_dont_use(TIE_CELL, extra=ctx.config.extra_dont_use)
-        script = yosys_script(m["top"], [p.resolve() for p in ctx.paths("rtl_sources")], lib_path.resolve(),
-                              self.netlist(ctx).resolve(), (d / "stat.txt").resolve(),
-                              round(ctx.config.clock_ns * 1000), use_tie)
-        atomic_write_text(d / "synth.ys", script)
-        run_tool(self.name, "yosys", ["yosys", "-q", "-l", str((d / "yosys.log").resolve()), "-s", str((d / "synth.ys").resolve())],
-                 d, ctx.config.timeout_s, log_name="yosys.stdout")
+        d.mkdir(parents=True, exist_ok=True)
+        here = d.resolve()
+
+        def rel(p: Path) -> str:  # relative to the stage folder: no part of the build root's name gets in
+            return os.path.relpath(Path(p).resolve(), here)
+
+        with abc_liberty(lib_path) as abc_lib:
+            script = yosys_script(m["top"], [Path(rel(p)) for p in ctx.paths("rtl_sources")], Path(rel(lib_path)),
+                                  Path(rel(self.netlist(ctx))), Path("stat.txt"), round(ctx.config.clock_ns * 1000),
+                                  use_tie, abc_lib)
+            atomic_write_text(d / "synth.ys", script)
+            run_tool(self.name, "yosys", ["yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"],
+                     d, ctx.config.timeout_s, cwd=d, log_name="yosys.stdout")
         lib = load_library(lib_path, ctx.pdk_build_dir / "cache")
         nl = parse_netlist(self.netlist(ctx).read_text())
         counts: dict[str, int] = {}

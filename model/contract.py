@@ -9,7 +9,6 @@ The generator, the benches and the cycle model all import the packing from here.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -17,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from common.errors import BitbranchError
+from common.state import DamagedState, read_state
 from model.encoding import integer_dot
 from model.spec import DesignSpec
 
@@ -72,11 +72,11 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
     """Load a manifest and check it has every contract key."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ManifestError(f"no manifest at {path}: run `make rtl` for this design first") from None
-    except json.JSONDecodeError as e:
-        raise ManifestError(f"manifest {path} is not valid JSON ({e}); regenerate it with `make rtl`") from None
+        data = read_state(path)
+    except DamagedState as e:
+        raise ManifestError(f"manifest {path} is damaged ({e.why}); regenerate it with `make rtl`") from None
+    if data is None:
+        raise ManifestError(f"no manifest at {path}: run `make rtl` for this design first")
     missing = [k for k in MANIFEST_KEYS if k not in data]
     if missing:
         raise ManifestError(f"manifest {path} lacks {', '.join(missing)}; regenerate it with `make rtl`")

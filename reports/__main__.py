@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from common.cli import run_main
+from common.cli import int_list, parse_int, run_main
 from common.errors import BitbranchError
 from reports.estimates import estimate, estimate_detail
 from reports.sweep import (
@@ -39,13 +39,6 @@ DEMO_OUT = "build/report"
 """Where ``make demo`` writes its report: not ``reports/``, whose committed snapshot only ``make ppa`` refreshes."""
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise BitbranchError(f"--bits takes a comma list of integers such as 1,2,3,4, got {text!r}") from None
-
-
 def parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per report job, each with the sweep's options."""
     p = argparse.ArgumentParser(prog="python -m reports", description=__doc__,
@@ -54,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     for name in ("ppa", "demo", "table"):
         sp = sub.add_parser(name)
         sp.add_argument("--bits", default="1,2" if name == "demo" else "1,2,3,4", help="W=A bit widths to sweep")
-        sp.add_argument("--n", type=int, default=32)
+        sp.add_argument("--n", default="32")
         sp.add_argument("--archs", default=",".join(registry.names()))
         sp.add_argument("--stage", default="gds", choices=["synth", "sta", "power", "gds"],
                         help="last flow stage to run (gds = post-route numbers)")
@@ -63,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--root", default="build")
         sp.add_argument("--out", default=DEMO_OUT if name == "demo" else "reports",
                         help=f"report folder (default {DEMO_OUT if name == 'demo' else 'reports'})")
-        sp.add_argument("--model-bits-max", type=int, default=8,
+        sp.add_argument("--model-bits-max", default="8",
                         help="add model-only estimate rows for W=A bits above the flow set, up to this")
     for name, what in (("page", "rewrite index.html and ppa.md from ppa.json"), ("check", "check the page in Chromium")):
         sp = sub.add_parser(name, help=what)
@@ -112,13 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.cmd in ("page", "check"):
         return page_main(ns)
 
-    try:
-        jobs = int(ns.jobs or 2)
-        clock = float(ns.clock_ns) if ns.clock_ns else None
-    except ValueError:
-        raise BitbranchError(f"--jobs must be an integer and --clock-ns a number, got {ns.jobs!r}, {ns.clock_ns!r}") from None
+    from flow.__main__ import parse_clock_ns
+
+    jobs = parse_int(ns.jobs, "--jobs", 1, 64, default=2)
+    clock = parse_clock_ns(ns.clock_ns) if str(ns.clock_ns or "").strip() else None
+    model_bits_max = parse_int(ns.model_bits_max, "--model-bits-max", 0, 16)  # the spec's limit (BITS 1..16)
     archs = [a for a in ns.archs.split(",") if a]
-    specs = flow_specs(_int_list(ns.bits), ns.n, archs)
+    n = parse_int(ns.n, "--n", 1, 65536)
+    specs = flow_specs(int_list(ns.bits, "--bits", 1, 16), n, archs)
     # relative --root/--out name folders of the repository (where the Makefile and the flow jobs run), from any
     # working directory; the stage stamps do not depend on how the root is spelled (flow.stage.portable_path)
     root, out = REPO / ns.root, REPO / ns.out
@@ -145,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     flow_bits = {s.wbits for s in specs}
     model_prov = estimate_detail(specs[0]).provenance if specs else ""
     rows += [model_only_row(s, estimate, model_prov)
-             for s in flow_specs([b for b in range(1, ns.model_bits_max + 1) if b not in flow_bits], ns.n, archs)]
+             for s in flow_specs([b for b in range(1, model_bits_max + 1) if b not in flow_bits], n, archs)]
     index = write_report(rows, out, root, report_meta(ns.stage, clock, Path(ns.root), Path(ns.out)))
     print(f"report: {out / 'ppa.csv'}, {out / 'ppa.json'}, {out / 'plots'}/")
     model_only = [r.id for r in rows if r.status == "model-only"]

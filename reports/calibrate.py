@@ -18,6 +18,8 @@ import numpy as np
 from common.cli import parse_int, run_main
 from common.errors import BitbranchError
 from common.files import atomic_write_json
+from common.lock import LockBusy, design_lock
+from common.state import load_state
 from model.energy import (
     ACTIVITY_SEED,
     ACTIVITY_VECTORS,
@@ -84,12 +86,16 @@ def flow_designs(root: Path) -> list[tuple[DesignSpec, dict[str, Any]]]:
     for mp in sorted(Path(root).glob("*/flow/metrics.json")):
         try:
             spec = archs.registered(DesignSpec.from_id(mp.parent.parent.name))  # skip folders of unknown archs
-            m = json.loads(mp.read_text())
-        except (ValueError, json.JSONDecodeError):
+        except ValueError:
             continue
-        if (m.get("flow__status") == "ok" and m.get("clock__period") == CLOCK_NS and "power__energy_per_dot__pj" in m
-                and why_not_current(spec, root, m, current) is None):
-            out.append((spec, m))
+        try:  # a design a command is writing is left out, never read half-written
+            with design_lock(mp.parent.parent, shared=True, wait=False):
+                m = load_state(mp, "metrics file", then="the design is left out of the calibration")
+                if (m is not None and m.get("flow__status") == "ok" and m.get("clock__period") == CLOCK_NS
+                        and "power__energy_per_dot__pj" in m and why_not_current(spec, root, m, current) is None):
+                    out.append((spec, m))
+        except LockBusy:
+            continue
     return out
 
 

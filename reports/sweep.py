@@ -118,7 +118,7 @@ def collect_layouts(rows: Sequence[PpaRow], root: Path, out_dir: Path) -> list[t
     for r in rows:
         if r.status != "ok":
             continue
-        pngs = sorted((root / r.id / "flow").glob("*.png"))
+        pngs = sorted(p for p in (root / r.id / "flow").glob("*.png") if not p.name.startswith("."))  # not a temp file
         if pngs:
             dest_dir.mkdir(parents=True, exist_ok=True)
             dest = dest_dir / f"{r.id}.png"

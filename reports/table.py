@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from common.lock import LockBusy, design_lock
+from common.state import load_state
 from model.spec import DesignSpec
 
 OPS_PER_MAC = 2  # one multiply and one add, the usual TOPS convention
@@ -84,7 +86,8 @@ def _num(m: Mapping[str, Any], key: str) -> float | None:
 
 def _provenance_summary(metrics: Mapping[str, Any]) -> str:
     """Tools, corner, PDK and activity source in one short string for the table."""
-    prov = metrics.get("provenance") or {}
+    prov = metrics.get("provenance")
+    prov = prov if isinstance(prov, Mapping) else {}
     tools: dict[str, str] = {}
     pdk = corner = activity = ""
     for record in prov.values():
@@ -108,7 +111,8 @@ def _provenance_summary(metrics: Mapping[str, Any]) -> str:
 def rtl_newer_than(rtl_dir: Path, manifest: Mapping[str, Any], metrics_path: Path) -> bool:
     """True when any Verilog file or the manifest changed after the metrics were written."""
     t = metrics_path.stat().st_mtime
-    paths = [rtl_dir / "manifest.json", *(rtl_dir / f for f in manifest.get("verilog_files", []))]
+    files = manifest.get("verilog_files")
+    paths = [rtl_dir / "manifest.json", *(rtl_dir / str(f) for f in (files if isinstance(files, list) else []))]
     return any(p.exists() and p.stat().st_mtime > t for p in paths)
 
 
@@ -148,11 +152,22 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config
     """
     d = spec.build_dir(root)
     base = dict(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, weight_bits=spec.n * spec.wbits)
+    try:  # never read a design while a command writes it (common/lock.py): a busy design is reported as such
+        with design_lock(d, shared=True, wait=False):
+            return _row(spec, root, d, base, expected_config, check_stamps)
+    except LockBusy as e:
+        return PpaRow(**base, status=f"incomplete: being written by {e.holder or 'another command'}")
+
+
+def _row(spec: DesignSpec, root: Path | str, d: Path, base: dict[str, Any], expected_config: Mapping[str, Any] | None,
+         check_stamps: bool) -> PpaRow:
     manifest_path, metrics_path = d / "rtl" / "manifest.json", d / "flow" / "metrics.json"
-    if not manifest_path.is_file() or not metrics_path.is_file():
+    if not d.is_dir():
         return PpaRow(**base, status="missing")
-    manifest = json.loads(manifest_path.read_text())
-    metrics = json.loads(metrics_path.read_text())
+    manifest = load_state(manifest_path, "RTL manifest", then="the design is reported as missing")
+    metrics = load_state(metrics_path, "metrics file", then="the design is reported as missing")
+    if manifest is None or metrics is None:
+        return PpaRow(**base, status="missing")
     lat, ii = manifest.get("latency_cycles"), manifest.get("initiation_interval")
     base.update(latency_cycles=lat, initiation_interval=ii)
     flow_status = str(metrics.get("flow__status", "missing status"))
@@ -177,7 +192,7 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config
         status="ok",
         source="post-route" if routed else "post-synthesis",
         area_um2=area,
-        cells=int(metrics["design__instance__count"]) if "design__instance__count" in metrics else None,
+        cells=int(c) if (c := _num(metrics, "design__instance__count")) is not None else None,
         clock_ns=_num(metrics, "clock__period"),
         fmax_mhz=fmax,
         power_mw=power_w * 1e3 if power_w is not None else None,

@@ -5,7 +5,6 @@ bench is not one of the design's ``verilog_files``, which stay exactly the PE's 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import BitbranchError
+from common.lock import design_lock
 from model.contract import check_manifest
 from model.spec import DesignSpec
 from rtl import archs, fusesoc
@@ -101,8 +101,7 @@ def generate(spec: DesignSpec, root: Path | str = "build") -> Path:
     rtl_dir = design_dir / "rtl"
     files = render(spec, root / PYVERILOG_TABLES)
     design_dir.mkdir(parents=True, exist_ok=True)
-    with open(design_dir / ".rtl.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with design_lock(design_dir):  # the design's one lock (common/lock.py), shared with verif and the flow
         if _same_content(rtl_dir, files):
             return rtl_dir / "manifest.json"
         tmp = Path(tempfile.mkdtemp(prefix=".rtl.tmp-", dir=design_dir))

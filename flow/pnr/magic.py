@@ -5,17 +5,22 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from common import quote
+
 DrcBox = tuple[str, tuple[float, float, float, float]]
 
 
 def script(tech: Path, gds: Path, top: str, out_prefix: Path, extract: bool) -> str:
-    """Tcl for ``magic -dnull -noconsole``: writes <prefix>.drc.txt (why<TAB>x1 y1 x2 y2 in um), optional SPICE."""
+    """Tcl for ``magic -dnull -noconsole``: writes <prefix>.drc.txt (why<TAB>x1 y1 x2 y2 in um), optional SPICE.
+    Paths are quoted for Tcl (``common.quote.tcl``)."""
+    spice, drc_txt = quote.tcl(f"{out_prefix}.spice"), quote.tcl(f"{out_prefix}.drc.txt")
+    tech, gds = quote.tcl(tech), quote.tcl(gds)  # type: ignore[assignment]
     ext = f"""
 extract do local
 extract all
 ext2spice lvs
 ext2spice subcircuit top on
-ext2spice -o {out_prefix}.spice
+ext2spice -o {spice}
 puts "EXTRACT_DONE"
 """ if extract else ""
     return f"""tech load {tech} -noprompt
@@ -33,7 +38,7 @@ drc check
 drc catchup
 set um [cif scale out]
 puts "DRC_TOTAL = [drc list count total]"
-set fo [open {out_prefix}.drc.txt w]
+set fo [open {drc_txt} w]
 set nb 0
 foreach {{why boxes}} [drc listall why] {{
   foreach b $boxes {{

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from common import quote
 from flow.pnr import defedit, tech
 from flow.pnr.common import PNR, Attempt, pnr_tech
 from flow.stage import FlowContext, StageError, run_tool
@@ -34,8 +35,9 @@ def place(stage: str, ctx: FlowContext, attempt: Attempt, work: Path) -> tuple[s
     lib = ctx.path("liberty_tt").resolve()
     blif = (work / "synthesis" / f"{top}.blif").resolve()
     run_tool(stage, "yosys", ["yosys", "-q", "-p",
-             f"read_liberty -lib {lib}; read_verilog {ctx.path('netlist').resolve()}; hierarchy -top {top}; "
-             f"write_blif -gates -impltf -buf sky130_fd_sc_hd__buf_2 A X {blif}"], work, ctx.config.timeout_s,
+             f"read_liberty -lib {quote.yosys(lib)}; read_verilog {quote.yosys(ctx.path('netlist').resolve())}; "
+             f"hierarchy -top {top}; write_blif -gates -impltf -buf sky130_fd_sc_hd__buf_2 A X {quote.yosys(blif)}"],
+             work, ctx.config.timeout_s,
              log_name="blif")
     if attempt.buffered:
         buffer_fanout(stage, ctx, blif, lib, work)

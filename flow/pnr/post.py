@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from common import quote
 from common.files import atomic_write_json, atomic_write_text
 from flow.gatesim import GateSimStage
 from flow.liberty import load_library
@@ -22,6 +23,7 @@ from flow.sta import (
     STA_CORNERS,
     TimingConstraints,
     parse_slacks,
+    relative_to,
     sdc_text,
     sta_script,
     timing_metrics,
@@ -121,13 +123,14 @@ class PostRouteStaStage(Stage):
         values: dict[str, Any] = {}
         setups, holds = {}, {}
         for corner, lib in self.liberties(ctx).items():
-            text = sta_script(lib.resolve(), ctx.path("routed_netlist").resolve(), m["top"], sdc.resolve(), CORNERS[corner],
-                              wire_load_model=None)
-            text = text.replace("read_sdc", f"read_spef {ctx.path('routed_spef').resolve()}\nread_sdc", 1)
+            text = sta_script(relative_to(lib, d), relative_to(ctx.path("routed_netlist"), d), m["top"],
+                              relative_to(sdc, d), CORNERS[corner], wire_load_model=None)
+            text = text.replace("read_sdc", f"read_spef {quote.tcl(relative_to(ctx.path('routed_spef'), d))}\nread_sdc", 1)
             script = d / f"sta-{corner}.tcl"
             atomic_write_text(script, text)
-            log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", str(script.resolve())], d, ctx.config.timeout_s,
-                           log_name=f"sta-{corner}")
+            # in the stage folder with the script's bare name: OpenSTA sources its argument unquoted
+            log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", script.name], d, ctx.config.timeout_s,
+                           cwd=d, log_name=f"sta-{corner}")
             body = log.read_text()
             if "Error" in body and "read_spef" in body:
                 raise StageError(self.name, log, body.splitlines()[-6:], "OpenSTA could not read the routed SPEF")

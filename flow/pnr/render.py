@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.files import atomic_output
+
 
 def render(gds: Path, png: Path, lyp: Path | None, width_px: int = 1600) -> Path:
     """Draw the whole layout, all hierarchy levels, with the PDK layer colours when the .lyp exists."""
@@ -21,7 +23,6 @@ def render(gds: Path, png: Path, lyp: Path | None, width_px: int = 1600) -> Path
     bb = view.cellview(0).cell.dbbox()
     height = max(1, int(width_px * max(bb.height(), 1e-3) / max(bb.width(), 1e-3)))
     png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = png.with_name(png.name + ".tmp.png")
-    view.save_image(str(tmp), width_px, height)
-    tmp.replace(png)
+    with atomic_output(png) as tmp:  # a per-process name: two renders never share a temp file
+        view.save_image(str(tmp), width_px, height)
     return png

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.files import atomic_output
+
 # layer: (gds layer, spacing um, min area um^2, preferred direction)
 METALS = {
     "met1": (68, 0.14, 0.083, "h"),
@@ -185,9 +187,8 @@ def repair(in_gds: Path, out_gds: Path) -> dict[str, int]:
         if cell.cell_index() != top.cell_index():
             ly.delete_cell_rec(cell.cell_index())
     ly.delete_layer(index_layer)
-    tmp = out_gds.with_name(out_gds.name + ".tmp.gds")
     opts = db.SaveLayoutOptions()
     opts.gds2_write_timestamps = False  # byte-identical output for the same input
-    ly.write(str(tmp), opts)
-    tmp.replace(out_gds)
+    with atomic_output(out_gds) as tmp:  # a per-process temp name
+        ly.write(str(tmp), opts)
     return stats
