@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 ARCHS = archs.names()
 BIT_PAIRS = [(1, 1), (2, 2), (3, 3), (4, 4), (1, 4), (4, 1)]
 NS = [1, 7, 32, 64]
-GRID = [DesignSpec(arch, w, a, n) for arch in ARCHS for (w, a) in BIT_PAIRS for n in NS]
+GRID = [DesignSpec(arch, w, a, n, encoding=enc) for enc in ("pm1", "twos") for arch in ARCHS for (w, a) in BIT_PAIRS
+        for n in NS]
 
 
 def lint_tool() -> str:
@@ -63,10 +64,10 @@ def test_grid_lints_and_parses(arch: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHS)
 def test_width16_generates_and_lints(arch: str, tmp_path: Path) -> None:
-    spec = DesignSpec(arch, 16, 16, 4)
-    mpath = generate(spec, tmp_path)
-    assert read_manifest(mpath)["out_width"] == spec.out_width
-    lint(mpath)
+    for spec in (DesignSpec(arch, 16, 16, 4), DesignSpec(arch, 16, 16, 4, encoding="twos")):
+        mpath = generate(spec, tmp_path)
+        assert read_manifest(mpath)["out_width"] == spec.out_width
+        lint(mpath)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
