@@ -42,10 +42,11 @@ def render(rows: Sequence[PpaRow], plots: Sequence[Path], layouts: Sequence[tupl
         f"<figcaption>{html.escape(name)}</figcaption></figure>"
         for name, p in layouts
     ) or "<p>No layout renders: run <code>make gds</code> (or <code>make ppa</code>) first.</p>"
-    from reports.summary import ratios
+    from reports.summary import design_label, ratios
 
     ratio_rows = "\n".join(
-        f"<tr><td>{html.escape(q['arch'])} W{q['wbits']}A{q['abits']} N{q['n']}</td>{_cell(q['source'])}{_cell(q['area'])}"
+        f"<tr><td>{html.escape(design_label(q['arch'], q['encoding'], q['wbits'], q['abits'], q['n']))}</td>"
+        f"{_cell(q['source'])}{_cell(q['area'])}"
         f"{_cell(q['energy_per_mac'])}{_cell(q['fmax'])}</tr>" for q in ratios(rows)
     ) or "<tr><td colspan=5>no arch has a measured baseline at the same widths yet</td></tr>"
     prov = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in meta.items())

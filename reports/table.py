@@ -56,6 +56,7 @@ class PpaRow:
     synth_fmax_mhz: float | None = None
     synth_energy_per_mac_pj: float | None = None
     provenance: str = ""
+    encoding: str = "pm1"  # model.encodings: pm1 ({-1,+1} encoded) or twos ({0,1} bit-plane); last, so positional rows stay valid
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PpaRow))
@@ -147,7 +148,8 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config
     numbers (synth_* columns, from the up-to-date front-end stamps) while its main columns stay blank.
     """
     d = spec.build_dir(root)
-    base = dict(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, weight_bits=spec.n * spec.wbits)
+    base = dict(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, weight_bits=spec.n * spec.wbits,
+                encoding=spec.encoding)
     manifest_path, metrics_path = d / "rtl" / "manifest.json", d / "flow" / "metrics.json"
     if not manifest_path.is_file() or not metrics_path.is_file():
         return PpaRow(**base, status="missing")
