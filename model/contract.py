@@ -2,7 +2,9 @@
 
 Ports: ``clk``; ``rst_n`` (active low); ``in_valid``/``in_ready``; ``w`` (N*WBITS bits) and
 ``a`` (N*ABITS bits), element-major: bit ``w[e*WBITS + b]`` is bit b of element e's unsigned
-word u; ``out_valid``/``out_ready``; ``y`` signed, ``spec.out_width`` bits, y = sum_e q_w[e] q_a[e].
+word u; ``out_valid``/``out_ready``; ``y`` signed, ``spec.out_width`` bits, y = sum_e w[e] a[e] with the words
+read as the spec's encoding says (``model.encodings``: odd {-1,+1} codes for pm1, two's-complement weights and
+unsigned activations for twos).
 Every accepted input yields exactly one y, in order; y and out_valid hold until out_ready.
 The generator, the benches and the cycle model all import the packing from here.
 """
@@ -17,7 +19,6 @@ from numpy.typing import ArrayLike
 
 from common.errors import BitbranchError
 from common.state import DamagedState, read_state
-from model.encoding import integer_dot
 from model.spec import DesignSpec
 
 PORTS: tuple[str, ...] = ("clk", "rst_n", "in_valid", "in_ready", "w", "a", "out_valid", "out_ready", "y")
@@ -25,6 +26,7 @@ PORTS: tuple[str, ...] = ("clk", "rst_n", "in_valid", "in_ready", "w", "a", "out
 MANIFEST_KEYS: tuple[str, ...] = (
     "top",
     "arch",
+    "encoding",
     "wbits",
     "abits",
     "n",
@@ -64,8 +66,8 @@ def to_signed(value: int, width: int) -> int:
 
 
 def expected_y(spec: DesignSpec, w_u: ArrayLike, a_u: ArrayLike) -> int:
-    """The reference output for one input vector pair."""
-    return int(integer_dot(w_u, a_u, spec.wbits, spec.abits))
+    """The reference output for one input vector pair (the plain integer dot product of the decoded words)."""
+    return int(spec.enc.integer_dot(w_u, a_u, spec.wbits, spec.abits))
 
 
 def read_manifest(path: Path | str) -> dict[str, Any]:
@@ -85,7 +87,7 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
 
 def check_manifest(spec: DesignSpec, manifest: dict[str, Any]) -> None:
     """Raise if a manifest does not describe ``spec`` under the port contract."""
-    want = {"arch": spec.arch, "wbits": spec.wbits, "abits": spec.abits, "n": spec.n, "out_width": spec.out_width}
+    want = {"arch": spec.arch, "encoding": spec.encoding, "wbits": spec.wbits, "abits": spec.abits, "n": spec.n, "out_width": spec.out_width}
     bad = [f"{k}={manifest.get(k)!r} (want {v!r})" for k, v in want.items() if manifest.get(k) != v]
     if bad:
         raise ManifestError(f"manifest does not match spec {spec.id}: {', '.join(bad)}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from common.errors import BitbranchError
-from model.contract import check_manifest, read_manifest, to_signed
+from model.contract import check_manifest, read_manifest, to_signed, unpack_bus
 from model.spec import DesignSpec
 
 Bit = int | None
@@ -85,25 +85,29 @@ def plane(bus: int, bits: int, index: int, n: int) -> int:
 
 
 def branch_pc(w_bus: int, a_bus: int, spec: DesignSpec, i: int, j: int) -> int:
-    """popcount(XNOR(weight plane i, activation plane j)) over the N elements."""
+    """popcount(gate(weight plane i, activation plane j)) over the N elements; the gate is the encoding's
+    (XNOR for pm1, AND for twos)."""
     n = spec.n
-    x = ~(plane(w_bus, spec.wbits, i, n) ^ plane(a_bus, spec.abits, j, n)) & ((1 << n) - 1)
+    x = spec.enc.gate.numpy(plane(w_bus, spec.wbits, i, n), plane(a_bus, spec.abits, j, n)) & ((1 << n) - 1)
     return x.bit_count()
 
 
 def constant_correction(spec: DesignSpec) -> int:
-    """N (2^W-1)(2^A-1): the constant the encoded PEs subtract (equals spec.y_max)."""
-    return spec.n * ((1 << spec.wbits) - 1) * ((1 << spec.abits) - 1)
+    """The constant the encoded PEs subtract after the shift-add: N (2^W-1)(2^A-1) for pm1 (= spec.y_max), 0 for twos."""
+    return spec.enc.constant(spec.wbits, spec.abits, spec.n)
 
 
 def parallel_y(spec: DesignSpec, pcs: Sequence[int]) -> int:
-    """Shift-add of the branch popcounts mod 2^out_width, read as signed: sum pc_ij << (i+j+1) - const."""
-    total = sum(pcs[i * spec.abits + j] << (i + j + 1) for i in range(spec.wbits) for j in range(spec.abits))
+    """Shift-add of the branch popcounts mod 2^out_width, read as signed: sum s_i pc_ij << (i+j+pc_shift) - const."""
+    enc = spec.enc
+    signs = enc.signs(spec.wbits)
+    total = sum(signs[i] * (pcs[i * spec.abits + j] << (i + j + enc.pc_shift))
+                for i in range(spec.wbits) for j in range(spec.abits))
     return to_signed(total - constant_correction(spec), spec.out_width)
 
 
 def decode_code(u: int, bits: int) -> int:
-    """Signed odd code q = 2u - (2^bits - 1) of an unsigned word (the baseline's decoder)."""
+    """Signed odd code q = 2u - (2^bits - 1) of an unsigned word (the pm1 baseline's decoder)."""
     return 2 * u - ((1 << bits) - 1)
 
 
@@ -124,10 +128,11 @@ def baseline_groups(spec: DesignSpec) -> list[range]:
 
 
 def baseline_parts(spec: DesignSpec, w_bus: int, a_bus: int) -> tuple[int, ...]:
-    """Partial sums of q_w q_a over each group (tight widths in the RTL, so exact integers)."""
-    mw, ma = (1 << spec.wbits) - 1, (1 << spec.abits) - 1
-    prods = [decode_code((w_bus >> (e * spec.wbits)) & mw, spec.wbits)
-             * decode_code((a_bus >> (e * spec.abits)) & ma, spec.abits) for e in range(spec.n)]
+    """Partial sums of q_w q_a over each group, the words decoded as the encoding reads them (tight widths in the
+    RTL, so exact integers)."""
+    enc = spec.enc
+    prods = (enc.decode_w(unpack_bus(w_bus, spec.wbits, spec.n), spec.wbits)
+             * enc.decode_a(unpack_bus(a_bus, spec.abits, spec.n), spec.abits)).tolist()
     return tuple(sum(prods[e] for e in g) for g in baseline_groups(spec))
 
 
@@ -203,7 +208,9 @@ class SerialModel:
         self.spec = spec
         self.schedule = tuple(schedule)
         self.nsteps = len(self.schedule)
-        self.acc_width = spec.out_width - 1
+        self.shift = spec.enc.pc_shift
+        self.signs = spec.enc.signs(spec.wbits)
+        self.acc_width = spec.out_width - self.shift
         self.live: Bit = None
         self.busy: Bit = None
         self.step: int | None = None
@@ -224,7 +231,7 @@ class SerialModel:
         return self._control(inp)[3], self.out_valid, self.y
 
     def acc_next(self) -> int | None:
-        """(step==0 ? 0 : dbl ? 2 acc : acc) + pc(i, j), modulo 2^(out_width-1)."""
+        """(step==0 ? 0 : dbl ? 2 acc : acc) + s_i pc(i, j), modulo 2^(out_width - pc_shift)."""
         if self.s1 is None or self.step is None:
             return None
         i, j, dbl = self.schedule[self.step] if self.step < self.nsteps else (0, 0, False)
@@ -236,13 +243,13 @@ class SerialModel:
             return None
         else:
             base = (self.acc << 1) & mask if dbl else self.acc
-        return (base + pc) & mask
+        return (base + self.signs[i] * pc) & mask
 
     def edge(self, inp: PortInputs, in_ready: Bit = None) -> None:
         last, _, step_en, ready = self._control(inp)
         accept = _and(inp.in_valid, ready)
         acc_next = self.acc_next()
-        y_next = None if acc_next is None else to_signed((acc_next << 1) - constant_correction(self.spec),
+        y_next = None if acc_next is None else to_signed((acc_next << self.shift) - constant_correction(self.spec),
                                                          self.spec.out_width)
         fin = _and(step_en, last)
         new_y = _load(fin, self.y, lambda: y_next)

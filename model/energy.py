@@ -32,6 +32,7 @@ UNIT_CELLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reg": (("dfxtp_1", "mux2_1"), ("dfxtp_1:Q", "mux2_1:X")),   # flop + load-enable mux; a toggle moves both
     "ctrl": (("dfxtp_1", "and2_1"), ("dfxtp_1:Q",)),              # reset flop (reset gating)
     "xnor": (("xnor2_1",), ("xnor2_1:Y",)),
+    "and": (("and2_1",), ("and2_1:X",)),   # the twos encoding's branch gate
     "fa": (("xor3_1", "maj3_1"), ("xor3_1:X", "maj3_1:X")),
     "ha": (("xor2_1", "and2_1"), ("xor2_1:X", "and2_1:X")),
     "adder": (("xor3_1", "maj3_1"), ("xor3_1:X", "maj3_1:X")),     # one ripple/tree adder bit
@@ -41,7 +42,7 @@ UNIT_CELLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 GROUPS: dict[str, tuple[str, ...]] = {
     "registers": ("reg", "ctrl"),
-    "popcount": ("xnor", "fa", "ha"),
+    "popcount": ("xnor", "and", "fa", "ha"),
     "adders": ("adder",),
     "mux_pp": ("mux", "pp"),
     "multipliers": ("mult",),

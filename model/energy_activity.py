@@ -1,11 +1,12 @@
 """Structure and switching activity of each datapath part of a PE, from a stream of input vectors (numpy).
 
-For every part (operand registers, XNOR outputs, popcount adder nodes, shift-add / accumulator bits,
+For every part (operand registers, branch gate (XNOR or AND) outputs, popcount adder nodes, shift-add / accumulator bits,
 baseline partial products and adder-tree bits, output register) it returns how many cells of each
 kind it has (for area) and how many output toggles it makes per dot product (for energy), where
 toggles = popcount(XOR of consecutive values) of the part's signals over the stream, in the order the
 RTL evaluates them with valid and ready high every cycle (parallel/baseline: one vector per cycle;
-serial: one bit-plane pair per cycle). The arithmetic mirrors model.cycle and the RTL generator.
+serial: one bit-plane pair per cycle). The arithmetic mirrors model.cycle and the RTL generator, including the
+spec's encoding (model.encodings: branch gate, plane signs, pc_shift, constant; word decoding for the baseline).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from model.compressor import build_popcount
 from model.cycle import baseline_groups, constant_correction, serial_schedule
+from model.encodings import word_width
 from model.spec import DesignSpec
 
 
@@ -25,7 +27,7 @@ class Part:
     """One datapath part: its kind (unit cost class), unit count and output toggles per dot product."""
 
     name: str
-    kind: str  # "reg" (flop with load enable), "ctrl" (reset flop), "xnor", "fa", "ha", "adder", "mux", "pp", "mult"
+    kind: str  # "reg" (flop with load enable), "ctrl" (reset flop), "xnor", "and", "fa", "ha", "adder", "mux", "pp", "mult"
     units: int
     toggles_per_dot: float
 
@@ -111,21 +113,32 @@ def _planes(words: np.ndarray, bits: int) -> list[np.ndarray]:
     return [((words >> i) & 1).astype(np.uint8) for i in range(bits)]
 
 
+def _gate(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """The encoding's branch gate on 0/1 arrays."""
+    return (spec.enc.gate.numpy(w, a) & 1).astype(np.uint8)
+
+
 def parallel_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    enc = spec.enc
     T = w.shape[0]
     wp, ap = _planes(w, m), _planes(a, k)
-    x = np.stack([1 - (wp[i] ^ ap[j]) for i in range(m) for j in range(k)], axis=1)  # (T, B, n)
+    x = np.stack([_gate(spec, wp[i], ap[j]) for i in range(m) for j in range(k)], axis=1)  # (T, B, n)
     pcs, fa_t, ha_t, nfa, nha = popcount_tree_activity(x, spec.popcount)
     pw = build_popcount(n, spec.popcount).width
-    leaves = [(pcs[:, i * k + j] << (i + j + 1), n << (i + j + 1)) for i in range(m) for j in range(k)]
-    root, add_bits, add_t = adder_tree_activity(leaves, signed=False)
+    signs, sh = enc.signs(m), enc.pc_shift
+    leaves = [(pcs[:, i * k + j] << (i + j + sh), n << (i + j + sh)) for i in range(m) for j in range(k) if signs[i] > 0]
+    negative = [(pcs[:, i * k + j] << (i + j + sh), n << (i + j + sh)) for i in range(m) for j in range(k) if signs[i] < 0]
+    root, add_bits, add_t = adder_tree_activity(leaves, signed=False) if leaves else (np.zeros(T, dtype=np.int64), 0, 0.0)
+    if negative:  # the subtracted planes' tree (twos: the top weight plane)
+        neg, neg_bits, neg_t = adder_tree_activity(negative, signed=False)
+        root, add_bits, add_t = root - neg, add_bits + neg_bits, add_t + neg_t
     y = root - constant_correction(spec)
     d = T - 1
     parts = (
         Part("ctrl", "ctrl", 4, 0.0),
         Part("s1_operands", "reg", spec.w_width + spec.a_width, sum(_bool_toggles(p) for p in wp + ap) / d),
-        Part("xnor", "xnor", m * k * n, _bool_toggles(x) / d),
+        Part(enc.gate.name, enc.gate.cell_kind, m * k * n, _bool_toggles(x) / d),
         Part("popcount_fa", "fa", m * k * nfa, fa_t / d),
         Part("popcount_ha", "ha", m * k * nha, ha_t / d),
         Part("s2_popcounts", "reg", m * k * pw, _toggles(pcs, pw) / d),
@@ -137,22 +150,24 @@ def parallel_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activit
 
 def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    enc = spec.enc
     T = w.shape[0]
     sched = serial_schedule(m, k)
     S = len(sched)
-    aw = ow - 1
+    aw = ow - enc.pc_shift
+    signs = enc.signs(m)
     wp, ap = _planes(w, m), _planes(a, k)
     wsel = np.stack([wp[i] for i, _, _ in sched], axis=1).reshape(T * S, n)  # cycle order: vector, step
     asel = np.stack([ap[j] for _, j, _ in sched], axis=1).reshape(T * S, n)
-    x = 1 - (wsel ^ asel)
+    x = _gate(spec, wsel, asel)
     pcs, fa_t, ha_t, nfa, nha = popcount_tree_activity(x, spec.popcount)
     pcs = pcs.reshape(T, S)
     acc = np.zeros((T, S), dtype=np.int64)
     run = np.zeros(T, dtype=np.int64)
-    for s, (_, _, dbl) in enumerate(sched):
-        run = (run * (2 if dbl else 1) if s else 0) + pcs[:, s]
+    for s, (i, _, dbl) in enumerate(sched):
+        run = (run * (2 if dbl else 1) if s else 0) + signs[i] * pcs[:, s]
         acc[:, s] = run
-    y = 2 * acc[:, -1] - constant_correction(spec)
+    y = (acc[:, -1] << enc.pc_shift) - constant_correction(spec)
     cw = max(1, (S - 1).bit_length())
     c = T * S - 1
     d = T - 1
@@ -161,7 +176,7 @@ def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
         Part("ctrl", "ctrl", 3 + cw, (2 * S) / S),
         Part("s1_operands", "reg", spec.w_width + spec.a_width, sum(_bool_toggles(p) for p in wp + ap) / d),
         Part("plane_mux", "mux", mux_bits, (_bool_toggles(wsel) * (m > 1) + _bool_toggles(asel) * (k > 1)) / c * S),
-        Part("xnor", "xnor", n, _bool_toggles(x) / c * S),
+        Part(enc.gate.name, enc.gate.cell_kind, n, _bool_toggles(x) / c * S),
         Part("popcount_fa", "fa", nfa, fa_t / c * S),
         Part("popcount_ha", "ha", nha, ha_t / c * S),
         Part("accumulator", "reg", aw if S > 1 else 0, _toggles(acc.reshape(-1), aw) / c * S if S > 1 else 0.0),
@@ -184,15 +199,18 @@ def multiplier_cells(m: int, k: int) -> tuple[int, int]:
 
 def baseline_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    enc = spec.enc
     T = w.shape[0]
-    qw = 2 * w - ((1 << m) - 1)
-    qa = 2 * a - ((1 << k) - 1)
+    qw = enc.decode_w(w, m)
+    qa = enc.decode_a(a, k)
     prod = qw * qa
-    pmax = ((1 << m) - 1) * ((1 << k) - 1)
+    plo, phi = enc.y_range(m, k, 1)
+    pmax = max(-plo, phi)
     pb = pmax.bit_length() + 1
-    # partial products of an (m+1) x (k+1) two's complement multiplier: bit b of qw AND bit c of qa
-    wb = ((qw[..., None] >> np.arange(m + 1)) & 1).astype(np.uint8)
-    ab = ((qa[..., None] >> np.arange(k + 1)) & 1).astype(np.uint8)
+    wq, aq = word_width(enc.w_word, m), word_width(enc.a_word, k)
+    # partial products of a wq x aq two's complement multiplier: bit b of qw AND bit c of qa
+    wb = ((qw[..., None] >> np.arange(wq)) & 1).astype(np.uint8)
+    ab = ((qa[..., None] >> np.arange(aq)) & 1).astype(np.uint8)
     pp = wb[..., :, None] & ab[..., None, :]
     parts_vals, group_bits, group_t = [], 0, 0.0
     part_widths = []
@@ -211,7 +229,7 @@ def baseline_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activit
         Part("ctrl", "ctrl", 4, 0.0),
         Part("s1_operands", "reg", spec.w_width + spec.a_width,
              sum(_bool_toggles(p) for p in _planes(w, m) + _planes(a, k)) / d),
-        Part("partial_products", "pp", n * pp_cells, _bool_toggles(pp) / d * pp_cells / ((m + 1) * (k + 1))),
+        Part("partial_products", "pp", n * pp_cells, _bool_toggles(pp) / d * pp_cells / (wq * aq)),
         Part("multiplier_adders", "mult", n * adder_cells, (_toggles(prod, pb) * adder_cells / pb) / d),
         Part("group_adder_trees", "adder", group_bits, group_t / d),
         Part("s2_partial_sums", "reg", sum(part_widths), s2_t / d),

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from model.encoding import code_range, word_from_code
+from model.encodings import Encoding
 
 
 @dataclass(frozen=True)
@@ -43,24 +44,43 @@ def to_codes(x: ArrayLike, alpha: float, bits: int) -> NDArray[np.int64]:
     return np.clip(q, lo, hi).astype(np.int64)
 
 
-def fit_alpha(x: ArrayLike, bits: int, iters: int = 200) -> float:
-    """Scale minimising ||x - alpha q(x/alpha)||^2 by alternating codes and the least-squares alpha.
+def to_weight_levels(x: ArrayLike, alpha: float, bits: int, enc: Encoding | None = None) -> NDArray[np.int64]:
+    """Nearest weight level of x/alpha in the encoding's level set (default: the odd codes, :func:`to_codes`)."""
+    if enc is None:
+        return to_codes(x, alpha, bits)
+    if not alpha > 0:
+        raise ValueError(f"alpha must be positive, got {alpha}")
+    return enc.nearest_w(np.asarray(x, dtype=np.float64) / alpha, bits)
+
+
+def fit_alpha(x: ArrayLike, bits: int, iters: int = 200, enc: Encoding | None = None) -> float:
+    """Scale minimising ||x - alpha q(x/alpha)||^2 by alternating levels and the least-squares alpha, q on the
+    encoding's weight levels (default: the odd codes; twos: -2^(M-1) .. 2^(M-1)-1).
 
     Starts from mean|x| / mean|level| (the XNOR-Net scale at one bit, where it is already optimal)
-    and stops at a fixed point: the least-squares alpha of the codes gives the same codes back.
+    and stops at a fixed point: the least-squares alpha of the levels gives the same levels back.
     """
     x = np.asarray(x, dtype=np.float64).ravel()
     mean_abs = float(np.mean(np.abs(x))) if x.size else 0.0
     if mean_abs == 0.0:
         return 1.0
-    levels = np.abs(np.arange(-(2**bits - 1), 2**bits, 2, dtype=np.float64))
+    if enc is None:
+        levels = np.abs(np.arange(-(2**bits - 1), 2**bits, 2, dtype=np.float64))
+    else:
+        levels = np.abs(np.asarray(enc.w_levels(bits), dtype=np.float64))
     alpha = mean_abs / float(levels.mean())
-    q = to_codes(x, alpha, bits)
+    q = to_weight_levels(x, alpha, bits, enc)
     for _ in range(iters):
         qf = q.astype(np.float64)
         # np.sum (pairwise, fixed order) instead of a BLAS dot, whose order depends on the CPU's kernel
-        alpha = float(np.sum(x * qf) / np.sum(qf * qf))
-        nq = to_codes(x, alpha, bits)
+        denom = float(np.sum(qf * qf))
+        if denom == 0.0:  # every weight on the zero level (twos): keep the scale
+            break
+        new = float(np.sum(x * qf) / denom)
+        if not new > 0:  # a level set without positive levels (twos at M=1: {-1, 0}) can flip the sign: keep alpha
+            break
+        alpha = new
+        nq = to_weight_levels(x, alpha, bits, enc)
         if np.array_equal(nq, q):
             break
         q = nq

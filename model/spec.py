@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from common.errors import BitbranchError
+from model import encodings
+from model.encodings import Encoding, EncodingError
 
 ARCH_FORM = r"[a-z][a-z0-9]*"
 """What an arch name looks like (it starts every design id). Which names exist is the architecture registry's
@@ -53,6 +55,9 @@ class DesignSpec:
     abits: int = 2
     n: int = 32
     popcount: str = "dadda"
+    encoding: str = encodings.DEFAULT
+    """How a word is read and how the product splits into branches (``model.encodings``): ``pm1`` (odd {-1,+1}
+    codes, the default) or ``twos`` (two's-complement weights, unsigned activations, {0,1} bit planes)."""
 
     def __post_init__(self) -> None:
         for name in ("wbits", "abits", "n"):
@@ -69,15 +74,21 @@ class DesignSpec:
             raise SpecError(
                 f"unknown popcount style {self.popcount!r}: choose one of {', '.join(POPCOUNT_STYLES)}"
             )
+        try:
+            encodings.get(self.encoding)
+        except EncodingError as e:
+            raise SpecError(str(e)) from None
 
     @property
     def id(self) -> str:
-        """Stable name of the design, used as its build folder and in every report row."""
-        base = f"{self.arch}_w{self.wbits}a{self.abits}_n{self.n}"
+        """Stable name of the design, used as its build folder and in every report row: a non-default encoding
+        follows the arch (``parallel_twos_w2a2_n32``), other non-default knobs are ``_knob-value`` suffixes."""
+        enc = "" if self.encoding == encodings.DEFAULT else f"_{self.encoding}"
+        base = f"{self.arch}{enc}_w{self.wbits}a{self.abits}_n{self.n}"
         extra = [
             f"{f.name}-{getattr(self, f.name)}"
             for f in dataclasses.fields(self)
-            if f.name not in ("arch", "wbits", "abits", "n") and getattr(self, f.name) != f.default
+            if f.name not in ("arch", "wbits", "abits", "n", "encoding") and getattr(self, f.name) != f.default
         ]
         return "_".join([base, *extra])
 
@@ -93,14 +104,25 @@ class DesignSpec:
         return self.n * self.abits
 
     @property
+    def enc(self) -> Encoding:
+        """The encoding's descriptor (model.encodings)."""
+        return encodings.get(self.encoding)
+
+    @property
     def y_max(self) -> int:
-        """Largest |y|: N * (2^WBITS - 1) * (2^ABITS - 1)."""
-        return self.n * ((1 << self.wbits) - 1) * ((1 << self.abits) - 1)
+        """Largest y of the encoding: N (2^WBITS - 1)(2^ABITS - 1) for pm1 (= largest |y|), N (2^(WBITS-1) - 1)
+        (2^ABITS - 1) for twos."""
+        return self.enc.y_range(self.wbits, self.abits, self.n)[1]
+
+    @property
+    def y_min(self) -> int:
+        """Smallest y of the encoding: -y_max for pm1, -N 2^(WBITS-1) (2^ABITS - 1) for twos."""
+        return self.enc.y_range(self.wbits, self.abits, self.n)[0]
 
     @property
     def out_width(self) -> int:
-        """Minimal two's-complement width holding every y in [-y_max, +y_max]."""
-        return self.y_max.bit_length() + 1
+        """Minimal two's-complement width holding every y in [y_min, y_max]."""
+        return max(self.y_max.bit_length(), max(-self.y_min - 1, 0).bit_length()) + 1
 
     @property
     def macs(self) -> int:
@@ -126,11 +148,16 @@ class DesignSpec:
     @classmethod
     def from_id(cls, spec_id: str) -> "DesignSpec":
         """Parse an id such as ``serial_w3a1_n7`` (plus ``_knob-value`` suffixes) back to a spec."""
-        m = re.fullmatch(f"({ARCH_FORM})" + r"_w(\d+)a(\d+)_n(\d+)((?:_[a-z]+-[a-z0-9]+)*)", spec_id)
+        m = re.fullmatch(f"({ARCH_FORM})(?:_({encodings.ENCODING_FORM}))?" + r"_w(\d+)a(\d+)_n(\d+)((?:_[a-z]+-[a-z0-9]+)*)",
+                         spec_id)
         if not m:
-            raise SpecError(f"not a design id: {spec_id!r} (expected e.g. parallel_w2a2_n32)")
-        kw: dict[str, Any] = dict(arch=m[1], wbits=int(m[2]), abits=int(m[3]), n=int(m[4]))
-        for part in filter(None, m[5].split("_")):
+            raise SpecError(f"not a design id: {spec_id!r} (expected e.g. parallel_w2a2_n32 or parallel_twos_w2a2_n32)")
+        kw: dict[str, Any] = dict(arch=m[1], wbits=int(m[3]), abits=int(m[4]), n=int(m[5]))
+        if m[2] is not None:
+            if m[2] == encodings.DEFAULT:
+                raise SpecError(f"not a design id: {spec_id!r} (the default encoding {m[2]!r} is left out of ids)")
+            kw["encoding"] = m[2]
+        for part in filter(None, m[6].split("_")):
             key, value = part.split("-", 1)
             kw[key] = value
         return cls.from_mapping(kw)

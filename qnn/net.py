@@ -1,12 +1,18 @@
-"""A two-layer {-1,+1}-encoded MLP for 8x8 digits: numpy training with the STE, integer inference.
+"""A two-layer encoded MLP for 8x8 digits: numpy training with the STE, integer inference.
 
-Network: x (64) -> encoded layer 1 (64 -> H) -> batch norm -> hard-tanh -> K-bit activations
+Network: x (64) -> encoded layer 1 (64 -> H) -> batch norm -> clip -> K-bit activations
 -> encoded layer 2 (H -> 10) -> batch norm -> logits. Both layers have M-bit weights and K-bit
 activations, so both are M x K encoded dot products; the *input pixels are quantized too*
-(x in [-1, 1] put on the K-bit odd levels, like every other activation), hence layer 1 is a
+(put on the K-bit activation levels, like every other activation), hence layer 1 is a
 fully encoded layer with fan-in 64, the one run on the RTL. Batch norm folds into a per-unit
-scale and shift applied to the integer dot products at inference; the float baseline is the
-same network with no quantizer (hard-tanh kept).
+scale and shift applied to the integer dot products at inference.
+
+The encoding (``model.encodings``) decides the level sets: ``pm1`` (default) puts weights on the odd
+levels and activations on the odd levels of [-1, 1] after a hard-tanh (pixels x in [-1, 1]); ``twos`` puts
+weights on the two's-complement integers -2^(M-1)..2^(M-1)-1 and activations on the unsigned levels of
+[0, 1] after a clipped ReLU (pixels mapped to [0, 1]). The activation interval is the encoding's activation
+range divided by its largest value. The float baseline of each encoding is the same network with no
+quantizer (the clip kept: hard-tanh for pm1, ReLU clipped at 1 for twos).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from common.errors import BitbranchError
-from model.encoding import branch_matmul, code_from_word, word_from_code
-from model.quant import fake_quant, fit_alpha, quantize_activations, to_codes
+from model import encodings
+from model.encodings import Encoding
+from model.quant import fit_alpha, to_weight_levels
 from qnn.data import DigitsSplit
 
 BN_EPS = 1e-5
@@ -28,7 +35,8 @@ CLASSES = 10
 MAX_QNN_BITS = 8
 
 Array = NDArray[np.float64]
-Matmul = Callable[[NDArray[np.int64], NDArray[np.int64], int, int], NDArray[np.int64]]
+Matmul = Callable[[NDArray[np.int64], NDArray[np.int64], int, int, str], NDArray[np.int64]]
+"""(activation words, weight words, abits, wbits, encoding) -> layer products."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +50,13 @@ class TrainConfig:
     batch: int = 32
     lr: float = 0.01
     seed: int = 0
+    encoding: str = encodings.DEFAULT
 
     def __post_init__(self) -> None:
+        try:
+            encodings.get(self.encoding)
+        except encodings.EncodingError as e:
+            raise BitbranchError(str(e)) from None
         if (self.wbits is None) != (self.abits is None):
             raise BitbranchError("give both wbits and abits, or neither (float baseline)")
         for name in ("wbits", "abits"):
@@ -62,8 +75,12 @@ class TrainConfig:
         return self.wbits is not None
 
     @property
+    def enc(self) -> Encoding:
+        return encodings.get(self.encoding)
+
+    @property
     def label(self) -> str:
-        """'float' or 'W2/A2'."""
+        """'float' or 'W2/A2' (the encoding is a column of its own)."""
         return f"W{self.wbits}/A{self.abits}" if self.quantized else "float"
 
 
@@ -99,6 +116,7 @@ class QuantizedMlp:
 
     wbits: int
     abits: int
+    encoding: str
     w1_u: NDArray[np.int64]  # (H, 64) unsigned WBITS-bit words
     w2_u: NDArray[np.int64]  # (10, H)
     alpha_w1: float
@@ -109,8 +127,12 @@ class QuantizedMlp:
     shift2: Array
 
     @property
+    def enc(self) -> Encoding:
+        return encodings.get(self.encoding)
+
+    @property
     def alpha_a(self) -> float:
-        """Activation step: K-bit odd levels spanning [-1, 1]."""
+        """Activation step: the K-bit levels span [-1, 1] (pm1, odd levels) or [0, 1] (twos, unsigned)."""
         return 1.0 / ((1 << self.abits) - 1)
 
 
@@ -128,19 +150,37 @@ class Inference:
 
 # --- quantizers used in training ------------------------------------------------------------
 
-def _weights_forward(w: Array, bits: int | None) -> tuple[Array, float]:
+def act_interval(enc: Encoding) -> tuple[float, float]:
+    """The activations' real interval: the encoding's activation range over its largest value ([-1, 1] for pm1,
+    [0, 1] for twos); the same at every width."""
+    lo, hi = enc.a_range(1)
+    return lo / hi, 1.0
+
+
+def _weights_forward(w: Array, bits: int | None, enc: Encoding) -> tuple[Array, float]:
     """Effective weights alpha*q (STE: the gradient passes to the latent weights unchanged)."""
     if bits is None:
         return w, 1.0
-    alpha = fit_alpha(w, bits)
-    return alpha * to_codes(w, alpha, bits).astype(np.float64), alpha
+    alpha = fit_alpha(w, bits, enc=enc)
+    return alpha * to_weight_levels(w, alpha, bits, enc).astype(np.float64), alpha
 
 
-def _act_forward(h: Array, bits: int | None) -> tuple[Array, Array]:
-    """Hard-tanh then K-bit odd levels on [-1, 1]; returns value and the STE mask (|h| <= 1)."""
+def act_levels(h: Array, bits: int, enc: Encoding) -> NDArray[np.int64]:
+    """Activation levels of h: nearest of the encoding's K-bit levels times 1/(2^K-1), clipped (the clip is the
+    hard-tanh of pm1, the clipped ReLU of twos)."""
+    return enc.nearest_a(np.asarray(h, dtype=np.float64) / (1.0 / ((1 << bits) - 1)), bits)
+
+
+def _act_forward(h: Array, bits: int | None, enc: Encoding) -> tuple[Array, Array]:
+    """Clip to the activation interval, then K-bit levels; returns value and the STE mask (h inside the interval:
+    |h| <= 1 for pm1, 0 <= h <= 1 for twos)."""
+    lo, hi = act_interval(enc)
     if bits is None:
-        return np.clip(h, -1.0, 1.0), (np.abs(h) <= 1.0).astype(np.float64)
-    return fake_quant(h, 1.0 / ((1 << bits) - 1), bits)
+        return np.clip(h, lo, hi), ((h >= lo) & (h <= hi)).astype(np.float64)
+    alpha = 1.0 / ((1 << bits) - 1)
+    limit = alpha * ((1 << bits) - 1)  # the top level, computed as model.quant.ste_mask does
+    mask = ((h >= lo * limit) & (h <= limit)).astype(np.float64)
+    return alpha * act_levels(h, bits, enc).astype(np.float64), mask
 
 
 def matmul(a: Array, b: Array) -> Array:
@@ -157,9 +197,16 @@ def matmul(a: Array, b: Array) -> Array:
     return out
 
 
-def _input_forward(x: Array, bits: int | None) -> Array:
-    """Input pixels (already in [-1, 1]) on the K-bit levels, or as they are for the float net."""
-    return x if bits is None else quantize_activations(x, bits).value
+def input_values(x: Array, enc: Encoding) -> Array:
+    """Pixels in [-1, 1] mapped onto the activation interval: unchanged for pm1, (x + 1) / 2 in [0, 1] for twos."""
+    lo, hi = act_interval(enc)
+    return x if (lo, hi) == (-1.0, 1.0) else lo + (np.asarray(x) + 1.0) / 2.0 * (hi - lo)
+
+
+def _input_forward(x: Array, bits: int | None, enc: Encoding) -> Array:
+    """Input pixels on the activation interval and its K-bit levels, or as they are for the float net."""
+    x = input_values(x, enc)
+    return x if bits is None else (1.0 / ((1 << bits) - 1)) * act_levels(x, bits, enc).astype(np.float64)
 
 
 def _bn_train(z: Array, gamma: Array, beta: Array) -> tuple[Array, tuple[Array, Array, Array, Array]]:
@@ -192,6 +239,7 @@ def _softmax_ce(logits: Array, y: NDArray[np.int64]) -> tuple[float, Array]:
 def train(split: DigitsSplit, cfg: TrainConfig) -> TrainedMlp:
     """Mini-batch Adam with a linearly decaying rate; quantized nets train through the STE."""
     rng = np.random.default_rng(cfg.seed)
+    enc = cfg.enc
     n_in = split.x_train.shape[1]
     h = cfg.hidden
     params = {
@@ -214,12 +262,12 @@ def train(split: DigitsSplit, cfg: TrainConfig) -> TrainedMlp:
             if idx.size < 2:
                 continue
             x, y = split.x_train[idx], split.y_train[idx]
-            a0 = _input_forward(x, cfg.abits)
-            w1e, _ = _weights_forward(params["w1"], cfg.wbits)
+            a0 = _input_forward(x, cfg.abits, enc)
+            w1e, _ = _weights_forward(params["w1"], cfg.wbits, enc)
             z1 = matmul(a0, w1e.T)
             h1, (zh1, inv1, mu1, var1) = _bn_train(z1, params["g1"], params["b1"])
-            a1, mask1 = _act_forward(h1, cfg.abits)
-            w2e, _ = _weights_forward(params["w2"], cfg.wbits)
+            a1, mask1 = _act_forward(h1, cfg.abits, enc)
+            w2e, _ = _weights_forward(params["w2"], cfg.wbits, enc)
             z2 = matmul(a1, w2e.T)
             logits, (zh2, inv2, mu2, var2) = _bn_train(z2, params["g2"], params["b2"])
             _, dlogits = _softmax_ce(logits, y)
@@ -255,12 +303,13 @@ def train(split: DigitsSplit, cfg: TrainConfig) -> TrainedMlp:
 def float_logits(net: TrainedMlp, x: Array) -> Array:
     """Eval-mode forward in floating point (fake-quantized for a quantized config)."""
     cfg = net.config
+    enc = cfg.enc
     s1, t1 = net.bn1.fold()
     s2, t2 = net.bn2.fold()
-    a0 = _input_forward(x, cfg.abits)
-    w1e, _ = _weights_forward(net.w1, cfg.wbits)
-    a1, _ = _act_forward(s1 * matmul(a0, w1e.T) + t1, cfg.abits)
-    w2e, _ = _weights_forward(net.w2, cfg.wbits)
+    a0 = _input_forward(x, cfg.abits, enc)
+    w1e, _ = _weights_forward(net.w1, cfg.wbits, enc)
+    a1, _ = _act_forward(s1 * matmul(a0, w1e.T) + t1, cfg.abits, enc)
+    w2e, _ = _weights_forward(net.w2, cfg.wbits, enc)
     return s2 * matmul(a1, w2e.T) + t2
 
 
@@ -272,16 +321,18 @@ def quantize_net(net: TrainedMlp) -> QuantizedMlp:
     if not cfg.quantized:
         raise BitbranchError("the float baseline has no encoded form: train with wbits/abits set")
     w, a = int(cfg.wbits), int(cfg.abits)
+    enc = cfg.enc
     alpha_a = 1.0 / ((1 << a) - 1)
-    alpha_w1 = fit_alpha(net.w1, w)
-    alpha_w2 = fit_alpha(net.w2, w)
+    alpha_w1 = fit_alpha(net.w1, w, enc=enc)
+    alpha_w2 = fit_alpha(net.w2, w, enc=enc)
     s1, t1 = net.bn1.fold()
     s2, t2 = net.bn2.fold()
     return QuantizedMlp(
         wbits=w,
         abits=a,
-        w1_u=word_from_code(to_codes(net.w1, alpha_w1, w), w),
-        w2_u=word_from_code(to_codes(net.w2, alpha_w2, w), w),
+        encoding=cfg.encoding,
+        w1_u=enc.encode_w(to_weight_levels(net.w1, alpha_w1, w, enc), w),
+        w2_u=enc.encode_w(to_weight_levels(net.w2, alpha_w2, w, enc), w),
         alpha_w1=alpha_w1,
         alpha_w2=alpha_w2,
         scale1=s1 * alpha_w1 * alpha_a,
@@ -291,20 +342,30 @@ def quantize_net(net: TrainedMlp) -> QuantizedMlp:
     )
 
 
-def integer_matmul(a_u: NDArray[np.int64], w_u: NDArray[np.int64], abits: int, wbits: int) -> NDArray[np.int64]:
-    """Plain integer reference of a layer: decode both operands to codes and multiply, (B,N)x(O,N)->(B,O)."""
-    return code_from_word(a_u, abits) @ code_from_word(w_u, wbits).T
+def integer_matmul(a_u: NDArray[np.int64], w_u: NDArray[np.int64], abits: int, wbits: int,
+                   encoding: str = encodings.DEFAULT) -> NDArray[np.int64]:
+    """Plain integer reference of a layer: decode both operands as the encoding reads them and multiply,
+    (B,N)x(O,N)->(B,O)."""
+    return encodings.get(encoding).integer_matmul(a_u, w_u, abits, wbits)
+
+
+def branch_matmul(a_u: NDArray[np.int64], w_u: NDArray[np.int64], abits: int, wbits: int,
+                  encoding: str = encodings.DEFAULT) -> NDArray[np.int64]:
+    """The layer through the encoding's branch form (model.encodings: XNOR branches for pm1, AND for twos)."""
+    return encodings.get(encoding).branch_matmul(a_u, w_u, abits, wbits)
 
 
 def input_words(net: QuantizedMlp, x: Array) -> NDArray[np.int64]:
-    """Input pixels in [-1, 1] to K-bit activation words."""
-    return quantize_activations(x, net.abits).u
+    """Input pixels in [-1, 1] to K-bit activation words (on [0, 1] for twos)."""
+    enc = net.enc
+    return enc.encode_a(act_levels(input_values(x, enc), net.abits, enc), net.abits)
 
 
 def hidden_words(net: QuantizedMlp, dot1: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Layer-1 integer dots -> folded batch norm -> hard-tanh -> K-bit words (to_codes clips)."""
+    """Layer-1 integer dots -> folded batch norm -> clip (hard-tanh, or clipped ReLU) -> K-bit words."""
     pre = net.scale1 * dot1.astype(np.float64) + net.shift1
-    return word_from_code(to_codes(pre, net.alpha_a, net.abits), net.abits)
+    enc = net.enc
+    return enc.encode_a(act_levels(pre, net.abits, enc), net.abits)
 
 
 def infer(
@@ -313,14 +374,16 @@ def infer(
     matmul: Matmul = branch_matmul,
     dot1: NDArray[np.int64] | None = None,
 ) -> Inference:
-    """Quantized forward pass; layer products by ``matmul`` (branch decomposition by default).
+    """Quantized forward pass; layer products by ``matmul`` (the encoding's branch form by default), which gets
+    the network's encoding.
 
     ``dot1`` replaces layer 1's products by ones computed elsewhere (the RTL run).
     """
     a0_u = input_words(net, x)
-    d1 = matmul(a0_u, net.w1_u, net.abits, net.wbits) if dot1 is None else np.asarray(dot1, dtype=np.int64)
+    d1 = (matmul(a0_u, net.w1_u, net.abits, net.wbits, net.encoding) if dot1 is None
+          else np.asarray(dot1, dtype=np.int64))
     a1_u = hidden_words(net, d1)
-    d2 = matmul(a1_u, net.w2_u, net.abits, net.wbits)
+    d2 = matmul(a1_u, net.w2_u, net.abits, net.wbits, net.encoding)
     logits = net.scale2 * d2.astype(np.float64) + net.shift2
     return Inference(a0_u, d1, a1_u, d2, logits, np.argmax(logits, axis=1).astype(np.int64))
 

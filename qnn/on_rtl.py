@@ -46,6 +46,7 @@ def run_layer(
     tag: str = "layer",
     sim: str = "icarus",
     expected: NDArray[np.int64] | None = None,
+    encoding: str = DesignSpec().encoding,
 ) -> LayerRun:
     """Stream every (image, unit) dot product of a layer through the RTL PE; raise if any y differs.
 
@@ -56,10 +57,11 @@ def run_layer(
     a_u = np.asarray(a_u, dtype=np.int64)
     if w_u.ndim != 2 or a_u.ndim != 2 or w_u.shape[1] != a_u.shape[1]:
         raise BitbranchError(f"layer shapes do not fit: weights {w_u.shape}, activations {a_u.shape} (want (O,N), (B,N))")
-    spec = DesignSpec(arch="parallel", wbits=wbits, abits=abits, n=int(w_u.shape[1]))
+    spec = DesignSpec(arch="parallel", wbits=wbits, abits=abits, n=int(w_u.shape[1]), encoding=encoding)
     target = rtl_target(spec, Path(build_root).resolve())
     run_dir = Path(build_root).resolve() / "qnn" / tag / spec.id
-    expected = integer_matmul(a_u, w_u, abits, wbits) if expected is None else np.asarray(expected, dtype=np.int64)
+    expected = (integer_matmul(a_u, w_u, abits, wbits, encoding) if expected is None
+                else np.asarray(expected, dtype=np.int64))
     pairs = a_u.shape[0] * w_u.shape[0]
     job = {
         "wbits": wbits, "abits": abits, "n": spec.n, "out_width": spec.out_width,
@@ -96,19 +98,19 @@ def check_layer1_on_rtl(
 ) -> RtlCheck:
     """Train ``cfg``, run layer 1 (fan-in 64, both operands encoded) for ``images`` test images on the RTL,
     finish the network in the model from the RTL's outputs, and compare dots and classifications."""
-    from model.encoding import branch_matmul
-    from qnn.net import infer, quantize_net, train
+    from qnn.net import branch_matmul, infer, quantize_net, train
 
     if images < 1 or images > len(split.y_test):
         raise BitbranchError(f"--rtl-images must be in 1..{len(split.y_test)}, got {images}")
     qnet = quantize_net(train(split, cfg))
     x = split.x_test[:images]
     model = infer(qnet, x, matmul=branch_matmul)
-    tag = f"w{cfg.wbits}a{cfg.abits}_h{cfg.hidden}_e{cfg.epochs}_s{cfg.seed}_img{images}"
-    run = run_layer(qnet.w1_u, model.a0_u, qnet.wbits, qnet.abits, build_root=build_root, tag=tag, sim=sim)
+    tag = f"{cfg.encoding}_w{cfg.wbits}a{cfg.abits}_h{cfg.hidden}_e{cfg.epochs}_s{cfg.seed}_img{images}"
+    run = run_layer(qnet.w1_u, model.a0_u, qnet.wbits, qnet.abits, build_root=build_root, tag=tag, sim=sim,
+                    encoding=cfg.encoding)
     from_rtl = infer(qnet, x, matmul=branch_matmul, dot1=run.y)
     return RtlCheck(
-        config=f"{cfg.label} seed {cfg.seed}, hidden {cfg.hidden}, {cfg.epochs} epochs",
+        config=f"{cfg.encoding} {cfg.label} seed {cfg.seed}, hidden {cfg.hidden}, {cfg.epochs} epochs",
         spec_id=run.spec_id,
         simulator=run.simulator,
         images=images,

@@ -1,8 +1,9 @@
-"""Accuracy against bit width: train the float baseline and each W/A config over a few seeds.
+"""Accuracy against bit width: train the float baseline and each W/A config over a few seeds, per encoding.
 
-Quantized accuracies are measured on the deployed integer network, whose layer products go
-through model.encoding.branch_matmul (the reference arithmetic of the hardware); every run also
-checks those products equal the plain integer dot products bit for bit.
+Every encoding (``model.encodings``: pm1 and twos by default) trains the same widths with the same split,
+seeds and schedule on its own level sets. Quantized accuracies are measured on the deployed integer network,
+whose layer products go through the encoding's branch form (``Encoding.branch_matmul``, the reference arithmetic
+of the hardware); every run also checks those products equal the plain integer dot products bit for bit.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Callable
 import numpy as np
 
 from common.errors import BitbranchError
-from model.encoding import branch_matmul
+from model import encodings as registry
 from qnn.data import DigitsSplit, load_split
 from qnn.net import (
     TrainConfig,
     accuracy,
+    branch_matmul,
     float_logits,
     infer,
     integer_matmul,
@@ -43,16 +45,25 @@ class SweepConfig:
     lr: float = 0.01
     test_fraction: float = 0.25
     split_seed: int = 0
+    encodings: tuple[str, ...] = registry.names()
 
     def __post_init__(self) -> None:
+        if not self.encodings:
+            raise BitbranchError("give at least one encoding (e.g. --encodings pm1,twos)")
+        for name in self.encodings:
+            try:
+                registry.get(name)
+            except registry.EncodingError as e:
+                raise BitbranchError(str(e)) from None
         if not self.seeds:
             raise BitbranchError("give at least one seed (e.g. --seeds 0,1,2)")
         if not self.widths:
             raise BitbranchError("give at least one W/A width")
 
-    def train_config(self, wbits: int | None, abits: int | None, seed: int) -> TrainConfig:
+    def train_config(self, wbits: int | None, abits: int | None, seed: int,
+                     encoding: str = registry.DEFAULT) -> TrainConfig:
         return TrainConfig(wbits=wbits, abits=abits, hidden=self.hidden, epochs=self.epochs,
-                           batch=self.batch, lr=self.lr, seed=seed)
+                           batch=self.batch, lr=self.lr, seed=seed, encoding=encoding)
 
 
 @dataclass(frozen=True)
@@ -66,16 +77,18 @@ class RunResult:
     test_accuracy: float
     train_accuracy: float
     branch_bit_exact: bool | None  # None for the float baseline (no encoded products)
+    encoding: str = registry.DEFAULT
 
 
 @dataclass(frozen=True)
 class Row:
-    """Summary of one W/A config over the seeds."""
+    """Summary of one W/A config of one encoding over the seeds."""
 
     label: str
     wbits: int | None
     abits: int | None
     accuracies: tuple[float, ...]
+    encoding: str = registry.DEFAULT
 
     @property
     def mean(self) -> float:
@@ -109,40 +122,43 @@ class SweepResult:
     @staticmethod
     def summarise(config: SweepConfig, runs: tuple[RunResult, ...], split: DigitsSplit) -> "SweepResult":
         rows = []
-        for w, a in config.widths:
-            mine = [r for r in runs if (r.wbits, r.abits) == (w, a)]
-            rows.append(Row(mine[0].label, w, a, tuple(r.test_accuracy for r in mine)))
+        for enc in config.encodings:
+            for w, a in config.widths:
+                mine = [r for r in runs if (r.encoding, r.wbits, r.abits) == (enc, w, a)]
+                rows.append(Row(mine[0].label, w, a, tuple(r.test_accuracy for r in mine), enc))
         return SweepResult(config, runs, len(split.y_train), len(split.y_test), split.source, tuple(rows))
 
 
 def run_one(split: DigitsSplit, cfg: TrainConfig) -> RunResult:
-    """Train one network and measure it (integer path through the branch decomposition if quantized)."""
+    """Train one network and measure it (integer path through the encoding's branch form if quantized)."""
     net = train(split, cfg)
     if not cfg.quantized:
         test_pred = np.argmax(float_logits(net, split.x_test), axis=1)
         train_pred = np.argmax(float_logits(net, split.x_train), axis=1)
         return RunResult(cfg.label, None, None, cfg.seed, accuracy(test_pred, split.y_test),
-                         accuracy(train_pred, split.y_train), None)
+                         accuracy(train_pred, split.y_train), None, cfg.encoding)
     qnet = quantize_net(net)
     test_inf = infer(qnet, split.x_test, matmul=branch_matmul)
     ref_inf = infer(qnet, split.x_test, matmul=integer_matmul)
     exact = bool(np.array_equal(test_inf.dot1, ref_inf.dot1) and np.array_equal(test_inf.dot2, ref_inf.dot2))
     if not exact:
-        raise BitbranchError(f"{cfg.label} seed {cfg.seed}: branch_matmul differs from the integer dot product")
+        raise BitbranchError(f"{cfg.encoding} {cfg.label} seed {cfg.seed}: the branch form differs from the integer "
+                             "dot product")
     train_inf = infer(qnet, split.x_train, matmul=branch_matmul)
     return RunResult(cfg.label, cfg.wbits, cfg.abits, cfg.seed, accuracy(test_inf.pred, split.y_test),
-                     accuracy(train_inf.pred, split.y_train), exact)
+                     accuracy(train_inf.pred, split.y_train), exact, cfg.encoding)
 
 
 def run_sweep(config: SweepConfig, log: Callable[[str], None] = lambda s: None) -> SweepResult:
-    """Every width x seed, in a fixed order; ``log`` gets one line per run (with its wall time)."""
+    """Every encoding x width x seed, in a fixed order; ``log`` gets one line per run (with its wall time)."""
     split = load_split(config.test_fraction, config.split_seed)
     runs = []
-    for w, a in config.widths:
-        for seed in config.seeds:
-            t0 = time.perf_counter()
-            r = run_one(split, config.train_config(w, a, seed))
-            log(f"  {r.label:6s} seed {seed}: test {r.test_accuracy:.4f}  train {r.train_accuracy:.4f}"
-                f"  ({time.perf_counter() - t0:.1f} s)")
-            runs.append(r)
+    for enc in config.encodings:
+        for w, a in config.widths:
+            for seed in config.seeds:
+                t0 = time.perf_counter()
+                r = run_one(split, config.train_config(w, a, seed, enc))
+                log(f"  {enc:5s} {r.label:6s} seed {seed}: test {r.test_accuracy:.4f}  train {r.train_accuracy:.4f}"
+                    f"  ({time.perf_counter() - t0:.1f} s)")
+                runs.append(r)
     return SweepResult.summarise(config, tuple(runs), split)

@@ -1,7 +1,7 @@
 """`python -m reports ppa|demo|table`: run the PPA sweep and write a report (table, plots, page).
 
-- ``ppa``: the default set (BITS 1..4 x parallel, serial, baseline at N=32) through the flow; refreshes the
-  committed snapshot ``reports/``.
+- ``ppa``: the default set (BITS 1..4 x parallel, serial, baseline x the pm1 and twos encodings at N=32) through
+  the flow; refreshes the committed snapshot ``reports/``.
 - ``demo``: the whole project on a small set: rtl -> verify -> flow -> ppa, reported under ``build/report/``
   so the committed snapshot is never overwritten by a smaller run.
 - ``table``: rewrite the report (``reports/``) from what is already in build/, running nothing.
@@ -21,11 +21,14 @@ from typing import Sequence
 
 from common.cli import int_list, parse_int, run_main
 from common.errors import BitbranchError
+from model import encodings as encoding_registry
+from model.spec import SpecError
 from reports.estimates import estimate, estimate_detail
 from reports.sweep import (
     REPO,
     flow_specs,
     model_only_row,
+    model_points,
     report_meta,
     run_flow_job,
     run_jobs,
@@ -49,6 +52,8 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--bits", default="1,2" if name == "demo" else "1,2,3,4", help="W=A bit widths to sweep")
         sp.add_argument("--n", default="32")
         sp.add_argument("--archs", default=",".join(registry.names()))
+        sp.add_argument("--encodings", default="pm1" if name == "demo" else ",".join(encoding_registry.names()),
+                        help="encodings to sweep (default: every registered one; demo: pm1)")
         sp.add_argument("--stage", default="gds", choices=["synth", "sta", "power", "gds"],
                         help="last flow stage to run (gds = post-route numbers)")
         sp.add_argument("--clock-ns", default="")
@@ -111,8 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     clock = parse_clock_ns(ns.clock_ns) if str(ns.clock_ns or "").strip() else None
     model_bits_max = parse_int(ns.model_bits_max, "--model-bits-max", 0, 16)  # the spec's limit (BITS 1..16)
     archs = [a for a in ns.archs.split(",") if a]
+    encs = [e.strip() for e in ns.encodings.split(",") if e.strip()]
+    for e in encs:
+        try:
+            encoding_registry.get(e)
+        except encoding_registry.EncodingError as err:
+            raise SpecError(str(err)) from None
     n = parse_int(ns.n, "--n", 1, 65536)
-    specs = flow_specs(int_list(ns.bits, "--bits", 1, 16), n, archs)
+    specs = flow_specs(int_list(ns.bits, "--bits", 1, 16), n, archs, encs)
     # relative --root/--out name folders of the repository (where the Makefile and the flow jobs run), from any
     # working directory; the stage stamps do not depend on how the root is spelled (flow.stage.portable_path)
     root, out = REPO / ns.root, REPO / ns.out
@@ -123,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("demo: step 1/3 verify (cocotb, Icarus) each design against the reference model")
         for s in specs:
             r = subprocess.run([sys.executable, "-m", "verif", "--arch", s.arch, "--wbits", str(s.wbits),
-                                "--abits", str(s.abits), "--n", str(s.n), "--root", str(root)], cwd=REPO)
+                                "--abits", str(s.abits), "--n", str(s.n), "--encoding", s.encoding, "--root", str(root)],
+                               cwd=REPO)
             if r.returncode != 0:
                 failed.append(f"verify {s.id}")
         print(f"demo: step 2/3 flow to {ns.stage} ({jobs} jobs)")
@@ -139,8 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     flow_bits = {s.wbits for s in specs}
     model_prov = estimate_detail(specs[0]).provenance if specs else ""
     rows += [model_only_row(s, estimate, model_prov)
-             for s in flow_specs([b for b in range(1, model_bits_max + 1) if b not in flow_bits], n, archs)]
-    index = write_report(rows, out, root, report_meta(ns.stage, clock, Path(ns.root), Path(ns.out)))
+             for s in flow_specs([b for b in range(1, model_bits_max + 1) if b not in flow_bits], n, archs, encs)]
+    points = model_points(flow_specs(range(1, max(model_bits_max, max(flow_bits, default=1)) + 1), n, archs, encs),
+                          estimate)
+    index = write_report(rows, out, root, report_meta(ns.stage, clock, Path(ns.root), Path(ns.out)), points)
     print(f"report: {out / 'ppa.csv'}, {out / 'ppa.json'}, {out / 'plots'}/")
     model_only = [r.id for r in rows if r.status == "model-only"]
     if model_only:

@@ -43,21 +43,17 @@ def _ratio(v: float | None, better_below: bool) -> str:
     return f"<td class='num {'better' if good else 'worse'}'>&times;{v:.2f}</td>"
 
 
-def _design_label(arch: str, w: int, a: int, n: int) -> str:
-    return f"{arch} W{w}A{a} N{n}"
-
-
 def answer_section(rows: Sequence[PpaRow]) -> str:
     """The ratio table (encoded / baseline at the same W, A, N), post-route and post-synthesis side by side."""
-    from reports.summary import ratios
+    from reports.summary import DEFAULT_ENCODING, design_label, ratios
 
     qs = ratios(rows)
     if not qs:
         return "<p>No arch has a measured baseline at the same widths yet.</p>"
-    keys: list[tuple[str, int, int, int]] = []
-    by: dict[tuple[tuple[str, int, int, int], str], dict[str, Any]] = {}
+    keys: list[tuple[str, str, int, int, int]] = []
+    by: dict[tuple[tuple[str, str, int, int, int], str], dict[str, Any]] = {}
     for q in qs:
-        k = (q["arch"], q["wbits"], q["abits"], q["n"])
+        k = (q["arch"], q["encoding"], q["wbits"], q["abits"], q["n"])
         if k not in keys:
             keys.append(k)
         by[(k, q["source"])] = q
@@ -73,11 +69,11 @@ def answer_section(rows: Sequence[PpaRow]) -> str:
                 cells.append("<td class=num colspan=3>not measured</td>")
             else:
                 cells.append(_ratio(q["area"], True) + _ratio(q["energy_per_mac"], True) + _ratio(q["fmax"], False))
-        body.append(f"<tr data-ratio='{E(' '.join(map(str, k)))}'><td>{E(_design_label(*k))}</td>{''.join(cells)}</tr>")
+        body.append(f"<tr data-ratio='{E(' '.join(map(str, k)))}'><td>{E(design_label(*k))}</td>{''.join(cells)}</tr>")
     lines = []
-    for arch in dict.fromkeys(k[0] for k in keys):
+    for family in dict.fromkeys(k[:2] for k in keys):
         for s in stages:
-            sel = [by[(k, s)] for k in keys if k[0] == arch and (k, s) in by]
+            sel = [by[(k, s)] for k in keys if k[:2] == family and (k, s) in by]
             if not sel:
                 continue
 
@@ -86,7 +82,8 @@ def answer_section(rows: Sequence[PpaRow]) -> str:
                 return "&ndash;" if not vals else (f"&times;{min(vals):.2f}" if min(vals) == max(vals)
                                                    else f"&times;{min(vals):.2f}&ndash;{max(vals):.2f}")
             widths = ", ".join(f"W{q['wbits']}A{q['abits']}" for q in sel)
-            lines.append(f"<li><b>{E(arch)}</b>, {E(s)} ({E(widths)}): area {span('area')}, energy per MAC "
+            name = family[0] if family[1] == DEFAULT_ENCODING else f"{family[0]} {family[1]}"
+            lines.append(f"<li><b>{E(name)}</b>, {E(s)} ({E(widths)}): area {span('area')}, energy per MAC "
                          f"{span('energy_per_mac')}, fmax {span('fmax')}</li>")
             break  # the most complete stage only: the table has the rest
     return (f"<ul class=answer>{''.join(lines)}</ul>\n"

@@ -1,13 +1,38 @@
-"""``reports/ppa.md``: the measured table and the encoded/baseline ratios in Markdown, computed from the rows.
+"""``reports/ppa.md``: the measured table, the encoded/baseline ratios, the ratios between the encodings and the
+model's comparison of the three families ({-1,+1} encoded, {0,1} bit-plane, conventional) in Markdown, computed from
+the rows.
 
 The README's results section is pasted from this file, so no figure in it is typed by hand.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from reports.table import PpaRow
+
+DEFAULT_ENCODING = "pm1"
+BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class ModelPoint:
+    """The model's post-route estimate of one design (reports.estimates)."""
+
+    arch: str
+    encoding: str
+    wbits: int
+    abits: int
+    n: int
+    area_um2: float
+    energy_per_mac_pj: float
+
+
+def design_label(arch: str, encoding: str, w: int, a: int, n: int) -> str:
+    """'parallel W2A2 N32' (pm1, as before encodings existed) or 'parallel twos W2A2 N32'."""
+    enc = "" if encoding == DEFAULT_ENCODING else f" {encoding}"
+    return f"{arch}{enc} W{w}A{a} N{n}"
 
 
 def _f(v: Any, fmt: str) -> str:
@@ -43,30 +68,90 @@ def _levels(r: PpaRow) -> dict[str, tuple[float | None, float | None, float | No
     return out
 
 
-def ratios(rows: Sequence[PpaRow], baseline: str = "baseline") -> list[dict[str, Any]]:
-    """Encoded arch / baseline at the same (W, A, N), for area, energy per MAC and fmax, at each stage both
-    were measured at: post-route against post-route, post-synthesis against post-synthesis (a design whose
-    back end failed or is still running has post-synthesis numbers only)."""
-    levels = {(r.arch, r.wbits, r.abits, r.n): _levels(r) for r in rows}
-    div = lambda x, y: (x / y) if (x is not None and y) else None  # noqa: E731
+def _div(x: float | None, y: float | None) -> float | None:
+    return (x / y) if (x is not None and y) else None
+
+
+def _ratio(mine: tuple, base: tuple) -> dict[str, float | None]:
+    (ra, re, rf), (ba, be, bf) = mine, base
+    return {"area": _div(ra, ba), "energy_per_mac": _div(re, be), "fmax": _div(rf, bf)}
+
+
+def ratios(rows: Sequence[PpaRow], baseline: str = BASELINE) -> list[dict[str, Any]]:
+    """Encoded arch / baseline of the same encoding at the same (W, A, N), for area, energy per MAC and fmax, at
+    each stage both were measured at: post-route against post-route, post-synthesis against post-synthesis (a design
+    whose back end failed or is still running has post-synthesis numbers only)."""
+    levels = {(r.arch, r.encoding, r.wbits, r.abits, r.n): _levels(r) for r in rows}
     out = []
-    for (arch, w, a, n), mine in sorted(levels.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
-        base = levels.get((baseline, w, a, n), {})
+    for (arch, enc, w, a, n), mine in sorted(levels.items(), key=lambda kv: (kv[0][2], kv[0][3], kv[0][1] != DEFAULT_ENCODING,
+                                                                             kv[0][1], kv[0][0])):
+        base = levels.get((baseline, enc, w, a, n), {})
         if arch == baseline:
             continue
         for source in ("post-route", "post-synthesis"):
             if source in mine and source in base:
-                (ra, re, rf), (ba, be, bf) = mine[source], base[source]
-                out.append({"arch": arch, "wbits": w, "abits": a, "n": n, "source": source, "area": div(ra, ba),
-                            "energy_per_mac": div(re, be), "fmax": div(rf, bf)})
+                out.append({"arch": arch, "encoding": enc, "wbits": w, "abits": a, "n": n, "source": source,
+                            **_ratio(mine[source], base[source])})
+    return out
+
+
+def encoding_ratios(rows: Sequence[PpaRow], reference: str = DEFAULT_ENCODING) -> list[dict[str, Any]]:
+    """Another encoding / the reference encoding (twos / pm1) for the same arch at the same (W, A, N), at each stage
+    both were measured at."""
+    levels = {(r.arch, r.encoding, r.wbits, r.abits, r.n): _levels(r) for r in rows}
+    out = []
+    for (arch, enc, w, a, n), mine in sorted(levels.items(), key=lambda kv: (kv[0][2], kv[0][3], kv[0][1], kv[0][0])):
+        ref = levels.get((arch, reference, w, a, n), {})
+        if enc == reference:
+            continue
+        for source in ("post-route", "post-synthesis"):
+            if source in mine and source in ref:
+                out.append({"arch": arch, "encoding": enc, "reference": reference, "wbits": w, "abits": a, "n": n,
+                            "source": source, **_ratio(mine[source], ref[source])})
     return out
 
 
 def ratio_table(rows: Sequence[PpaRow]) -> list[str]:
-    out = ["| encoded / baseline | measured | area | energy per MAC | fmax (ss) |", "|---|---|---|---|---|"]
+    out = ["| encoded / baseline (same encoding) | measured | area | energy per MAC | fmax (ss) |", "|---|---|---|---|---|"]
     for q in ratios(rows):
-        out.append(f"| {q['arch']} W{q['wbits']}A{q['abits']} N{q['n']} | {q['source']} | x{_f(q['area'], '.2f')} "
-                   f"| x{_f(q['energy_per_mac'], '.2f')} | x{_f(q['fmax'], '.2f')} |")
+        out.append(f"| {design_label(q['arch'], q['encoding'], q['wbits'], q['abits'], q['n'])} | {q['source']} "
+                   f"| x{_f(q['area'], '.2f')} | x{_f(q['energy_per_mac'], '.2f')} | x{_f(q['fmax'], '.2f')} |")
+    return out
+
+
+def encoding_ratio_table(rows: Sequence[PpaRow]) -> list[str]:
+    """twos / pm1 per arch where both were measured at the same stage (empty list when none is)."""
+    out = ["| twos / pm1 (same arch) | measured | area | energy per MAC | fmax (ss) |", "|---|---|---|---|---|"]
+    for q in encoding_ratios(rows):
+        out.append(f"| {q['arch']} W{q['wbits']}A{q['abits']} N{q['n']} ({q['encoding']} / {q['reference']}) "
+                   f"| {q['source']} | x{_f(q['area'], '.2f')} | x{_f(q['energy_per_mac'], '.2f')} "
+                   f"| x{_f(q['fmax'], '.2f')} |")
+    return out if len(out) > 2 else []
+
+
+FAMILY_COLUMNS = (("parallel", "pm1"), ("serial", "pm1"), ("parallel", "twos"), ("serial", "twos"),
+                  ("baseline", "pm1"), ("baseline", "twos"))
+
+
+def model_table(points: Sequence[ModelPoint], metric: str) -> list[str]:
+    """The model's post-route ``metric`` ('area_um2' or 'energy_per_mac_pj') of the three families per W=A width:
+    {-1,+1} encoded (pm1 parallel, serial), {0,1} bit-plane (twos parallel, serial), conventional (the baseline
+    multiplier of each encoding's value set), and the ratios twos/pm1 (parallel) and parallel/baseline per encoding."""
+    by = {(p.arch, p.encoding, p.wbits, p.abits, p.n): getattr(p, metric) for p in points}
+    widths = sorted({(p.wbits, p.abits, p.n) for p in points if p.wbits == p.abits})
+    if not widths:
+        return []
+    fmt = ".0f" if metric == "area_um2" else ".3f"
+    head = [f"{arch} {enc}" if arch != BASELINE else f"conventional ({enc})" for arch, enc in FAMILY_COLUMNS]
+    out = ["| W=A | " + " | ".join(head) + " | twos/pm1 parallel | pm1 parallel/conv | twos parallel/conv |",
+           "|---|" + "---|" * (len(head) + 3)]
+    for w, a, n in widths:
+        v = {(arch, enc): by.get((arch, enc, w, a, n)) for arch, enc in FAMILY_COLUMNS}
+        rat = [_div(v[("parallel", "twos")], v[("parallel", "pm1")]),
+               _div(v[("parallel", "pm1")], v[("baseline", "pm1")]),
+               _div(v[("parallel", "twos")], v[("baseline", "twos")])]
+        out.append(f"| {w} (N{n}) | " + " | ".join(_f(v[c], fmt) for c in FAMILY_COLUMNS) + " | "
+                   + " | ".join(f"x{_f(r, '.2f')}" for r in rat) + " |")
     return out
 
 
@@ -80,8 +165,9 @@ def synthesis_table(rows: Sequence[PpaRow]) -> list[str]:
     return out if len(out) > 2 else []
 
 
-def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any]) -> str:
-    """The whole ppa.md: provenance line, measured table, ratios, model error summary."""
+def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any], model_points: Sequence[ModelPoint] = ()) -> str:
+    """The whole ppa.md: provenance line, measured table, ratios (encoded/baseline, twos/pm1), model error summary
+    and, with ``model_points``, the model's comparison of the three families."""
     errs = [(abs(r.model_area_err_pct), abs(r.model_energy_err_pct)) for r in rows
             if r.status == "ok" and r.model_area_err_pct is not None and r.model_energy_err_pct is not None]
     lines = [f"PPA report, {meta.get('made_utc', '')}, bitbranch {meta.get('commit', '')}, {meta.get('flow', '')}, "
@@ -92,6 +178,15 @@ def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any]) -> str:
         lines += ["Post-synthesis numbers of the same designs (front end only: yosys netlist, OpenSTA without wires, "
                   "gate-level simulation), also for a design whose back end failed or is still running:", "", *synth, ""]
     lines += [*ratio_table(rows), ""]
+    enc_table = encoding_ratio_table(rows)
+    if enc_table:
+        lines += ["Between the encodings (the {0,1} bit-plane design over the {-1,+1} encoded design of the same arch "
+                  "and widths, measured at the same stage):", "", *enc_table, ""]
+    if model_points:
+        lines += ["Model estimates of the three families at every width (post-route, tt, 10 ns clock, uniform random "
+                  "words; the model is calibrated on pm1 and conventional designs only, so the twos columns are "
+                  "predictions until the flow has run them). Area in um^2:", "", *model_table(model_points, "area_um2"),
+                  "", "Energy per MAC in pJ:", "", *model_table(model_points, "energy_per_mac_pj"), ""]
     if errs:
         lines.append(f"Model against the flow on {len(errs)} measured designs: area |err| max {max(e[0] for e in errs):.1f}%, "
                      f"energy per MAC |err| max {max(e[1] for e in errs):.1f}%, in-sample (the coefficients were fitted on these and "

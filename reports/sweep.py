@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Sequence
 
 from common.errors import BitbranchError
 from flow.stage import DEFAULT_CLOCK_NS
+from model import encodings as encoding_registry
 from model.spec import DesignSpec
 from reports import page, plots, summary
 from reports.table import PpaRow, to_csv, to_json
@@ -29,11 +30,13 @@ from rtl import archs as registry
 REPO = Path(__file__).resolve().parent.parent
 
 
-def flow_specs(bits: Iterable[int] = range(1, 5), n: int = 32, archs: Sequence[str] | None = None) -> list[DesignSpec]:
-    """The measured set: every arch (default: every registered one) at W=A=b for each b, at one N; an arch the
-    registry does not know is a SpecError."""
+def flow_specs(bits: Iterable[int] = range(1, 5), n: int = 32, archs: Sequence[str] | None = None,
+               encodings: Sequence[str] | None = None) -> list[DesignSpec]:
+    """The measured set: every arch (default: every registered one) in every encoding (default: every registered
+    one) at W=A=b for each b, at one N; an arch or encoding the registries do not know is a SpecError."""
     names = registry.names() if archs is None else [registry.get(a).name for a in archs]
-    return [DesignSpec(arch=a, wbits=b, abits=b, n=n) for b in bits for a in names]
+    encs = encoding_registry.names() if encodings is None else list(encodings)
+    return [DesignSpec(arch=a, wbits=b, abits=b, n=n, encoding=e) for b in bits for e in encs for a in names]
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def run_flow_job(spec: DesignSpec, stage: str, clock_ns: float | None, root: Pat
     log = root / "sweep" / f"{spec.id}.{stage}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "flow", stage, "--arch", spec.arch, "--wbits", str(spec.wbits),
-            "--abits", str(spec.abits), "--n", str(spec.n), "--popcount", spec.popcount,
+            "--abits", str(spec.abits), "--n", str(spec.n), "--popcount", spec.popcount, "--encoding", spec.encoding,
             "--clock-ns", "" if clock_ns is None else str(clock_ns), "--root", str(root), *extra]
     t0 = time.monotonic()
     with open(log, "w") as f:
@@ -127,12 +130,15 @@ def collect_layouts(rows: Sequence[PpaRow], root: Path, out_dir: Path) -> list[t
     return found
 
 
-def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict) -> Path:
-    """ppa.csv, ppa.json, ppa.md, the plots and index.html under ``out_dir``; returns the page's path."""
+def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict,
+                 model_points: Sequence[summary.ModelPoint] = ()) -> Path:
+    """ppa.csv, ppa.json, ppa.md, the plots and index.html under ``out_dir``; returns the page's path.
+    ``model_points`` (the model's estimate of every design of the comparison, :func:`model_points`) add the
+    model-estimate comparison of the families to ppa.md."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "ppa.csv").write_text(to_csv(rows))
     (out_dir / "ppa.json").write_text(to_json(rows, meta))
-    (out_dir / "ppa.md").write_text(summary.markdown(rows, meta))
+    (out_dir / "ppa.md").write_text(summary.markdown(rows, meta, model_points))
     footnote = f"bitbranch {meta.get('commit', '')}; {meta.get('pdk', '')}; {meta.get('flow', '')}"
     made = plots.all_plots(rows, out_dir / "plots", footnote)
     layouts = collect_layouts(rows, root, out_dir)
@@ -193,7 +199,7 @@ Estimator = Callable[..., tuple[float, float]]  # (spec, stage="post-route" | "p
 def with_model_columns(row: PpaRow, estimate: Estimator) -> PpaRow:
     """Fill the model-estimate columns, and the model's error against the flow where the row is measured; the
     estimate is for the stage the row was measured at (post-route, or post-synthesis without routed wires)."""
-    spec = DesignSpec(arch=row.arch, wbits=row.wbits, abits=row.abits, n=row.n)
+    spec = DesignSpec(arch=row.arch, wbits=row.wbits, abits=row.abits, n=row.n, encoding=row.encoding)
     area, energy = estimate(spec, "post-synthesis" if row.source == "post-synthesis" else "post-route")
     measured = row.status == "ok"
     err = lambda est, ref: 100.0 * (est - ref) / ref if (measured and ref) else None  # noqa: E731
@@ -206,4 +212,10 @@ def model_only_row(spec: DesignSpec, estimate: Estimator, provenance: str) -> Pp
     area, energy = estimate(spec)
     return PpaRow(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, status="model-only",
                   source="model", weight_bits=spec.n * spec.wbits, model_area_um2=area,
-                  model_energy_per_mac_pj=energy, provenance=provenance)
+                  model_energy_per_mac_pj=energy, provenance=provenance, encoding=spec.encoding)
+
+
+def model_points(specs: Sequence[DesignSpec], estimate: Estimator) -> list[summary.ModelPoint]:
+    """The model's post-route (area, energy per MAC) of each design: the families compared on equal terms, whether
+    or not the flow has run them."""
+    return [summary.ModelPoint(s.arch, s.encoding, s.wbits, s.abits, s.n, *estimate(s, "post-route")) for s in specs]

@@ -58,6 +58,7 @@ class PpaRow:
     synth_fmax_mhz: float | None = None
     synth_energy_per_mac_pj: float | None = None
     provenance: str = ""
+    encoding: str = "pm1"  # model.encodings: pm1 ({-1,+1} encoded) or twos ({0,1} bit-plane); last, so positional rows stay valid
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PpaRow))
@@ -151,7 +152,8 @@ def row_from_build(spec: DesignSpec, root: Path | str = "build", expected_config
     numbers (synth_* columns, from the up-to-date front-end stamps) while its main columns stay blank.
     """
     d = spec.build_dir(root)
-    base = dict(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, weight_bits=spec.n * spec.wbits)
+    base = dict(arch=spec.arch, wbits=spec.wbits, abits=spec.abits, n=spec.n, id=spec.id, weight_bits=spec.n * spec.wbits,
+                encoding=spec.encoding)
     try:  # never read a design while a command writes it (common/lock.py): a busy design is reported as such
         with design_lock(d, shared=True, wait=False):
             return _row(spec, root, d, base, expected_config, check_stamps)

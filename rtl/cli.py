@@ -9,18 +9,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.spec import DesignSpec, spec_from_vars
+from model import encodings
+from model.spec import DesignSpec, SpecError, spec_from_vars
 from rtl import archs
 
 
 def add_spec_arguments(p: argparse.ArgumentParser) -> None:
-    """The Makefile's spec variables: BITS, WBITS, ABITS, N, ARCH (blank = default)."""
+    """The Makefile's spec variables: BITS, WBITS, ABITS, N, ARCH, POPCOUNT, ENCODING (blank = default)."""
     p.add_argument("--arch", default=None, help=f"{' | '.join(archs.names())} (default {DesignSpec().arch})")
     p.add_argument("--bits", default=None, help="sets both WBITS and ABITS (default 2)")
     p.add_argument("--wbits", default=None, help="weight bits, overrides --bits")
     p.add_argument("--abits", default=None, help="activation bits, overrides --bits")
     p.add_argument("--n", default=None, help="vector length N (default 32)")
     p.add_argument("--popcount", default=None, help="popcount tree style: dadda | wallace")
+    p.add_argument("--encoding", default=None,
+                   help=f"{' | '.join(encodings.names())} (default {encodings.DEFAULT}): how words are read "
+                        "and how the product splits into branches")
 
 
 def spec_from_args(ns: argparse.Namespace) -> DesignSpec:
@@ -28,13 +32,27 @@ def spec_from_args(ns: argparse.Namespace) -> DesignSpec:
     whose RTL takes minutes to generate is announced with an estimate (``size_warning``) on stderr."""
     if ns.arch is not None and str(ns.arch).strip():
         archs.get(ns.arch)  # an unknown arch is reported as such, whatever else is wrong with the spec
+    encoding_from_args(ns)
     spec = archs.registered(spec_from_vars(
-        arch=ns.arch, bits=ns.bits, wbits=ns.wbits, abits=ns.abits, n=ns.n, popcount=ns.popcount
+        arch=ns.arch, bits=ns.bits, wbits=ns.wbits, abits=ns.abits, n=ns.n, popcount=ns.popcount,
+        encoding=getattr(ns, "encoding", None),
     ))
     msg = size_warning(spec)
     if msg:
         print(msg, file=sys.stderr, flush=True)
     return spec
+
+
+def encoding_from_args(ns: argparse.Namespace) -> str:
+    """The --encoding of a command line (blank = the default), checked against the registry (SpecError naming the
+    registered encodings otherwise)."""
+    value = getattr(ns, "encoding", None)
+    if value is None or not str(value).strip():
+        return encodings.DEFAULT
+    try:
+        return encodings.get(str(value).strip()).name
+    except encodings.EncodingError as e:
+        raise SpecError(str(e)) from None
 
 
 WARN_ABOVE_S = 30.0

@@ -35,6 +35,7 @@ def manifest_for(spec: DesignSpec, design: ArchDesign) -> dict[str, Any]:
     manifest: dict[str, Any] = {
         "top": design.top,
         "arch": spec.arch,
+        "encoding": spec.encoding,
         "wbits": spec.wbits,
         "abits": spec.abits,
         "n": spec.n,

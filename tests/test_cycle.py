@@ -21,6 +21,8 @@ from verif.stimulus import StimulusConfig, make_stimulus
     "parallel_w2a2_n32", "parallel_w1a4_n7", "parallel_w3a3_n1", "parallel_w5a2_n9",
     "serial_w2a2_n32", "serial_w1a4_n7", "serial_w3a3_n1", "serial_w1a1_n1", "serial_w3a2_n5",
     "baseline_w2a2_n32", "baseline_w1a4_n7", "baseline_w3a3_n1", "baseline_w4a1_n3",
+    "parallel_twos_w3a2_n7", "parallel_twos_w1a1_n1", "serial_twos_w3a2_n7", "serial_twos_w1a4_n7",
+    "serial_twos_w4a1_n3", "baseline_twos_w3a2_n7", "baseline_twos_w1a1_n1",
 ])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_model_trace_passes_the_bench_checks(spec_id, seed):

@@ -30,6 +30,7 @@ SPECS = [
     "parallel_w2a2_n32", "parallel_w1a4_n7", "parallel_w3a3_n1",
     "serial_w2a2_n32", "serial_w1a4_n7", "serial_w3a3_n1",
     "baseline_w2a2_n32", "baseline_w1a4_n7", "baseline_w3a3_n1",
+    "parallel_twos_w3a2_n7", "serial_twos_w3a2_n7", "baseline_twos_w3a2_n7", "serial_twos_w1a3_n5",
 ]
 
 

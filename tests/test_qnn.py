@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from common.errors import BitbranchError
-from model.encoding import branch_matmul, code_from_word
+from model import encodings
+from model.encoding import code_from_word
 from qnn.data import load_split
 from qnn.net import (
     TrainConfig,
     accuracy,
+    branch_matmul,
     float_logits,
     infer,
     integer_matmul,
@@ -37,20 +39,35 @@ def test_split_is_fixed_stratified_and_scaled(split):
     assert set(np.bincount(split.y_test)) <= {43, 44, 45, 46}  # stratified: each class ~25 % of its 174..183 images
 
 
+@pytest.mark.parametrize("encoding", ["pm1", "twos"])
 @pytest.mark.parametrize("wbits,abits", [(1, 1), (1, 2), (2, 2), (3, 3), (4, 4)])
-def test_branch_inference_equals_integer_dot_bit_for_bit(split, wbits, abits):
-    qnet = quantize_net(train(split, TrainConfig(wbits=wbits, abits=abits, seed=1, **TINY)))
+def test_branch_inference_equals_integer_dot_bit_for_bit(split, wbits, abits, encoding):
+    qnet = quantize_net(train(split, TrainConfig(wbits=wbits, abits=abits, seed=1, encoding=encoding, **TINY)))
     x = split.x_test
     branch = infer(qnet, x, matmul=branch_matmul)
     ref = infer(qnet, x, matmul=integer_matmul)
     assert np.array_equal(branch.dot1, ref.dot1)
     assert np.array_equal(branch.dot2, ref.dot2)
     assert np.array_equal(branch.pred, ref.pred)
-    # and the integer reference is the codes' product: q_a . q_w per (image, unit)
+    # and the integer reference is the decoded words' product: q_a . q_w per (image, unit)
     b, o = 7, 3
-    qa = code_from_word(branch.a0_u[b], abits)
-    qw = code_from_word(qnet.w1_u[o], wbits)
+    enc = encodings.get(encoding)
+    qa = enc.decode_a(branch.a0_u[b], abits)
+    qw = enc.decode_w(qnet.w1_u[o], wbits)
     assert branch.dot1[b, o] == int(qa @ qw)
+
+
+def test_twos_levels_are_twos_complement_weights_and_relu_activations(split):
+    qnet = quantize_net(train(split, TrainConfig(wbits=2, abits=3, seed=0, encoding="twos", **TINY)))
+    inf = infer(qnet, split.x_test[:64])
+    enc = encodings.get("twos")
+    for words in (qnet.w1_u, qnet.w2_u):
+        assert set(np.unique(enc.decode_w(words, 2))) <= {-2, -1, 0, 1}
+    for words in (inf.a0_u, inf.a1_u):
+        q = enc.decode_a(words, 3)
+        assert q.min() >= 0 and q.max() <= 7 and q.min() == 0  # unsigned, zero reached (ReLU)
+    one = quantize_net(train(split, TrainConfig(wbits=1, abits=1, seed=0, encoding="twos", **TINY)))
+    assert set(np.unique(enc.decode_w(one.w1_u, 1))) <= {-1, 0}  # at W=1 the twos weights are {-1, 0}
 
 
 def test_codes_are_odd_and_in_range(split):
@@ -91,13 +108,16 @@ def test_cli_writes_deterministic_reports(tmp_path, capsys):
     qnn_main(args + ["--out", str(tmp_path / "b")])
     out = capsys.readouterr().out
     assert "RTL layer check SKIPPED" in out and "| W4/A4 |" in out and "seeds 0,1" in out
+    assert "encodings pm1,twos" in out and "twos − pm1 (points)" in out
     for name in ("qnn.csv", "qnn.json", "qnn.md", "qnn.png", "qnn.svg"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert not list((tmp_path / "a").glob(".*tmp"))
 
 
 @pytest.mark.parametrize("argv,msg", [(["--seeds", "a"], "--seeds"), (["--epochs", "0"], "--epochs"),
-                                      (["--rtl-images", "-1"], "--rtl-images")])
+                                      (["--rtl-images", "-1"], "--rtl-images"),
+                                      (["--encodings", "pm1,foo"], "unknown encoding 'foo': choose one of pm1, twos"),
+                                      (["--encodings", "pm1,pm1"], "--encodings")])
 def test_cli_bad_arguments(argv, msg, tmp_path):
     with pytest.raises(BitbranchError, match=msg):
         qnn_main(argv + ["--out", str(tmp_path)])

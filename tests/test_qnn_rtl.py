@@ -7,15 +7,13 @@ import shutil
 import numpy as np
 import pytest
 
-from model.encoding import branch_matmul
-
 pytest.importorskip("sklearn", reason="scikit-learn ships the digits data set: pip install -e '.[qnn]'")
 pytest.importorskip("rtl.generate", reason="the RTL generator (rtl/generate.py) is not in this tree yet")
 if shutil.which("iverilog") is None:
     pytest.skip("iverilog is not installed (make deps installs it)", allow_module_level=True)
 
 from qnn.data import load_split  # noqa: E402
-from qnn.net import TrainConfig, infer, quantize_net, train  # noqa: E402
+from qnn.net import TrainConfig, branch_matmul, infer, quantize_net, train  # noqa: E402
 from qnn.on_rtl import check_layer1_on_rtl, run_layer  # noqa: E402
 
 IMAGES = 8
@@ -43,6 +41,15 @@ def test_check_layer1_on_rtl_w1a1(tmp_path):
     check = check_layer1_on_rtl(load_split(), TrainConfig(wbits=1, abits=1, hidden=8, epochs=1, seed=0),
                                 images=4, build_root=tmp_path)
     assert check.spec_id == "parallel_w1a1_n64" and check.dot_products == 32
+    assert check.dots_equal and check.predictions_equal
+
+
+@pytest.mark.slow
+def test_check_layer1_on_rtl_twos(tmp_path):
+    """The twos layer (AND-popcount branches, top weight plane subtracted) on its generated PE."""
+    check = check_layer1_on_rtl(load_split(), TrainConfig(wbits=2, abits=2, hidden=8, epochs=1, seed=0,
+                                                          encoding="twos"), images=4, build_root=tmp_path)
+    assert check.spec_id == "parallel_twos_w2a2_n64" and check.dot_products == 32
     assert check.dots_equal and check.predictions_equal
 
 

@@ -195,3 +195,36 @@ def test_demo_reports_beside_the_snapshot_not_over_it():
     assert parser().parse_args(["demo"]).out == DEMO_OUT == "build/report"
     assert parser().parse_args(["ppa"]).out == "reports"
     assert parser().parse_args(["table"]).out == "reports"
+
+
+def test_both_encodings_side_by_side():
+    """The sweep covers both encodings; ratios compare an encoded arch with the baseline of its own encoding, and
+    twos with pm1 per arch; the model table shows the three families with their ratios."""
+    from reports.estimates import estimate
+    from reports.summary import encoding_ratios, markdown, ratios
+    from reports.sweep import flow_specs, model_points
+    from reports.table import PpaRow
+
+    specs = flow_specs([2], 32)
+    assert {(s.arch, s.encoding) for s in specs} == {(a, e) for a in ("parallel", "serial", "baseline")
+                                                     for e in ("pm1", "twos")}
+    assert "parallel_twos_w2a2_n32" in {s.id for s in specs}
+
+    def row(arch, enc, area, e, f):
+        spec = DesignSpec(arch, 2, 2, 32, encoding=enc)
+        return PpaRow(arch, 2, 2, 32, spec.id, "ok", "post-route", area_um2=area, energy_per_mac_pj=e, fmax_mhz=f,
+                      encoding=enc)
+
+    rows = [row("parallel", "pm1", 80.0, 0.8, 50.0), row("baseline", "pm1", 100.0, 1.0, 50.0),
+            row("parallel", "twos", 60.0, 0.4, 60.0), row("baseline", "twos", 120.0, 0.5, 40.0)]
+    q = {(r["arch"], r["encoding"]): r for r in ratios(rows)}
+    assert q[("parallel", "pm1")]["area"] == pytest.approx(0.8)
+    assert q[("parallel", "twos")]["area"] == pytest.approx(0.5) and q[("parallel", "twos")]["fmax"] == pytest.approx(1.5)
+    e = {r["arch"]: r for r in encoding_ratios(rows)}
+    assert e["parallel"]["area"] == pytest.approx(0.75) and e["baseline"]["energy_per_mac"] == pytest.approx(0.5)
+    points = model_points(flow_specs([1, 2], 32), estimate)
+    md = markdown(rows, {"commit": "abc"}, points)
+    assert "| parallel twos W2A2 N32 | post-route | x0.50 | x0.80 | x1.50 |" in md
+    assert "| parallel W2A2 N32 (twos / pm1) | post-route | x0.75 | x0.50 | x1.20 |" in md
+    assert "| W=A | parallel pm1 | serial pm1 | parallel twos | serial twos | conventional (pm1) | conventional (twos) |" in md
+    assert md.count("| 2 (N32) |") == 2  # area and energy tables

@@ -30,6 +30,8 @@ SPECS = [
     DesignSpec("parallel", 16, 16, 4),
     DesignSpec("serial", 16, 16, 4),
     DesignSpec("baseline", 16, 16, 4),
+    *(DesignSpec(arch, w, a, n, encoding="twos") for arch in ("parallel", "serial", "baseline")
+      for w, a, n in ((3, 2, 7), (1, 1, 1), (1, 3, 5), (4, 4, 32))),
 ]
 
 TB = """`timescale 1ns/1ps
@@ -108,8 +110,15 @@ endmodule
 """
 
 
+def plain_twos_y(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> int:
+    """The twos contract written out here, without the model: signed M-bit weight words times unsigned activations."""
+    half = 1 << (spec.wbits - 1)
+    return sum(((int(x) ^ half) - half) * int(z) for x, z in zip(w, a))
+
+
 def write_bench(spec: DesignSpec, top: str, sim_dir: Path, vectors: int, seed: int, burst: int) -> None:
-    """Random words, expected y (from model.contract) and valid/ready patterns as $readmemh files."""
+    """Random words, expected y (from model.contract; for twos from :func:`plain_twos_y`, independent of the
+    model) and valid/ready patterns as $readmemh files."""
     rng = np.random.default_rng(seed)
     w = rng.integers(0, 1 << spec.wbits, size=(vectors, spec.n))
     a = rng.integers(0, 1 << spec.abits, size=(vectors, spec.n))
@@ -122,7 +131,8 @@ def write_bench(spec: DesignSpec, top: str, sim_dir: Path, vectors: int, seed: i
     sim_dir.mkdir(parents=True, exist_ok=True)
     (sim_dir / "w.hex").write_text("".join(f"{pack_bus(x, spec.wbits):x}\n" for x in w))
     (sim_dir / "a.hex").write_text("".join(f"{pack_bus(x, spec.abits):x}\n" for x in a))
-    (sim_dir / "y.hex").write_text("".join(f"{expected_y(spec, x, z) & mask:x}\n" for x, z in zip(w, a)))
+    ref = plain_twos_y if spec.encoding == "twos" else expected_y
+    (sim_dir / "y.hex").write_text("".join(f"{ref(spec, x, z) & mask:x}\n" for x, z in zip(w, a)))
     (sim_dir / "hs.hex").write_text("".join(f"{h:x}\n" for h in hs))
     limit = 20 * vectors * (spec.wbits * spec.abits + 4) + 100
     (sim_dir / "tb.v").write_text(

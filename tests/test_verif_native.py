@@ -43,7 +43,8 @@ def _need_verilator(need_tools):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("spec_id", ["parallel_w2a2_n32", "serial_w3a2_n7", "baseline_w1a4_n1"])
+@pytest.mark.parametrize("spec_id", ["parallel_w2a2_n32", "serial_w3a2_n7", "baseline_w1a4_n1",
+                                     "parallel_twos_w3a2_n7", "serial_twos_w2a3_n9", "baseline_twos_w4a4_n32"])
 def test_generated_pes_pass_with_stalls(spec_id, build_root, need_tools):
     _need_verilator(need_tools)
     res = native.run(DesignSpec.from_id(spec_id), count=3000, seed=2, stalls=True, root=build_root)

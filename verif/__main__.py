@@ -19,7 +19,7 @@ from common.errors import BitbranchError
 from common.lock import design_lock
 from model.contract import ManifestError
 from model.spec import DesignSpec
-from rtl.cli import add_spec_arguments, spec_from_args
+from rtl.cli import add_spec_arguments, encoding_from_args, spec_from_args
 from verif import junit
 from verif.regression import default_specs, summary_table
 from verif.runner import RunOptions, VerifResult, netlist_target, rtl_target, run
@@ -91,7 +91,8 @@ def native_main(ns: argparse.Namespace, specs: Sequence[DesignSpec]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parse_args(argv)
     given = any(str(v or "").strip() for v in (ns.arch, ns.bits, ns.wbits, ns.abits, ns.n, ns.popcount))
-    specs: list[DesignSpec] = [spec_from_args(ns)] if given or ns.netlist else default_specs()
+    encoding = encoding_from_args(ns)  # ENCODING alone picks the default regression's encoding
+    specs: list[DesignSpec] = [spec_from_args(ns)] if given or ns.netlist else default_specs(encoding)
     if _flag(ns.fast, "FAST"):
         return native_main(ns, specs)
     sim = ns.sim.strip() or "icarus"

@@ -1,7 +1,7 @@
 """Native Verilator regression: bulk random vectors checked in C++ at native speed (``make verify FAST=1``).
 
 The cocotb bench stays the primary, protocol-level check; this one is for volume. Vectors and expected
-outputs come from the reference model (``model.encoding.integer_dot``) through the same stimulus source
+outputs come from the reference model (the spec's encoding's ``integer_dot``, ``model.encodings``) through the same stimulus source
 as the bench (its corner vectors first, then uniform random words), are written to a binary file, and a
 C++ harness (``verif/native_tb.cpp``) drives the Verilated PE with valid/ready and compares every ``y``.
 Everything lives under ``build/<id>/verif/native/``; the model is rebuilt only when its sources change.
@@ -23,7 +23,6 @@ from common.cli import parse_int, run_main
 from common.errors import BitbranchError
 from common.files import atomic_write_bytes, atomic_write_text
 from model.contract import check_manifest, manifest_files, read_manifest
-from model.encoding import integer_dot
 from model.spec import DesignSpec
 from rtl.cli import add_spec_arguments, spec_from_args
 from verif.sim import SimTarget, run_native, verilate_native
@@ -80,7 +79,7 @@ def vector_words(spec: DesignSpec, count: int, seed: int) -> tuple[np.ndarray, n
 def vectors_file(spec: DesignSpec, count: int, seed: int) -> bytes:
     """Records of packed w, packed a (uint32 words) and the expected y (int64), little endian."""
     w, a = vector_words(spec, count, seed)
-    y = np.asarray(integer_dot(w, a, spec.wbits, spec.abits), dtype="<i8").reshape(-1, 1)
+    y = np.asarray(spec.enc.integer_dot(w, a, spec.wbits, spec.abits), dtype="<i8").reshape(-1, 1)
     rec = np.concatenate([pack_words(w, spec.wbits), pack_words(a, spec.abits), y.view("<u4")], axis=1)
     return np.ascontiguousarray(rec, dtype="<u4").tobytes()
 

@@ -9,13 +9,14 @@ from rtl import archs
 from verif.runner import VerifResult
 
 
-def default_specs() -> list[DesignSpec]:
-    """Every registered arch at BITS 1..4 (N=32), asymmetric W1A4, W4A1, W2A3 and odd N=1, N=7 (BITS 2)."""
+def default_specs(encoding: str = DesignSpec().encoding) -> list[DesignSpec]:
+    """Every registered arch at BITS 1..4 (N=32), asymmetric W1A4, W4A1, W2A3 and odd N=1, N=7 (BITS 2), in one
+    encoding (default pm1; ``make verify ENCODING=twos`` runs the same set in twos)."""
     specs: list[DesignSpec] = []
     for arch in archs.names():
-        specs += [DesignSpec(arch, b, b, 32) for b in range(1, 5)]
-        specs += [DesignSpec(arch, w, a, 32) for w, a in ((1, 4), (4, 1), (2, 3))]
-        specs += [DesignSpec(arch, 2, 2, n) for n in (1, 7)]
+        specs += [DesignSpec(arch, b, b, 32, encoding=encoding) for b in range(1, 5)]
+        specs += [DesignSpec(arch, w, a, 32, encoding=encoding) for w, a in ((1, 4), (4, 1), (2, 3))]
+        specs += [DesignSpec(arch, 2, 2, n, encoding=encoding) for n in (1, 7)]
     return specs
 
 

@@ -65,33 +65,23 @@ class Stimulus:
         return len(self.rst)
 
 
-def _const(n: int, u: int) -> tuple[int, ...]:
-    return (u,) * n
-
-
 def _alternate(n: int, u0: int, u1: int) -> tuple[int, ...]:
     return tuple(u0 if e % 2 == 0 else u1 for e in range(n))
 
 
 def corner_vectors(spec: DesignSpec) -> list[tuple[str, Vector]]:
-    """Named corner inputs: every element -1, every element +1, alternating signs, y = +y_max and y = -y_max."""
-    n, mw, ma = spec.n, (1 << spec.wbits) - 1, (1 << spec.abits) - 1
-    wm1, wp1 = (1 << (spec.wbits - 1)) - 1, 1 << (spec.wbits - 1)  # words of codes -1 and +1
-    am1, ap1 = (1 << (spec.abits - 1)) - 1, 1 << (spec.abits - 1)
-    bits_w = sum(1 << i for i in range(0, spec.wbits, 2))  # 0b..0101 word: alternating bit planes
-    bits_a = sum(1 << i for i in range(0, spec.abits, 2))
-    return [
-        ("all_minus1", (_const(n, wm1), _const(n, am1))),
-        ("all_plus1", (_const(n, wp1), _const(n, ap1))),
-        ("plus1_times_minus1", (_const(n, wp1), _const(n, am1))),
-        ("alternating_pm1", (_alternate(n, wp1, wm1), _alternate(n, ap1, am1))),
-        ("y_max", (_const(n, mw), _const(n, ma))),
-        ("y_max_neg_neg", (_const(n, 0), _const(n, 0))),
-        ("y_min", (_const(n, mw), _const(n, 0))),
-        ("y_min_neg_pos", (_const(n, 0), _const(n, ma))),
-        ("alternating_extremes", (_alternate(n, mw, 0), _alternate(n, ma, ma))),
-        ("alternating_bitplanes", (_const(n, bits_w), _const(n, ma ^ bits_a))),
-    ]
+    """The encoding's named corner inputs (``model.encodings``: its ``corners``, values for even and odd elements)
+    as words: for pm1 every element -1, every element +1, alternating signs, y = +y_max and y = -y_max, ...;
+    for twos all minimum, all maximum (y_max), y_min, ... A value outside a width's range (e.g. -1 at WBITS=1
+    of pm1 is fine, +1 at WBITS=1 of twos is not) is never asked for: the corners are built from the ranges."""
+    enc = spec.enc
+
+    def words(values: tuple[int, int], encode, bits: int) -> tuple[int, ...]:
+        u0, u1 = (int(encode(v, bits)) for v in values)
+        return _alternate(spec.n, u0, u1)
+
+    return [(name, (words(wv, enc.encode_w, spec.wbits), words(av, enc.encode_a, spec.abits)))
+            for name, wv, av in enc.corners(spec.wbits, spec.abits)]
 
 
 def random_vectors(spec: DesignSpec, count: int, rng: np.random.Generator) -> list[Vector]:

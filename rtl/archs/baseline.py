@@ -1,4 +1,5 @@
-"""`baseline` PE: the conventional way: decode each word to its signed odd code, N multipliers, adder trees.
+"""`baseline` PE: the conventional way: decode each word to its signed value as the spec's encoding reads it (odd
+code for pm1; two's complement weight x unsigned activation for twos), N multipliers, adder trees.
 
 Same register philosophy as `parallel` (s1 operands, s2 = WBITS*ABITS partial sums, out = y), II 1,
 so the encoded PEs are compared with a good pipelined multiplier-and-adder-tree design.
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from model.cycle import LockstepModel, baseline_groups, baseline_transforms, lockstep_model
+from model.encodings import word_width
 from model.energy_activity import baseline_activity
 from model.spec import DesignSpec
 from rtl.archs import Architecture, Style
@@ -26,25 +28,48 @@ from rtl.verilog import (
 )
 
 
-def decode_expr(bus: str, bits: int, e: int) -> str:
-    """Signed (bits+1)-bit odd code q = 2u - (2^bits - 1) of element e: {~u[msb], u[msb-1:0], 1'b1}."""
+def decode_expr(bus: str, bits: int, e: int, kind: str = "odd") -> tuple[str, int]:
+    """Element e's word as a signed Verilog value and its width, read as ``kind`` (model.encodings.WORD_KINDS):
+    odd: the (bits+1)-bit code q = 2u - (2^bits - 1) = {~u[msb], u[msb-1:0], 1'b1}; signed: the word itself
+    (two's complement, bits wide); unsigned: {1'b0, u} (bits+1 wide)."""
     lo, msb = e * bits, e * bits + bits - 1
+    word = f"{bus}[{msb}]" if bits == 1 else f"{bus}[{msb}:{lo}]"
+    width = word_width(kind, bits)
+    if kind == "signed":
+        return word, width
+    if kind == "unsigned":
+        return f"{{1'b0, {word}}}", width
     if bits == 1:
-        return f"{{~{bus}[{msb}], 1'b1}}"
+        return f"{{~{bus}[{msb}], 1'b1}}", width
     rest = f"{bus}[{msb - 1}]" if bits == 2 else f"{bus}[{msb - 1}:{lo}]"
-    return f"{{~{bus}[{msb}], {rest}, 1'b1}}"
+    return f"{{~{bus}[{msb}], {rest}, 1'b1}}", width
+
+
+DECODE_COMMENTS = {
+    "odd": "    // q = 2u - (2^B - 1) as a (B+1)-bit signed number is {~u[B-1], u[B-2:0], 1}",
+    "signed": "    // weights: the two's-complement word itself",
+    "unsigned": "    // activations: the unsigned word, zero-extended by one sign bit",
+}
+
+
+def fit(node: TreeNode, width: int) -> str:
+    """A signed node as ``width`` bits: sign-extended, or its low bits when wider (y's range fits, so it is exact)."""
+    return extend(node, width, True) if node.width <= width else f"{node.name}[{width - 1}:0]"
 
 
 def generate_baseline(spec: DesignSpec) -> ArchDesign:
     """Build the baseline PE: s1 operands, s2 partial sums of signed products, out = their sum."""
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    enc = spec.enc
     top = top_name(spec)
-    pmax = ((1 << m) - 1) * ((1 << k) - 1)
-    pb = pmax.bit_length() + 1  # signed product width; |q_w q_a| <= (2^M-1)(2^K-1)
+    plo, phi = enc.y_range(m, k, 1)
+    pmax = max(-plo, phi)  # largest |q_w q_a| (pm1: (2^M-1)(2^K-1); twos: 2^(M-1)(2^K-1))
+    pb = pmax.bit_length() + 1  # signed product width
+    wq, aq = decode_expr("s1_w", m, 0, enc.w_word)[1], decode_expr("s1_a", k, 0, enc.a_word)[1]
     element_groups = baseline_groups(spec)
     n_groups = len(element_groups)
     body: list[str] = [
-        header(spec, top, f"baseline PE: {n} signed {m + 1}x{k + 1}-bit multipliers, adder tree "
+        header(spec, top, f"baseline PE: {n} signed {wq}x{aq}-bit multipliers, adder tree "
                f"split into {n_groups} partial sums, latency 2, II 1"),
         f"module {top} (",
         port_list(spec) + ");",
@@ -57,15 +82,15 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
         "            s1_a <= a;",
         "        end",
         "    end",
-        "    // q = 2u - (2^B - 1) as a (B+1)-bit signed number is {~u[B-1], u[B-2:0], 1}",
+        *dict.fromkeys(DECODE_COMMENTS[kind] for kind in (enc.w_word, enc.a_word)),
     ]
     products: list[TreeNode] = []
     for e in range(n):
         body += [
-            f"    wire signed [{m}:0] qw_{e} = {decode_expr('s1_w', m, e)};",
-            f"    wire signed [{k}:0] qa_{e} = {decode_expr('s1_a', k, e)};",
+            f"    wire signed [{wq - 1}:0] qw_{e} = {decode_expr('s1_w', m, e, enc.w_word)[0]};",
+            f"    wire signed [{aq - 1}:0] qa_{e} = {decode_expr('s1_a', k, e, enc.a_word)[0]};",
             f"    wire signed [{pb - 1}:0] prod_{e} = "
-            f"{extend(TreeNode(f'qw_{e}', m + 1, 0), pb, True)} * {extend(TreeNode(f'qa_{e}', k + 1, 0), pb, True)};",
+            f"{extend(TreeNode(f'qw_{e}', wq, 0), pb, True)} * {extend(TreeNode(f'qa_{e}', aq, 0), pb, True)};",
         ]
         products.append(TreeNode(f"prod_{e}", pb, pmax))
     parts: list[TreeNode] = []
@@ -84,7 +109,7 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
     ]
     total = adder_tree(parts, "sum", signed=True, lines=body)
     body += [
-        f"    wire [{ow - 1}:0] y_next = {extend(total, ow, True)};",
+        f"    wire [{ow - 1}:0] y_next = {fit(total, ow)};",
         "    always @(posedge clk) begin",
         "        if (advance & s2_valid) y <= y_next;",
         "    end",
@@ -106,7 +131,7 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
         extra={
             "baseline": {
                 "multipliers": n,
-                "multiplier_operand_bits": [m + 1, k + 1],
+                "multiplier_operand_bits": [wq, aq],
                 "product_bits": pb,
                 "partial_sums": n_groups,
                 "group_sizes": [len(r) for r in element_groups],
@@ -126,7 +151,8 @@ def cycle_model(spec: DesignSpec, manifest: Mapping[str, Any] | Path | str | Non
 
 ARCH = Architecture(
     name="baseline",
-    description="conventional: N signed multipliers of the decoded odd codes and adder trees; latency 2, II 1",
+    description="conventional: N signed multipliers of the decoded words (odd codes, or two's complement x unsigned) "
+                "and adder trees; latency 2, II 1",
     generate=generate_baseline,
     timing=timing,
     cycle_model=cycle_model,

@@ -1,4 +1,5 @@
-"""`parallel` PE: WBITS*ABITS branch units (XNOR + compressor-tree popcount) and a shift-add, II 1."""
+"""`parallel` PE: WBITS*ABITS branch units (the encoding's gate, XNOR or AND, + compressor-tree popcount) and a
+shift-add with the encoding's plane signs and constant folded in, II 1."""
 
 from __future__ import annotations
 
@@ -22,18 +23,22 @@ from rtl.verilog import (
     header,
     plane_expr,
     popcount_module,
+    shift_add_text,
+    signed_planes_note,
     top_name,
 )
 
 
 def generate_parallel(spec: DesignSpec) -> ArchDesign:
-    """Build the parallel PE: s1 operands, s2 branch popcounts, out = shift-add minus folded constant."""
+    """Build the parallel PE: s1 operands, s2 branch popcounts, out = signed shift-add minus folded constant."""
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    enc = spec.enc
     top = top_name(spec)
     tree = build_popcount(n, spec.popcount)
     pw = tree.width
     pc_name, br_name = f"{top}_popcount", f"{top}_branch"
-    const = n * ((1 << m) - 1) * ((1 << k) - 1)
+    const = enc.constant(m, k, n)
+    signs = enc.signs(m)
 
     body: list[str] = [
         header(spec, top, f"parallel encoded PE: {m * k} branch units of {n} elements, latency 2, II 1"),
@@ -53,7 +58,8 @@ def generate_parallel(spec: DesignSpec) -> ArchDesign:
         body.append(f"    wire [{n - 1}:0] wplane_{i} = {plane_expr('s1_w', m, i, n)};")
     for j in range(k):
         body.append(f"    wire [{n - 1}:0] aplane_{j} = {plane_expr('s1_a', k, j, n)};")
-    leaves: list[TreeNode] = []
+    leaves: list[TreeNode] = []  # branches added
+    negative: list[TreeNode] = []  # branches subtracted (planes with sign -1)
     for i in range(m):
         for j in range(k):
             s = f"{i}_{j}"
@@ -62,21 +68,29 @@ def generate_parallel(spec: DesignSpec) -> ArchDesign:
                 f"    {br_name} u_branch_{s} (.wp(wplane_{i}), .ap(aplane_{j}), .pc(pc_{s}));",
                 f"    reg [{pw - 1}:0] s2_pc_{s};",
             ]
-            shift = i + j + 1  # weight 2^(i+j) and the factor 2 of 2*pc - N
+            shift = i + j + enc.pc_shift  # weight 2^(i+j), times 2^pc_shift (pm1: the factor 2 of 2*pc - N)
             leaf_w = pw + shift
-            body.append(f"    wire [{leaf_w - 1}:0] term_{s} = {{s2_pc_{s}, {shift}'d0}};")
-            leaves.append(TreeNode(f"term_{s}", leaf_w, n << shift))
+            if shift:
+                body.append(f"    wire [{leaf_w - 1}:0] term_{s} = {{s2_pc_{s}, {shift}'d0}};")
+            else:
+                body.append(f"    wire [{leaf_w - 1}:0] term_{s} = s2_pc_{s};")
+            (leaves if signs[i] > 0 else negative).append(TreeNode(f"term_{s}", leaf_w, n << shift))
     body += [
         "    always @(posedge clk) begin",
         "        if (advance & s1_valid) begin",
         *[f"            s2_pc_{i}_{j} <= pc_{i}_{j};" for i in range(m) for j in range(k)],
         "        end",
         "    end",
-        "    // y = sum_{i,j} 2^(i+j) (2 pc_ij - N) = sum_{i,j} pc_ij << (i+j+1) - N (2^W-1)(2^A-1)",
+        f"    // y = {enc.formula} = {shift_add_text(spec)}{signed_planes_note(spec)}",
     ]
-    root = adder_tree(leaves, "sum", signed=False, lines=body)
+    # the planes' signs and the constant fold into one subtraction: y = (added) - (subtracted) - constant
+    terms = [extend(adder_tree(leaves, "sum", signed=False, lines=body), ow, False)] if leaves else [f"{ow}'d0"]
+    if negative:
+        terms.append(extend(adder_tree(negative, "neg", signed=False, lines=body), ow, False))
+    if const:
+        terms.append(f"{ow}'d{const}")
     body += [
-        f"    wire [{ow - 1}:0] y_next = {extend(root, ow, False)} - {ow}'d{const};",
+        f"    wire [{ow - 1}:0] y_next = {' - '.join(terms)};",
         "    always @(posedge clk) begin",
         "        if (advance & s2_valid) y <= y_next;",
         "    end",
@@ -88,9 +102,9 @@ def generate_parallel(spec: DesignSpec) -> ArchDesign:
     stages = [
         {"name": "s1", "valid": "s1_valid", "holds": "w and a of the accepted input"},
         {"name": "s2", "valid": "s2_valid",
-         "holds": "pc[i][j] = popcount(XNOR(bit plane i of w, bit plane j of a)) for every branch"},
+         "holds": f"pc[i][j] = popcount({enc.gate.name.upper()}(bit plane i of w, bit plane j of a)) for every branch"},
         {"name": "out", "valid": "out_valid",
-         "holds": "y = sum_{i,j} 2^(i+j+1) pc[i][j] - N(2^WBITS-1)(2^ABITS-1) (mod 2^out_width)"},
+         "holds": f"y = {shift_add_text(spec, 'pc[i][j]', manifest=True)}{signed_planes_note(spec)} (mod 2^out_width)"},
     ]
     return ArchDesign(
         top=top,
@@ -117,7 +131,8 @@ def cycle_model(spec: DesignSpec, manifest: Mapping[str, Any] | Path | str | Non
 
 ARCH = Architecture(
     name="parallel",
-    description="encoded: WBITS*ABITS XNOR-popcount branch units side by side and a shift-add; latency 2, II 1",
+    description="encoded: WBITS*ABITS branch units (XNOR or AND + popcount) side by side and a shift-add; "
+                "latency 2, II 1",
     generate=generate_parallel,
     timing=timing,
     cycle_model=cycle_model,

@@ -1,7 +1,9 @@
 """`serial` PE: one branch unit reused over the WBITS*ABITS bit-plane pairs, Horner accumulation, II = W*A.
 
 Steps walk the diagonals s = i+j from W+A-2 down to 0, so the accumulator only ever shifts by one:
-acc <- (new diagonal ? 2 acc : acc) + pc(i, j); after the last step y = 2 acc - N (2^W-1)(2^A-1).
+acc <- (new diagonal ? 2 acc : acc) + s_i pc(i, j); after the last step y = 2^pc_shift acc - constant, with the
+plane signs s_i, pc_shift and the constant of the spec's encoding (pm1: all +1, 1, N (2^W-1)(2^A-1); twos: the top
+weight plane -1, 0, 0).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from rtl.verilog import (
     ModuleText,
     branch_module,
     clog2,
+    constant_text,
     header,
     plane_expr,
     popcount_module,
+    signed_planes_note,
     top_name,
 )
 
@@ -37,15 +41,22 @@ def plane_mux(name: str, sel: str, sel_bits: int, planes: list[str], n: int) -> 
 def generate_serial(spec: DesignSpec) -> ArchDesign:
     """Build the serial PE: operand register, one branch unit, step counter, accumulator, output register."""
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
+    enc = spec.enc
     top = top_name(spec)
     tree = build_popcount(n, spec.popcount)
     pw = tree.width
     pc_name, br_name = f"{top}_popcount", f"{top}_branch"
-    const = n * ((1 << m) - 1) * ((1 << k) - 1)
+    const = enc.constant(m, k, n)
+    signs = enc.signs(m)
+    shift = enc.pc_shift
     steps = serial_schedule(m, k)
     nsteps = len(steps)
     cw, iw, jw = clog2(nsteps), clog2(m), clog2(k)
-    aw = ow - 1  # acc <= N (2^W-1)(2^A-1) = y_max at every step (Horner partial sums never exceed the total)
+    # pm1: acc <= N (2^W-1)(2^A-1) = y_max at every step (Horner partial sums never exceed the total), and
+    # y = 2 acc - const; with signed planes the accumulator is y itself, modulo 2^out_width
+    aw = ow - shift
+    step_signs = [signs[i] for i, _, _ in steps]
+    mixed = len(set(step_signs)) > 1  # some steps add, some subtract: a per-step 'sub' bit
     body: list[str] = [
         header(spec, top, f"serial encoded PE: 1 branch unit of {n} elements over {nsteps} steps, "
                f"latency {nsteps}, II {nsteps}"),
@@ -95,14 +106,19 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
         decl.append(f"    reg [{jw - 1}:0] jsel;")
     if nsteps > 1:
         decl.append("    reg dbl;")
+    if mixed:
+        decl.append("    reg sub;")
     body += decl
     if decl:
         body += ["    always @* begin", "        case (step)"]
         for t, (i, j, dbl) in enumerate(steps):
             acts = ([f"isel = {iw}'d{i};"] if m > 1 else []) + ([f"jsel = {jw}'d{j};"] if k > 1 else [])
             acts.append(f"dbl = 1'b{int(dbl)};")
+            if mixed:
+                acts.append(f"sub = 1'b{int(signs[i] < 0)};")
             body.append(f"            {cw}'d{t}: begin {' '.join(acts)} end")
         dflt = ([f"isel = {iw}'d0;"] if m > 1 else []) + ([f"jsel = {jw}'d0;"] if k > 1 else []) + ["dbl = 1'b0;"]
+        dflt += ["sub = 1'b0;"] if mixed else []
         body += [f"            default: begin {' '.join(dflt)} end", "        endcase", "    end"]
     body += plane_mux("wsel", "isel", iw, [plane_expr("s1_w", m, i, n) for i in range(m)], n)
     body += plane_mux("asel", "jsel", jw, [plane_expr("s1_a", k, j, n) for j in range(k)], n)
@@ -112,20 +128,32 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
     ]
     pad = aw - pw
     pc_ext = "pc" if pad == 0 else f"{{{{{pad}{{1'b0}}}}, pc}}"
+    if mixed:
+        add = f"sub ? acc_base - {pc_ext} : acc_base + {pc_ext}"
+    elif step_signs[0] < 0:
+        add = f"acc_base - {pc_ext}"
+    else:
+        add = f"acc_base + {pc_ext}"
     if nsteps > 1:
         body += [
             f"    reg [{aw - 1}:0] acc;",
             f"    wire [{aw - 1}:0] acc_base = (step == {cw}'d0) ? {aw}'d0 : (dbl ? {{acc[{aw - 2}:0], 1'b0}} : acc);",
-            f"    wire [{aw - 1}:0] acc_next = acc_base + {pc_ext};",
+            f"    wire [{aw - 1}:0] acc_next = {add};",
             "    always @(posedge clk) begin",
             "        if (step_en) acc <= acc_next;",
             "    end",
         ]
     else:
-        body.append(f"    wire [{aw - 1}:0] acc_next = {pc_ext};")
+        only = pc_ext if step_signs[0] > 0 else f"{aw}'d0 - {pc_ext}"
+        body.append(f"    wire [{aw - 1}:0] acc_next = {only};")
+    scale = f"{1 << shift} " if shift else ""
+    y_expr = f"{{acc_next, {shift}'b0}}" if shift else "acc_next"
+    if const:
+        y_expr += f" - {ow}'d{const}"
     body += [
-        "    // y = 2 sum_{i,j} 2^(i+j) pc_ij - N (2^W-1)(2^A-1)",
-        f"    wire [{ow - 1}:0] y_next = {{acc_next, 1'b0}} - {ow}'d{const};",
+        f"    // y = {scale}sum_{{i,j}} {'s_i ' if min(signs) < 0 else ''}2^(i+j) pc_ij"
+        f"{' - ' + constant_text(spec) if const else ''}{signed_planes_note(spec)}",
+        f"    wire [{ow - 1}:0] y_next = {y_expr};",
         "    always @(posedge clk) begin",
         "        if (step_en & last) y <= y_next;",
         "    end",
@@ -140,7 +168,8 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
             "s1_w, s1_a": "operands of the input being processed (loaded on accept, not reset)",
             "busy": "an input is being processed (reset 0)",
             "step": f"0..{nsteps - 1}, index into step_schedule (reset 0)",
-            "acc": "Horner accumulator, acc_next = (step==0 ? 0 : dbl ? 2*acc : acc) + pc(i,j) (not reset)",
+            "acc": "Horner accumulator, acc_next = (step==0 ? 0 : dbl ? 2*acc : acc) + "
+                   f"{'s_i*' if min(signs) < 0 else ''}pc(i,j) (not reset){signed_planes_note(spec)}",
             "out_valid, y": "result register (out_valid reset 0; y not reset)",
         },
         "combinational": {
@@ -154,7 +183,9 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
             "accept: s1 <= (w, a); busy <= 1; step <= 0",
             "else step_en: busy <= !last; step <= last ? 0 : step+1",
             "step_en: acc <= acc_next",
-            "step_en & last: y <= 2*acc_next - N(2^WBITS-1)(2^ABITS-1); out_valid <= 1",
+            f"step_en & last: y <= {scale.strip() + '*' if shift else ''}acc_next"
+            f"{' - ' + constant_text(spec, manifest=True) if const else ''}"
+            "; out_valid <= 1",
             "else out_ready: out_valid <= 0",
         ],
         "step_schedule": [{"i": i, "j": j, "dbl": dbl} for i, j, dbl in steps],
@@ -185,7 +216,8 @@ def timing(spec: DesignSpec) -> tuple[int, int]:
 
 ARCH = Architecture(
     name="serial",
-    description="encoded: one XNOR-popcount branch unit reused over the WBITS*ABITS bit-plane pairs; latency = II = W*A",
+    description="encoded: one branch unit (XNOR or AND + popcount) reused over the WBITS*ABITS bit-plane pairs; "
+                "latency = II = W*A",
     generate=generate_serial,
     timing=timing,
     cycle_model=serial_model,
