@@ -121,8 +121,9 @@ class DesignSpec:
 
     @property
     def out_width(self) -> int:
-        """Minimal two's-complement width holding every y in [y_min, y_max]."""
-        return max(self.y_max.bit_length(), max(-self.y_min - 1, 0).bit_length()) + 1
+        """Minimal two's-complement width holding every y in [y_min, y_max], at least 2 bits: twos W1A1 N=1
+        (y in {-1, 0}) would otherwise get a 1-bit y, narrower than the product it is computed from."""
+        return max(2, max(self.y_max.bit_length(), max(-self.y_min - 1, 0).bit_length()) + 1)
 
     @property
     def macs(self) -> int:

@@ -118,11 +118,26 @@ def plane_expr(bus: str, bits: int, plane: int, n: int) -> str:
 
 @dataclass(frozen=True)
 class TreeNode:
-    """A node of a balanced adder tree: its wire name, width and the largest |value| it can hold."""
+    """A node of a balanced adder tree: its wire name, width and the largest |value| it can hold; ``lo``: its
+    smallest value when the range is not symmetric (twos products lie in [-2^(M-1)(2^K-1), (2^(M-1)-1)(2^K-1)])."""
 
     name: str
     width: int
     max_abs: int
+    lo: int | None = None
+
+    def bounds(self, signed: bool) -> tuple[int, int]:
+        """(smallest, largest) value: [lo, max_abs] when lo is given, else [-max_abs or 0, max_abs]."""
+        if self.lo is not None:
+            return self.lo, self.max_abs
+        return (-self.max_abs if signed else 0), self.max_abs
+
+
+def range_width(lo: int, hi: int, signed: bool) -> int:
+    """Bits of the tightest two's-complement (signed) or unsigned word holding every value in [lo, hi]."""
+    if not signed:
+        return max(hi.bit_length(), 1)
+    return max(max(hi, 0).bit_length(), max(-lo - 1, 0).bit_length()) + 1
 
 
 def adder_tree(
@@ -135,12 +150,18 @@ def adder_tree(
         nxt: list[TreeNode] = []
         for k in range(0, len(nodes) - 1, 2):
             a, b = nodes[k], nodes[k + 1]
-            mx = a.max_abs + b.max_abs
-            width = mx.bit_length() + (1 if signed else 0)
+            (alo, ahi), (blo, bhi) = a.bounds(signed), b.bounds(signed)
+            lo, hi = alo + blo, ahi + bhi
+            if a.lo is None and b.lo is None:  # symmetric ranges: |value| <= max_abs (as before ranges were tracked)
+                mx, node_lo = a.max_abs + b.max_abs, None
+                width = mx.bit_length() + (1 if signed else 0)
+            else:
+                mx, node_lo = hi, lo
+                width = max(a.width, b.width, range_width(lo, hi, signed))
             name = f"{prefix}_l{level + 1}_{k // 2}"
             kw = "wire signed" if signed else "wire"
             lines.append(f"    {kw} [{width - 1}:0] {name} = {extend(a, width, signed)} + {extend(b, width, signed)};")
-            nxt.append(TreeNode(name, width, mx))
+            nxt.append(TreeNode(name, width, mx, node_lo))
         if len(nodes) % 2:
             nxt.append(nodes[-1])
         nodes = nxt

@@ -24,6 +24,7 @@ from rtl.verilog import (
     adder_tree,
     extend,
     header,
+    range_width,
     top_name,
 )
 
@@ -64,8 +65,10 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
     top = top_name(spec)
     plo, phi = enc.y_range(m, k, 1)
     pmax = max(-plo, phi)  # largest |q_w q_a| (pm1: (2^M-1)(2^K-1); twos: 2^(M-1)(2^K-1))
-    pb = pmax.bit_length() + 1  # signed product width
     wq, aq = decode_expr("s1_w", m, 0, enc.w_word)[1], decode_expr("s1_a", k, 0, enc.a_word)[1]
+    # signed product width: the tightest word for [plo, phi] (pm1: |p| <= pmax, so pmax.bit_length() + 1), and at
+    # least each operand's width
+    pb = max(range_width(plo, phi, True), wq, aq)
     element_groups = baseline_groups(spec)
     n_groups = len(element_groups)
     body: list[str] = [
@@ -92,14 +95,14 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
             f"    wire signed [{pb - 1}:0] prod_{e} = "
             f"{extend(TreeNode(f'qw_{e}', wq, 0), pb, True)} * {extend(TreeNode(f'qa_{e}', aq, 0), pb, True)};",
         ]
-        products.append(TreeNode(f"prod_{e}", pb, pmax))
+        products.append(TreeNode(f"prod_{e}", pb, phi, plo) if plo != -phi else TreeNode(f"prod_{e}", pb, pmax))
     parts: list[TreeNode] = []
     loads: list[str] = []
     for g, members in enumerate(element_groups):
         root = adder_tree([products[e] for e in members], f"grp{g}", signed=True, lines=body)
         body.append(f"    reg signed [{root.width - 1}:0] s2_part_{g};")
         loads.append(f"            s2_part_{g} <= {root.name};")
-        parts.append(TreeNode(f"s2_part_{g}", root.width, root.max_abs))
+        parts.append(TreeNode(f"s2_part_{g}", root.width, root.max_abs, root.lo))
     body += [
         "    always @(posedge clk) begin",
         "        if (advance & s1_valid) begin",
