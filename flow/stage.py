@@ -184,6 +184,7 @@ PRIMARY_INPUTS: dict[str, Callable[[FlowContext], Sequence[Path]]] = {
     "pdk_cdl": lambda ctx: (ctx.pdk.cdl,),
     "pdk_verilog_models": lambda ctx: tuple(ctx.pdk.verilog_models),
     "pdk_magic_tech": lambda ctx: (ctx.pdk.magic_tech,),
+    "pdk_klayout_drc_deck": lambda ctx: (ctx.pdk.klayout_drc_deck,),
 }
 """Artifacts no stage produces: the design's RTL (made by ``prepare``, i.e. ``rtl.generate``) and the PDK's files."""
 
@@ -451,7 +452,9 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
             msg = str(e).split(";")[0] if isinstance(e, BitbranchError) else type(e).__name__
             M.set_status(ctx.metrics_path, f"failed at {stage.name}: {msg}")
             raise
-        undeclared = sorted(k for k in values if not any(k == m or k.startswith(m + "__corner:") for m in stage.metric_names))
+        # a declared name also covers its __corner:<c> variants, and a declared family "x__rule" its "x__rule:<r>" keys
+        undeclared = sorted(k for k in values if not any(k == m or k.startswith((m + "__corner:", m + ":"))
+                                                         for m in stage.metric_names))
         if undeclared:
             raise StageError(stage.name, None, [], f"wrote undeclared metrics {', '.join(undeclared)} (a bug)")
         print(f"[{stage.name}] done in {time.monotonic() - t0:.1f} s -> {stage.dir(ctx)}")

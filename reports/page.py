@@ -10,7 +10,7 @@ from reports.table import COLUMNS, UNITS, PpaRow
 
 SHOWN = ("id", "status", "source", "area_um2", "cells", "fmax_mhz", "power_mw", "energy_per_mac_pj",
          "throughput_gmacs", "tops_per_w", "tops_per_mm2", "weight_bits", "model_area_err_pct",
-         "model_energy_err_pct", "drc_errors", "lvs_errors")
+         "model_energy_err_pct", "drc_errors", "klayout_drc_errors", "lvs_errors")
 
 
 def _cell(v: Any) -> str:

@@ -186,3 +186,22 @@ def test_report_commit_is_dirty_for_source_changes_not_for_its_own_outputs(tmp_p
     assert sweep.git_describe() == rev + "-dirty"
     (repo / "code.py").write_text("x = 2\n")
     assert sweep.git_describe(Path("reports")) == rev + "-dirty"
+
+
+def test_both_drc_decks_have_a_column(tmp_path):
+    from reports.summary import measured_table
+
+    routed = {**GOOD, "design__die__area": 9000.0, "route__wirelength": 1234.0, "magic__drc_error__count": 3,
+              "klayout__drc_error__count": 5, "klayout__drc_error__count__rule:m3.2": 5, "design__lvs_error__count": 0}
+    _design(tmp_path, routed)
+    r = row_from_build(SPEC, tmp_path)
+    assert (r.drc_errors, r.klayout_drc_errors, r.lvs_errors) == (3, 5, 0)
+    header, _sep, line = measured_table([r])
+    assert "DRC magic | DRC KLayout | LVS" in header
+    assert line.endswith("| 3 | 5 | 0 |")
+    assert "klayout_drc_errors" in COLUMNS and ",5," in to_csv([r]).splitlines()[1]
+
+
+def test_a_design_routed_before_the_klayout_stage_shows_no_klayout_count(tmp_path):
+    _design(tmp_path, {**GOOD, "design__die__area": 9000.0, "route__wirelength": 1.0, "magic__drc_error__count": 0})
+    assert row_from_build(SPEC, tmp_path).klayout_drc_errors is None
