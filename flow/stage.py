@@ -8,7 +8,8 @@ Stable API (the back end builds on it):
   ``flow`` that produces it, or a primary input.
 - ``Stage``: subclass with class attributes ``name``, ``tools`` (executables, for versions), ``metric_names``,
   ``consumes`` (artifact names it reads), ``produces`` ({artifact name: path in its folder, ``{top}`` = the
-  design's top module}), ``sources`` (helper files it runs besides its own module) and ``shared`` (True: the
+  design's top module}), ``sources`` (non-Python files its code reads: the Python code it runs is found from
+  its module's imports, ``flow/sources.py``) and ``shared`` (True: the
   stage writes under ``build/pdk/``, for every design); override ``config(ctx)`` and ``run(ctx) -> dict`` (the
   metric values it measured). A stage reads its inputs as ``ctx.path(name)`` / ``ctx.paths(name)``, never by
   constructing another stage. ``inputs(ctx)`` (consumed files + sources) and ``outputs(ctx)`` (produced files)
@@ -22,7 +23,7 @@ Stable API (the back end builds on it):
   with nothing changed (``flow/resume.py``).
 - ``StageError(stage, log_path, last_lines, reason)``: a ``BitbranchError`` whose str() is one line.
 - ``execute(stage, ctx, force=False) -> StageResult``: skip when outputs exist and the stored hash of
-  (input contents + config + tool versions + the stage's source file) matches; else run (``flow__status`` = ``running <stage>``, or
+  (input contents + config + tool versions + the stage's code: its module's import closure) matches; else run (``flow__status`` = ``running <stage>``, or
   ``failed at <stage>: ...`` if it raises), store the stage's metrics in ``<stage dir>/stamp.json`` and
   merge them (with provenance incl. ``metric_keys``) into the flow metrics file.
 - ``run_stages(stages, ctx, force=False)``: drops metrics an earlier run wrote at another clock, runs in
@@ -55,6 +56,7 @@ from common.tools import tool_version
 from flow import metrics as M
 from flow import resume
 from flow.pdk import CORNERS, Pdk, file_digest, router_dont_use
+from flow.sources import closure_digest
 from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
 
@@ -332,7 +334,7 @@ class Stage:
         }
 
     def fingerprint(self, ctx: FlowContext) -> str:
-        """Hash of the inputs' contents, the config, the tool versions and the stage's source file.
+        """Hash of the inputs' contents, the config, the tool versions and the stage's code (its import closure).
 
         Input paths are hashed relative to the build root, the PDK root or the repository (``portable_path``),
         so the same build has the same fingerprints whichever way its root is spelled."""
@@ -343,14 +345,15 @@ class Stage:
         h.update(json.dumps(json_safe(dict(self.config(ctx))), sort_keys=True).encode())
         h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
         h.update(self.name.encode())
-        h.update(type(self)._source_digest.encode())  # the stage's own code: a changed stage reruns
+        h.update(type(self)._source_digest.encode())  # the stage's code and every module it imports
         return h.hexdigest()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Hash the stage's module when it is loaded: the code that runs, even if the file is edited later."""
+        """Hash the stage's code when it is loaded (the code that runs, even if a file is edited later): its module
+        and every repository module that reaches through imports (``flow/sources.py``)."""
         super().__init_subclass__(**kwargs)
         src = inspect.getsourcefile(cls)
-        cls._source_digest = file_digest(Path(src)) if src else ""
+        cls._source_digest = closure_digest(Path(src)) if src else ""
 
 
 def portable_path(p: Path | str, ctx: FlowContext) -> str:

@@ -1,7 +1,7 @@
 """What the place-and-route stages share: the layout knobs (placement attempts), the design's top, the derived tech.
 
-Each stage lists the helper modules it runs (``stage_sources``) among its inputs, so editing one helper makes
-only the stages that use it stale, not the whole back end. The derived tech files are the ``pnr_tech`` artifact of
+Each stage's fingerprint covers the modules its own module imports, transitively (``flow/sources.py``), so editing
+one helper makes only the stages that use it stale, not the whole back end. The derived tech files are the ``pnr_tech`` artifact of
 the ``pnr-tech`` stage (``tech_stage.py``); ``pnr_tech(ctx)`` only names them.
 """
 
@@ -56,12 +56,6 @@ class PnrConfig:
 
 
 PNR = PnrConfig()
-
-
-def stage_sources(*modules: str) -> list[Path]:
-    """The back-end helper modules (and data) a stage runs: part of its inputs, so a change to them reruns it."""
-    return [PNR_DIR / "common.py", PNR_DIR / "tech.py", PNR_DIR / "qrouter_dont_use.txt",
-            *(PNR_DIR / f"{m}.py" for m in modules)]
 
 
 def top_of(ctx: FlowContext) -> str:

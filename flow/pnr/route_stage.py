@@ -10,7 +10,8 @@ from typing import Any, Mapping
 from common.files import atomic_write_json, atomic_write_text
 from common.tools import debian_version
 from flow.pnr import defedit, gds, magic, repair, route, tech
-from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, stage_sources, top_of
+from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, top_of
+from flow.pnr.magic import run_magic
 from flow.pnr.place import PLACE_CONSUMES, place
 from flow.stage import FlowContext, Stage, StageError, run_tool
 
@@ -30,23 +31,6 @@ def design_area(def_text: str, sizes: Mapping[str, tuple[float, float]]) -> dict
             "design__core__area": round(len(rows) * width * defedit.ROW_UM, 4)}
 
 
-def run_magic(stage: str, ctx: FlowContext, t: tech.PnrTech, gds_path: Path, top: str, prefix: Path, extract: bool) -> int:
-    """Magic DRC (and optionally extraction) of gds_path; returns the DRC box count."""
-    script = prefix.with_suffix(".tcl")
-    atomic_write_text(script, magic.script(t.magic_tech, gds_path.resolve(), top, prefix.resolve(), extract))
-    log = run_tool(stage, "magic", ["magic", "-dnull", "-noconsole", str(script.resolve())], prefix.parent,
-                   ctx.config.timeout_s, cwd=prefix.parent, log_name=prefix.name + ".magic")
-    text = log.read_text(errors="replace")
-    try:
-        magic.drc_count(text)  # magic got to the end of its check
-    except ValueError:
-        raise StageError(stage, log, text.splitlines()[-8:], "magic reported no DRC count") from None
-    n = len(magic.read_drc(prefix.with_name(prefix.name + ".drc.txt")))  # unique error boxes
-    if extract and "EXTRACT_DONE" not in text:
-        raise StageError(stage, log, text.splitlines()[-8:], "magic extraction did not finish")
-    return n
-
-
 class RouteStage(Stage):
     """qrouter with a DRC feedback loop: route -> GDS -> repair -> magic DRC; spacing boxes become obstructions.
 
@@ -62,7 +46,6 @@ class RouteStage(Stage):
                     "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count")
     consumes = (*PLACE_CONSUMES, "placed_def", "qrouter_head", "synth_cells", "pdk_lef", "pdk_techlef", "pdk_gds")
     produces = {"routed_def": "routed.def", "gds": "{top}.gds", "drc_report": "drc.txt"}
-    sources = tuple(stage_sources("defedit", "route", "gds", "repair", "magic", "place"))
 
     def routed_def(self, ctx: FlowContext) -> Path:
         return ctx.path("routed_def")
