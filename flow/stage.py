@@ -87,6 +87,9 @@ class StageError(BitbranchError):
             msg += f"; last lines: {tail}"
         super().__init__(msg)
 
+    def __reduce__(self):  # picklable with its fields (a route attempt's process hands its error back)
+        return (type(self), (self.stage, self.log_path, self.last_lines, self.reason))
+
 
 @dataclass(frozen=True)
 class FlowConfig:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from common.files import atomic_write_json, atomic_write_text
 from common.tools import debian_version
-from flow.pnr import defedit, gds, magic, repair, route, tech
-from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, top_of
+from flow.pnr import attempts, defedit, gds, magic, repair, route, tech
+from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, recipe_name, route_jobs, top_of
 from flow.pnr.magic import run_magic
 from flow.pnr.place import PLACE_CONSUMES, place
 from flow.stage import FlowContext, Stage, StageError, run_tool
@@ -43,7 +43,8 @@ class RouteStage(Stage):
     name = "route"
     tools = ("qrouter", "magic", "qflow", "yosys")
     metric_names = ("route__wirelength", "magic__drc_error__count", "design__die__area", "design__core__area",
-                    "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count")
+                    "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count",
+                    "route__attempt__winner", "route__recipe")
     consumes = (*PLACE_CONSUMES, "placed_def", "qrouter_head", "synth_cells", "pdk_lef", "pdk_techlef", "pdk_gds")
     produces = {"routed_def": "routed.def", "gds": "{top}.gds", "drc_report": "drc.txt"}
 
@@ -94,34 +95,48 @@ class RouteStage(Stage):
         return failed, n, routed, fixed, reps
 
     @staticmethod
-    def describe(failed: int, n: int) -> str:
+    def describe(failed: int, n: int, names: Sequence[str] = ()) -> str:
         if failed == TIMED_OUT:
             return f"qrouter timed out (over {PNR.route_cpu_s:g} s CPU or {2 * PNR.route_cpu_s:g} s wall)"
-        return f"failed nets {failed}" + (f", magic DRC boxes {n}" if failed == 0 else " (not checked)")
+        if failed == 0:
+            return f"failed nets 0, magic DRC boxes {n}"
+        shown = ", ".join(names[:8]) + (f", ... {len(names) - 8} more" if len(names) > 8 else "")
+        return f"failed nets {failed}" + (f" ({shown})" if names else "") + " (not checked)"
+
+    def attempt_round0(self, ctx: FlowContext, t: tech.PnrTech, i: int) -> dict[str, Any]:
+        """Attempt ``i`` of the recipe: its placement (the place stage's for the first), then route round 0."""
+        a = PNR.attempts[i]
+        d = self.dir(ctx)
+        if i == 0:
+            legal, head = ctx.path("placed_def").read_text(), ctx.path("qrouter_head").read_text()
+        else:
+            legal, head, _info = place(self.name, ctx, a, d / f"place-{a.name}")
+        work = d / a.name
+        failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, [], "r0")
+        log = work / "qrouter_r0.log"
+        names = (route.parse_log(log.read_text(errors="replace")).failed_names
+                 if failed not in (0, TIMED_OUT) and log.is_file() else ())
+        print(f"[route] {a.name} round 0: {self.describe(failed, n, names)}", flush=True)
+        return {"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
+                "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt"),
+                "failed_names": list(names), "legal": legal, "head": head}
 
     def first_route(self, ctx: FlowContext, t: tech.PnrTech) -> tuple[list[dict[str, Any]], dict[Path, tuple[str, str]]]:
-        """Round 0 of each attempt in order until one leaves no failed net; returns the rounds and placements."""
-        d = self.dir(ctx)
-        placements = {}
+        """Round 0 of the recipe's attempts until one leaves no failed net (a time-out skips the rest of its
+        density), up to ``route_jobs()`` side by side; the first clean attempt *in recipe order* wins, so the
+        result does not depend on timing (``flow/pnr/attempts.py``). Returns the rounds a one-at-a-time loop
+        would have run, in order, and their placements."""
+        jobs = route_jobs()
+        decision, results = attempts.run_in_order(
+            [a.density for a in PNR.attempts], lambda i: self.attempt_round0(ctx, t, i),
+            lambda r: attempts.Outcome(r["failed_nets"], timed_out=r["failed_nets"] == TIMED_OUT), jobs,
+            log=lambda msg: print(f"[route] {msg}", flush=True))
+        placements: dict[Path, tuple[str, str]] = {}
         rounds: list[dict[str, Any]] = []
-        too_dense: set[float] = set()
-        for i, a in enumerate(PNR.attempts):
-            if a.density in too_dense:
-                continue
-            if i == 0:
-                legal, head = ctx.path("placed_def").read_text(), ctx.path("qrouter_head").read_text()
-            else:
-                legal, head, _info = place(self.name, ctx, a, d / f"place-{a.name}")
-            work = d / a.name
-            placements[work] = (legal, head)
-            failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, [], "r0")
-            rounds.append({"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
-                           "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt")})
-            print(f"[route] {a.name} round 0: {self.describe(failed, n)}", flush=True)
-            if failed == 0:
-                break
-            if failed == TIMED_OUT:
-                too_dense.add(a.density)
+        for i in decision.considered:
+            r = dict(results[i])
+            placements[Path(r["def"]).parent] = (r.pop("legal"), r.pop("head"))
+            rounds.append(r)
         return rounds, placements
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
@@ -131,9 +146,10 @@ class RouteStage(Stage):
         best = min(rounds, key=lambda r: (r["failed_nets"], r["drc"]))
         if best["failed_nets"] > 0:
             atomic_write_json(d / "rounds.json", rounds)
-            tried = ", ".join(f"{Attempt(*r['attempt']).name}: {self.describe(r['failed_nets'], r['drc'])}" for r in rounds)
+            tried = ", ".join(f"{Attempt(*r['attempt']).name}: "
+                              f"{self.describe(r['failed_nets'], r['drc'], r.get('failed_names', ()))}" for r in rounds)
             raise StageError(self.name, Path(best["def"]).parent / "qrouter_r0.log", [],
-                             f"no placement routed without failed nets ({tried})")
+                             f"no placement routed without failed nets (recipe {recipe_name()}; {tried})")
         attempt = Attempt(*best["attempt"])
         work = Path(best["def"]).parent
         legal, head = placements[work]
@@ -168,4 +184,5 @@ class RouteStage(Stage):
                 "route__failed_nets": best["failed_nets"], **area,
                 "design__core__utilisation": (inst_area / area["design__core__area"]) if inst_area else None,
                 "place__density__target": attempt.density,
-                "route__attempts__count": len({tuple(r["attempt"]) for r in rounds})}
+                "route__attempts__count": len({tuple(r["attempt"]) for r in rounds}),
+                "route__attempt__winner": attempt.name, "route__recipe": recipe_name()}
