@@ -463,8 +463,10 @@ def execute(stage: Stage, ctx: FlowContext, force: bool = False) -> StageResult:
                                                          for m in stage.metric_names))
         if undeclared:
             raise StageError(stage.name, None, [], f"wrote undeclared metrics {', '.join(undeclared)} (a bug)")
-        print(f"[{stage.name}] done in {time.monotonic() - t0:.1f} s -> {stage.dir(ctx)}")
-        atomic_write_json(stamp, {"fingerprint": fingerprint, "metrics": values})
+        wall_s = round(time.monotonic() - t0, 2)
+        print(f"[{stage.name}] done in {wall_s:.1f} s -> {stage.dir(ctx)}")
+        # wall_s: how long the run that made these outputs took (bench/flow_stages.py reads it; not hashed)
+        atomic_write_json(stamp, {"fingerprint": fingerprint, "metrics": values, "wall_s": wall_s})
         skipped = False
     prov = {**stage.provenance(ctx), "metric_keys": sorted(values)}
     M.merge_metrics(ctx.metrics_path, values, prov, stage.name)
