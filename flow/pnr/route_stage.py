@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 from common.files import atomic_write_json, atomic_write_text
 from common.tools import debian_version
-from flow.pnr import attempts, defedit, gds, magic, repair, route, tech
+from flow.pnr import attempts, defedit, gds, magic, netcheck, repair, route, tech
 from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, recipe_name, route_jobs, top_of
 from flow.pnr.magic import run_magic
 from flow.pnr.place import PLACE_CONSUMES, place
@@ -44,7 +44,7 @@ class RouteStage(Stage):
     tools = ("qrouter", "magic", "qflow", "yosys")
     metric_names = ("route__wirelength", "magic__drc_error__count", "design__die__area", "design__core__area",
                     "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count",
-                    "route__attempt__winner", "route__recipe")
+                    "route__attempt__winner", "route__recipe", "route__short__count")
     consumes = (*PLACE_CONSUMES, "placed_def", "qrouter_head", "synth_cells", "pdk_lef", "pdk_techlef", "pdk_gds")
     produces = {"routed_def": "routed.def", "gds": "{top}.gds", "drc_report": "drc.txt"}
 
@@ -59,7 +59,9 @@ class RouteStage(Stage):
                 "repair_patience": PNR.repair_patience,
                 "attempts": attempts_config(PNR.attempts), "route_cpu_s": PNR.route_cpu_s,
                 "graywolf_debian_version": debian_version("graywolf"),
-                "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes"}
+                "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes",
+                "rank": "failed nets, then different-net shorts in the routed DEF (netcheck), then magic DRC boxes; "
+                        "shorts and spacing boxes become obstructions of the feedback re-route"}
 
     def route_once(self, ctx: FlowContext, t: tech.PnrTech, work: Path, legal: str, head: str, obs: list[str], tag: str
                    ) -> tuple[int, int, Path, Path, dict[str, int]]:
@@ -95,11 +97,11 @@ class RouteStage(Stage):
         return failed, n, routed, fixed, reps
 
     @staticmethod
-    def describe(failed: int, n: int, names: Sequence[str] = ()) -> str:
+    def describe(failed: int, n: int, names: Sequence[str] = (), shorts: int = 0) -> str:
         if failed == TIMED_OUT:
             return f"qrouter timed out (over {PNR.route_cpu_s:g} s CPU or {2 * PNR.route_cpu_s:g} s wall)"
         if failed == 0:
-            return f"failed nets 0, magic DRC boxes {n}"
+            return f"failed nets 0, shorts {shorts}, magic DRC boxes {n}"
         shown = ", ".join(names[:8]) + (f", ... {len(names) - 8} more" if len(names) > 8 else "")
         return f"failed nets {failed}" + (f" ({shown})" if names else "") + " (not checked)"
 
@@ -116,10 +118,23 @@ class RouteStage(Stage):
         log = work / "qrouter_r0.log"
         names = (route.parse_log(log.read_text(errors="replace")).failed_names
                  if failed not in (0, TIMED_OUT) and log.is_file() else ())
-        print(f"[route] {a.name} round 0: {self.describe(failed, n, names)}", flush=True)
+        shorts = self.shorts(failed, rdef)
+        print(f"[route] {a.name} round 0: {self.describe(failed, n, names, len(shorts))}", flush=True)
         return {"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
                 "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt"),
-                "failed_names": list(names), "legal": legal, "head": head}
+                "failed_names": list(names), "shorts": shorts, "legal": legal, "head": head}
+
+    @staticmethod
+    def shorts(failed: int, routed_def: Path) -> list[tuple[str, tuple[float, float, float, float]]]:
+        """Different-net shorts in a complete route (``flow/pnr/netcheck.py``); none are looked for otherwise."""
+        if failed != 0 or not Path(routed_def).is_file():
+            return []
+        return netcheck.shorts(Path(routed_def).read_text())
+
+    @staticmethod
+    def rank(r: Mapping[str, Any]) -> tuple[int, int, int]:
+        """Rounds compare by failed nets, then shorts (an LVS error neither DRC deck sees), then magic DRC boxes."""
+        return r["failed_nets"], len(r.get("shorts", ())), r["drc"]
 
     def first_route(self, ctx: FlowContext, t: tech.PnrTech) -> tuple[list[dict[str, Any]], dict[Path, tuple[str, str]]]:
         """Round 0 of the recipe's attempts until one leaves no failed net (a time-out skips the rest of its
@@ -143,7 +158,7 @@ class RouteStage(Stage):
         d = self.dir(ctx)
         t = pnr_tech(ctx)
         rounds, placements = self.first_route(ctx, t)
-        best = min(rounds, key=lambda r: (r["failed_nets"], r["drc"]))
+        best = min(rounds, key=self.rank)
         if best["failed_nets"] > 0:
             atomic_write_json(d / "rounds.json", rounds)
             tried = ", ".join(f"{Attempt(*r['attempt']).name}: "
@@ -155,19 +170,22 @@ class RouteStage(Stage):
         legal, head = placements[work]
         stall = 0
         for k in range(1, PNR.repair_rounds + 1):
-            if best["drc"] == 0 or stall >= PNR.repair_patience:
+            if self.rank(best) == (0, 0, 0) or stall >= PNR.repair_patience:
                 break
             # build on the best round so far: its obstructions plus its remaining spacing boxes, grown a little
             # more after each round that did not improve; after a failed net, leave met1 (pin access) alone
             skip_met1 = rounds[-1]["failed_nets"] > 0
-            obs = list(best.get("obs", [])) + route.drc_obstructions(
-                magic.read_drc(Path(best["drc_file"])), grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
+            drc_file = Path(best["drc_file"])
+            obs = list(best.get("obs", [])) + netcheck.obstructions(best.get("shorts", ())) + route.drc_obstructions(
+                magic.read_drc(drc_file) if drc_file.is_file() else [], grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
             failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, obs, f"r{k}")
+            shorts = self.shorts(failed, rdef)
             r = {"attempt": best["attempt"], "round": k, "failed_nets": failed, "drc": n, "def": str(rdef),
-                 "gds": str(rgds), "repairs": reps, "obs": obs, "drc_file": str(work / f"drc_r{k}.drc.txt")}
+                 "gds": str(rgds), "repairs": reps, "obs": obs, "drc_file": str(work / f"drc_r{k}.drc.txt"),
+                 "shorts": shorts}
             rounds.append(r)
-            print(f"[route] {attempt.name} round {k}: {self.describe(failed, n)}", flush=True)
-            if (failed, n) < (best["failed_nets"], best["drc"]):
+            print(f"[route] {attempt.name} round {k}: {self.describe(failed, n, (), len(shorts))}", flush=True)
+            if self.rank(r) < self.rank(best):
                 best, stall = r, 0
             else:
                 stall += 1
@@ -181,7 +199,7 @@ class RouteStage(Stage):
         area = design_area(routed_text, defedit.lef_macro_sizes(ctx.pdk.lef.read_text()))
         inst_area = json.loads(ctx.path("synth_cells").read_text()).get("area_um2")
         return {"route__wirelength": route.def_wirelength_um(routed_text), "magic__drc_error__count": best["drc"],
-                "route__failed_nets": best["failed_nets"], **area,
+                "route__failed_nets": best["failed_nets"], "route__short__count": len(best.get("shorts", ())), **area,
                 "design__core__utilisation": (inst_area / area["design__core__area"]) if inst_area else None,
                 "place__density__target": attempt.density,
                 "route__attempts__count": len({tuple(r["attempt"]) for r in rounds}),
