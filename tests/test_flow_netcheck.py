@@ -59,3 +59,28 @@ def test_power_nets_and_one_nets_own_metal_are_not_shorts():
     text = _def(34476).replace("+ ROUTED met1 ( 44068 34612 ) ( 43976 * ) M1M2_PR_0 ;",
                                "+ ROUTED met1 ( 44068 34612 ) ( 43976 * ) M1M2_PR_0\n  NEW met1 ( 44068 34612 ) ( 44068 34700 ) ;")
     assert netcheck.shorts(text) == []  # a's two wires overlap each other; VPWR crosses a's met1: not looked at
+
+
+def test_repair_adds_no_vertex_off_the_manufacturing_grid(tmp_path):
+    """A notch whose Euclidean edge pair ends off the 5 nm grid (KLayout's m2_OFFGRID on baseline_w2a2_n32) is
+    filled with a box grown to the grid."""
+    import klayout.db as db
+
+    from flow.pnr import repair
+
+    ly = db.Layout()
+    ly.dbu = 0.001
+    top = ly.create_cell("t")
+    m2 = ly.layer(69, 20)
+    # an L-shaped met2 polygon with a 0.085 um notch next to a jog, as the router left it
+    for b in ((5390, 63760, 5650, 64080), (5450, 64080, 5590, 67590), (5450, 67590, 6050, 67730),
+              (5840, 67815, 6120, 68185), (5910, 67730, 6050, 67815), (5910, 68185, 6050, 72000)):
+        top.shapes(m2).insert(db.Box(*b))
+    src, out = tmp_path / "in.gds", tmp_path / "out.gds"
+    ly.write(str(src))
+    stats = repair.repair(src, out)
+    res = db.Layout()
+    res.read(str(out))
+    pts = [pt for p in db.Region(res.top_cells()[0].begin_shapes_rec(res.layer(69, 20))).each()
+           for pt in p.each_point_hull()]
+    assert stats["notch"] >= 1 and pts and all(pt.x % 5 == 0 and pt.y % 5 == 0 for pt in pts)
