@@ -190,3 +190,34 @@ def test_failed_net_names_come_from_qrouters_final_list():
     r = route.parse_log(log)
     assert r.failed_nets == 2 and r.failed_names == ("s2_valid", "_0739_")
     assert "s2_valid, _0739_" in RouteStage.describe(2, 10**9, r.failed_names)
+
+
+def test_speculative_attempts_run_at_a_lower_priority(tmp_path):
+    import os
+    import time
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def run(i):
+        time.sleep(1.0 if i == 0 else 0.0)  # attempt 1 finishes while attempt 0 still decides
+        return {"failed": 3 if i == 0 else 0, "nice": os.getpriority(os.PRIO_PROCESS, 0)}
+
+    d, results = AT.run_in_order(DENS, run, lambda r: Outcome(r["failed"]), 2, log=lambda m: None)
+    assert d.winner == 1
+    assert results[0]["nice"] == base and results[1]["nice"] == min(19, base + AT.SPECULATIVE_NICE)
+
+
+def test_a_speculative_attempt_gets_its_priority_back_when_it_decides(tmp_path):
+    import os
+    import time
+
+    if os.geteuid() != 0:
+        pytest.skip("raising a priority back needs root")
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def run(i):
+        time.sleep(0.0 if i == 0 else 1.5)  # attempt 0 fails at once; attempt 1 then decides
+        return {"failed": 3 if i == 0 else 0, "nice": os.getpriority(os.PRIO_PROCESS, 0)}
+
+    d, results = AT.run_in_order(DENS, run, lambda r: Outcome(r["failed"]), 2, log=lambda m: None)
+    assert d.winner == 1 and results[1]["nice"] == base

@@ -6,8 +6,9 @@ is that rule as a pure function of the outcomes known so far, so the winner is a
 recipe order** (never the first to finish) and does not depend on timing or on how many attempts ran at once.
 
 ``run_in_order`` runs the attempts ``decide`` may still need, up to ``jobs`` at a time, each in a forked process of
-its own session (so its tools can be stopped with it), speculatively ahead of the first undecided one: an
-attempt whose result can no longer matter (a clean one earlier in the recipe, or a time-out at its density earlier
+its own session (so its tools can be stopped with it), speculatively ahead of the first undecided one and at a
+lower CPU priority than it (``SPECULATIVE_NICE``, so speculation costs the deciding attempt little on a busy
+machine): an attempt whose result can no longer matter (a clean one earlier in the recipe, or a time-out at its density earlier
 in the recipe) is stopped. With ``jobs=1`` it runs them one after another in this process, like a loop would.
 """
 
@@ -71,8 +72,15 @@ def decide(densities: Sequence[float], outcomes: Mapping[int, Outcome]) -> Decis
     return Decision(None, tuple(pending), tuple(considered))
 
 
-def _child(conn: Any, fn: Callable[[int], Any], i: int) -> None:
+SPECULATIVE_NICE = 10
+"""Niceness of an attempt started ahead of an undecided earlier one: on a machine busy with other work the attempt
+that decides runs first; it gets its priority back (as root) when it becomes the first undecided attempt."""
+
+
+def _child(conn: Any, fn: Callable[[int], Any], i: int, nice: int = 0) -> None:
     os.setsid()  # own process group: stopping the attempt stops the tools it started
+    if nice:
+        os.nice(nice)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stopped means stopped (the parent handles interruptions)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -122,6 +130,7 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
                 outcomes[i] = Outcome(-1, error=e)
     ctx = multiprocessing.get_context("fork")
     running: dict[int, tuple[multiprocessing.process.BaseProcess, Any]] = {}
+    niced: set[int] = set()
     try:
         while True:
             d = decide(densities, outcomes)
@@ -134,15 +143,25 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
                 log(f"attempt {i}: stopped (an earlier attempt in the recipe decides)")
                 _stop(proc)
                 conn.close()
+            first = d.pending[0]
+            if first in running and first in niced:  # now it decides: back to the parent's priority
+                try:
+                    os.setpriority(os.PRIO_PGRP, running[first][0].pid, os.getpriority(os.PRIO_PROCESS, 0))
+                except OSError:  # not root: it keeps running, only more slowly under load
+                    pass
+                niced.discard(first)
             for i in d.pending:
                 if len(running) >= jobs:
                     break
                 if i not in running:
+                    nice = 0 if i == first else SPECULATIVE_NICE
                     parent, child = ctx.Pipe(duplex=False)
-                    proc = ctx.Process(target=_child, args=(child, run, i), daemon=False)
+                    proc = ctx.Process(target=_child, args=(child, run, i, nice), daemon=False)
                     proc.start()
                     child.close()
                     running[i] = (proc, parent)
+                    if nice:
+                        niced.add(i)
             ready = wait([conn for _, conn in running.values()])
             for i in [i for i, (_, conn) in running.items() if conn in ready]:
                 proc, conn = running.pop(i)
