@@ -199,7 +199,7 @@ def test_speculative_attempts_run_at_a_lower_priority(tmp_path):
     base = os.getpriority(os.PRIO_PROCESS, 0)
 
     def run(i):
-        time.sleep(1.0 if i == 0 else 0.0)  # attempt 1 finishes while attempt 0 still decides
+        time.sleep(1.5 if i == 0 else 0.3)  # attempt 1 finishes while attempt 0 still decides
         return {"failed": 3 if i == 0 else 0, "nice": os.getpriority(os.PRIO_PROCESS, 0)}
 
     d, results = AT.run_in_order(DENS, run, lambda r: Outcome(r["failed"]), 2, log=lambda m: None)

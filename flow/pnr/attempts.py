@@ -77,10 +77,8 @@ SPECULATIVE_NICE = 10
 that decides runs first; it gets its priority back (as root) when it becomes the first undecided attempt."""
 
 
-def _child(conn: Any, fn: Callable[[int], Any], i: int, nice: int = 0) -> None:
+def _child(conn: Any, fn: Callable[[int], Any], i: int) -> None:
     os.setsid()  # own process group: stopping the attempt stops the tools it started
-    if nice:
-        os.nice(nice)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stopped means stopped (the parent handles interruptions)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -92,6 +90,16 @@ def _child(conn: Any, fn: Callable[[int], Any], i: int, nice: int = 0) -> None:
             conn.send(("error", BitbranchError(f"{type(e).__name__}: {e} ({traceback.format_exc(limit=3)})")))
     finally:
         conn.close()
+
+
+def _priority(pid: int, nice: int, group: bool) -> None:
+    """Set the niceness of an attempt's process (and, with ``group``, of the tools in its process group); raising a
+    priority needs root, so without it an attempt just keeps its lower one."""
+    for which in ((os.PRIO_PROCESS, os.PRIO_PGRP) if group else (os.PRIO_PROCESS,)):
+        try:
+            os.setpriority(which, pid, nice)
+        except OSError:
+            pass
 
 
 def _stop(proc: multiprocessing.process.BaseProcess) -> None:
@@ -131,6 +139,7 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
     ctx = multiprocessing.get_context("fork")
     running: dict[int, tuple[multiprocessing.process.BaseProcess, Any]] = {}
     niced: set[int] = set()
+    base = os.getpriority(os.PRIO_PROCESS, 0)
     try:
         while True:
             d = decide(densities, outcomes)
@@ -145,22 +154,19 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
                 conn.close()
             first = d.pending[0]
             if first in running and first in niced:  # now it decides: back to the parent's priority
-                try:
-                    os.setpriority(os.PRIO_PGRP, running[first][0].pid, os.getpriority(os.PRIO_PROCESS, 0))
-                except OSError:  # not root: it keeps running, only more slowly under load
-                    pass
+                _priority(running[first][0].pid, base, group=True)
                 niced.discard(first)
             for i in d.pending:
                 if len(running) >= jobs:
                     break
                 if i not in running:
-                    nice = 0 if i == first else SPECULATIVE_NICE
                     parent, child = ctx.Pipe(duplex=False)
-                    proc = ctx.Process(target=_child, args=(child, run, i, nice), daemon=False)
+                    proc = ctx.Process(target=_child, args=(child, run, i), daemon=False)
                     proc.start()
                     child.close()
                     running[i] = (proc, parent)
-                    if nice:
+                    if i != first:  # set by the parent, so a quick re-prioritisation cannot come before it
+                        _priority(proc.pid, min(19, base + SPECULATIVE_NICE), group=False)
                         niced.add(i)
             ready = wait([conn for _, conn in running.values()])
             for i in [i for i, (_, conn) in running.items() if conn in ready]:
