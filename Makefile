@@ -3,6 +3,7 @@
 # Tool variables: SIM (icarus|verilator), WAVES (1 keeps FST), JUNIT (verify's JUnit XML path), FLOW (local|openlane), CLOCK_NS.
 # Flow variables (synth sta power gds): BUILD_ROOT (build folder), FORCE=1 (rerun up-to-date stages); power and gds:
 # VECTORS, SEED (gate-level simulation stimulus). A variable a command cannot use stops it with one error line.
+# gds, ppa, demo: ROUTE_JOBS (placement attempts routed side by side; default: the cores, shared out by JOBS in a sweep).
 
 BITS     ?=
 WBITS    ?=
@@ -22,6 +23,7 @@ FORCE    ?=
 VECTORS  ?=
 SEED     ?=
 JOBS     ?= 2
+ROUTE_JOBS ?=
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -76,16 +78,16 @@ synth sta power: check-deps
 	@$(PY) -m flow $@ $(SPEC) $(FLOWARGS)
 
 gds: check-deps
-	@$(PY) -m flow gds $(SPEC) $(FLOWARGS) --flow '$(FLOW)'
+	@BITBRANCH_ROUTE_JOBS='$(ROUTE_JOBS)' $(PY) -m flow gds $(SPEC) $(FLOWARGS) --flow '$(FLOW)'
 
 ppa: check-deps
-	@$(PY) -m reports ppa --jobs '$(JOBS)'
+	@BITBRANCH_ROUTE_JOBS='$(ROUTE_JOBS)' $(PY) -m reports ppa --jobs '$(JOBS)'
 
 qnn: check-deps
 	@$(PY) -m reports.qnn
 
 demo: deps
-	@$(PY) -m reports demo --jobs '$(JOBS)'
+	@BITBRANCH_ROUTE_JOBS='$(ROUTE_JOBS)' $(PY) -m reports demo --jobs '$(JOBS)'
 
 test: deps
 	@$(PY) -m pytest

@@ -16,6 +16,7 @@ PROBES: dict[str, list[str]] = {
     "magic": ["magic", "--version"],
     "qrouter": ["qrouter", "-v", "0", "-h"],
     "netgen-lvs": ["netgen-lvs", "-batch", "quit"],
+    "klayout": ["klayout", "-b", "-v"],  # --version is not an option of klayout 0.28 (it would start the GUI)
 }
 
 

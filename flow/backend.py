@@ -52,8 +52,9 @@ def run_local(spec: DesignSpec, clock_ns: float, root: Path, force: bool = False
     tech.check_plain_paths(ctx.root, ctx.pdk)  # before hours of work, not at placement
     run_flow(FLOWS["gds"], ctx, force=force)
     m = M.read_metrics(ctx.metrics_path)
-    print(f"GDS: {ctx.path('gds')}  DRC boxes: {m.get('magic__drc_error__count')}  "
-          f"LVS errors: {m.get('design__lvs_error__count')}  metrics: {ctx.metrics_path}")
+    print(f"GDS: {ctx.path('gds')}  DRC: magic {m.get('magic__drc_error__count')}, "
+          f"KLayout {m.get('klayout__drc_error__count')}  LVS errors: {m.get('design__lvs_error__count')}  "
+          f"metrics: {ctx.metrics_path}")
     return m
 
 

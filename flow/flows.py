@@ -17,6 +17,7 @@ from typing import Mapping
 from flow.derived import LibertyStage
 from flow.gatesim import GateSimStage
 from flow.openlane_stage import OpenLaneStage
+from flow.pnr.klayout_drc_stage import KlayoutDrcStage
 from flow.pnr.lvs_stage import LvsStage
 from flow.pnr.place_stage import PlaceStage
 from flow.pnr.post import PostRoutePowerStage, PostRouteStaStage, RoutedGateSimStage, RoutedNetlistStage
@@ -36,7 +37,7 @@ FLOW_TABLE: dict[str, tuple[type[Stage], ...]] = {
     "power": _POWER,
     # the front end's pre-route stages run on the same netlist first, so metrics.json holds one consistent set;
     # the post-route stages then overwrite timing__* and power__* with the routed values (see provenance)
-    "gds": (*_POWER, PnrTechStage, PlaceStage, RouteStage, LvsStage,
+    "gds": (*_POWER, PnrTechStage, PlaceStage, RouteStage, LvsStage, KlayoutDrcStage,
             RoutedNetlistStage, RoutedGateSimStage, PostRouteStaStage, PostRoutePowerStage, RenderStage),
     "openlane": (OpenLaneStage,),
 }

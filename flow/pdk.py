@@ -6,7 +6,7 @@ Stable API (the back end builds on it):
   ``<repo>/../shared/pdk``, then ``~/.ciel`` and ``~/.volare``; raises ``PdkError`` naming every place tried.
 - ``Pdk``: frozen; ``.root`` (the folder holding ``sky130A/``), ``.source`` (how it was found), and
   paths ``.liberty(corner)``, ``.lef``, ``.techlef``, ``.gds``, ``.cdl``, ``.verilog_models``,
-  ``.magic_tech``, ``.klayout_tech``, ``.klayout_lyp``.
+  ``.magic_tech``, ``.klayout_tech``, ``.klayout_lyp``, ``.klayout_drc_deck`` (the KLayout sky130 DRC deck).
 - ``DONT_USE_PATTERNS``: glob patterns of cells unsuitable for synthesis (yosys 0.23 has no -dont_use);
   ``read_cell_list(path)`` reads one-name-a-line lists such as qrouter's bad-cell list, to add to them.
 - ``derived_liberty(pdk, corner, pdk_build_dir, extra_dont_use=()) -> Path``: a filtered copy under
@@ -120,6 +120,11 @@ class Pdk:
     @property
     def klayout_lyp(self) -> Path:
         return self.variant_dir / "libs.tech" / "klayout" / "tech" / f"{VARIANT}.lyp"
+
+    @property
+    def klayout_drc_deck(self) -> Path:
+        """The KLayout sky130 DRC runset (OpenLane's second DRC deck), for Debian's ``klayout -b -r``."""
+        return self.variant_dir / "libs.tech" / "klayout" / "drc" / f"{VARIANT}_mr.drc"
 
 
 def _usable(root: Path) -> bool:

@@ -8,7 +8,8 @@ Stable API (the back end builds on it):
   ``flow`` that produces it, or a primary input.
 - ``Stage``: subclass with class attributes ``name``, ``tools`` (executables, for versions), ``metric_names``,
   ``consumes`` (artifact names it reads), ``produces`` ({artifact name: path in its folder, ``{top}`` = the
-  design's top module}), ``sources`` (helper files it runs besides its own module) and ``shared`` (True: the
+  design's top module}), ``sources`` (non-Python files its code reads: the Python code it runs is found from
+  its module's imports, ``flow/sources.py``) and ``shared`` (True: the
   stage writes under ``build/pdk/``, for every design); override ``config(ctx)`` and ``run(ctx) -> dict`` (the
   metric values it measured). A stage reads its inputs as ``ctx.path(name)`` / ``ctx.paths(name)``, never by
   constructing another stage. ``inputs(ctx)`` (consumed files + sources) and ``outputs(ctx)`` (produced files)
@@ -22,7 +23,7 @@ Stable API (the back end builds on it):
   with nothing changed (``flow/resume.py``).
 - ``StageError(stage, log_path, last_lines, reason)``: a ``BitbranchError`` whose str() is one line.
 - ``execute(stage, ctx, force=False) -> StageResult``: skip when outputs exist and the stored hash of
-  (input contents + config + tool versions + the stage's source file) matches; else run (``flow__status`` = ``running <stage>``, or
+  (input contents + config + tool versions + the stage's code: its module's import closure) matches; else run (``flow__status`` = ``running <stage>``, or
   ``failed at <stage>: ...`` if it raises), store the stage's metrics and their digest in ``<stage dir>/stamp.json``
   (read back through ``common.state``: a damaged stamp is one warning line and the stage reruns) and merge them
   (with provenance incl. ``metric_keys``) into the flow metrics file. A shared stage runs under ``build/pdk/.lock``.
@@ -62,6 +63,7 @@ from common.tools import tool_version
 from flow import librelane_metrics, resume
 from flow import metrics as M
 from flow.pdk import CORNERS, Pdk, file_digest, router_dont_use
+from flow.sources import closure_digest
 from model.contract import manifest_files, read_manifest
 from model.spec import DesignSpec
 
@@ -95,6 +97,9 @@ class StageError(BitbranchError):
         if tail:
             msg += f"; last lines: {tail}"
         super().__init__(msg)
+
+    def __reduce__(self):  # picklable with its fields (a route attempt's process hands its error back)
+        return (type(self), (self.stage, self.log_path, self.last_lines, self.reason))
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ PRIMARY_INPUTS: dict[str, Callable[[FlowContext], Sequence[Path]]] = {
     "pdk_cdl": lambda ctx: (ctx.pdk.cdl,),
     "pdk_verilog_models": lambda ctx: tuple(ctx.pdk.verilog_models),
     "pdk_magic_tech": lambda ctx: (ctx.pdk.magic_tech,),
+    "pdk_klayout_drc_deck": lambda ctx: (ctx.pdk.klayout_drc_deck,),
 }
 """Artifacts no stage produces: the design's RTL (made by ``prepare``, i.e. ``rtl.generate``) and the PDK's files."""
 
@@ -374,7 +380,7 @@ class Stage:
         }
 
     def fingerprint(self, ctx: FlowContext) -> str:
-        """Hash of the inputs' contents, the config, the tool versions and the stage's source file.
+        """Hash of the inputs' contents, the config, the tool versions and the stage's code (its import closure).
 
         Input paths are hashed relative to the build root, the PDK root or the repository (``portable_path``),
         so the same build has the same fingerprints whichever way its root is spelled."""
@@ -385,14 +391,15 @@ class Stage:
         h.update(json.dumps(json_safe(dict(self.config(ctx))), sort_keys=True).encode())
         h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
         h.update(self.name.encode())
-        h.update(type(self)._source_digest.encode())  # the stage's own code: a changed stage reruns
+        h.update(type(self)._source_digest.encode())  # the stage's code and every module it imports
         return h.hexdigest()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Hash the stage's module when it is loaded: the code that runs, even if the file is edited later."""
+        """Hash the stage's code when it is loaded (the code that runs, even if a file is edited later): its module
+        and every repository module that reaches through imports (``flow/sources.py``)."""
         super().__init_subclass__(**kwargs)
         src = inspect.getsourcefile(cls)
-        cls._source_digest = file_digest(Path(src)) if src else ""
+        cls._source_digest = closure_digest(Path(src)) if src else ""
 
 
 def portable_path(p: Path | str, ctx: FlowContext) -> str:
@@ -526,12 +533,17 @@ def _execute(stage: Stage, ctx: FlowContext, force: bool) -> StageResult:
             msg = str(e).split(";")[0] if isinstance(e, BitbranchError) else type(e).__name__
             M.set_status(ctx.metrics_path, f"failed at {stage.name}: {msg}")
             raise
-        undeclared = sorted(k for k in values if not any(k == m or k.startswith(m + "__corner:") for m in stage.metric_names))
+        # a declared name also covers its __corner:<c> variants, and a declared family "x__rule" its "x__rule:<r>" keys
+        undeclared = sorted(k for k in values if not any(k == m or k.startswith((m + "__corner:", m + ":"))
+                                                         for m in stage.metric_names))
         if undeclared:
             raise StageError(stage.name, None, [], f"wrote undeclared metrics {', '.join(undeclared)} (a bug)")
-        print(f"[{stage.name}] done in {time.monotonic() - t0:.1f} s -> {stage.dir(ctx)}")
+        wall_s = round(time.monotonic() - t0, 2)
+        print(f"[{stage.name}] done in {wall_s:.1f} s -> {stage.dir(ctx)}")
         values = json.loads(json_text(values))  # as a reader will see them (NaN -> null)
-        atomic_write_json(stamp, {"fingerprint": fingerprint, "metrics": values, "metrics_sha256": metrics_digest(values)})
+        # wall_s: how long the run that made these outputs took (bench/flow_stages.py reads it; not hashed)
+        atomic_write_json(stamp, {"fingerprint": fingerprint, "metrics": values, "metrics_sha256": metrics_digest(values),
+                                  "wall_s": wall_s})
         skipped = False
     prov = {**stage.provenance(ctx), "metric_keys": sorted(values)}
     M.merge_metrics(ctx.metrics_path, values, prov, stage.name)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -140,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failed.append(f"verify {s.id}")
         print(f"demo: step 2/3 flow to {ns.stage} ({jobs} jobs)")
     if ns.cmd in ("ppa", "demo"):
+        from flow.pnr.common import ROUTE_JOBS_ENV, route_jobs
+
+        if not os.environ.get(ROUTE_JOBS_ENV, "").strip():  # the cores shared out: each design routes with its part
+            os.environ[ROUTE_JOBS_ENV] = str(max(1, route_jobs() // max(1, jobs)))
         results = run_jobs(specs, lambda s: run_flow_job(s, ns.stage, clock, root), jobs)
         failed += [f"flow {r.spec.id} (log: {r.log})" for r in results if not r.ok]
     from flow.stage import DEFAULT_CLOCK_NS, FlowConfig, config_summary

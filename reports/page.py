@@ -125,7 +125,8 @@ MEASURED: tuple[tuple[str, str, Cell], ...] = (
     ("TOPS/mm&sup2;", "", lambda r: _num(r.tops_per_mm2, ".3f")),
     ("model area err", "", lambda r: _pct(r.model_area_err_pct)),
     ("model E err", "", lambda r: _pct(r.model_energy_err_pct)),
-    ("DRC", "", lambda r: _num(r.drc_errors, "d")),
+    ("DRC magic", "", lambda r: _num(r.drc_errors, "d")),
+    ("DRC KLayout", "", lambda r: _num(r.klayout_drc_errors, "d")),
     ("LVS", "", lambda r: _num(r.lvs_errors, "d")),
 )
 

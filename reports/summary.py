@@ -42,7 +42,7 @@ def _f(v: Any, fmt: str) -> str:
 def measured_table(rows: Sequence[PpaRow]) -> list[str]:
     """One line per flow design (model-only rows left out); blank numbers for rows that are not ok."""
     out = ["| design | status | measured | area um^2 | fmax MHz (ss) | energy/MAC pJ | GMAC/s | TOPS/W | model area err | "
-           "model E err | DRC | LVS |", "|" + "---|" * 12]
+           "model E err | DRC magic | DRC KLayout | LVS |", "|" + "---|" * 13]
     for r in rows:
         if r.status == "model-only":
             continue
@@ -52,7 +52,8 @@ def measured_table(rows: Sequence[PpaRow]) -> list[str]:
         pct = (lambda v: g(v, "+.1f") + ("%" if ok and v is not None else ""))  # noqa: E731
         out.append(f"| {r.id} | {status} | {r.source if ok else '–'} | {g(r.area_um2, '.0f')} | {g(r.fmax_mhz, '.1f')} | {g(r.energy_per_mac_pj, '.3f')} "
                    f"| {g(r.throughput_gmacs, '.2f')} | {g(r.tops_per_w, '.2f')} | {pct(r.model_area_err_pct)} "
-                   f"| {pct(r.model_energy_err_pct)} | {g(r.drc_errors, 'd')} | {g(r.lvs_errors, 'd')} |")
+                   f"| {pct(r.model_energy_err_pct)} | {g(r.drc_errors, 'd')} | {g(r.klayout_drc_errors, 'd')} "
+                   f"| {g(r.lvs_errors, 'd')} |")
     return out
 
 

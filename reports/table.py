@@ -50,7 +50,8 @@ class PpaRow:
     model_energy_per_mac_pj: float | None = None
     model_area_err_pct: float | None = None
     model_energy_err_pct: float | None = None
-    drc_errors: int | None = None
+    drc_errors: int | None = None  # magic's deck (unique error boxes)
+    klayout_drc_errors: int | None = None  # KLayout's sky130 deck (report items); None when that stage did not run
     lvs_errors: int | None = None
     # post-synthesis numbers of the same design (its synth, sta and power stages; the main columns of a
     # post-synthesis row): kept for a routed design, and for one whose back end failed or is still running
@@ -74,6 +75,8 @@ UNITS: dict[str, str] = {
     "tops_per_w": "TOPS/W (2 ops per MAC)",
     "tops_per_mm2": "TOPS/mm^2 at fmax (2 ops per MAC)",
     "weight_bits": "bits of weights per dot product (N*WBITS)",
+    "drc_errors": "magic DRC error boxes (sky130A.tech, drc(full))",
+    "klayout_drc_errors": "KLayout DRC markers (sky130A_mr.drc: feol, beol, offgrid)",
     "synth_area_um2": "um^2, post-synthesis cell area",
     "synth_fmax_mhz": "MHz, post-synthesis (no wires)",
     "synth_energy_per_mac_pj": "pJ per MAC, post-synthesis (no wires)",
@@ -188,6 +191,7 @@ def _row(spec: DesignSpec, root: Path | str, d: Path, base: dict[str, Any], expe
     routed = "design__die__area" in metrics and "route__wirelength" in metrics
     gmacs = fmax * 1e6 * spec.n / ii / 1e9 if fmax and ii else None
     drc, lvs = _num(metrics, "magic__drc_error__count"), _num(metrics, "design__lvs_error__count")
+    kdrc = _num(metrics, "klayout__drc_error__count")
     synth = _synth_columns(spec, root, metrics, routed) if (check_stamps or not routed) else {}
     return PpaRow(
         **base,
@@ -204,6 +208,7 @@ def _row(spec: DesignSpec, root: Path | str, d: Path, base: dict[str, Any], expe
         tops_per_w=OPS_PER_MAC / e_mac if e_mac else None,  # ops/J / 1e12 = 2 / (E_pJ)
         tops_per_mm2=OPS_PER_MAC * gmacs / 1e3 / (area * 1e-6) if gmacs and area else None,
         drc_errors=int(drc) if drc is not None else None,
+        klayout_drc_errors=int(kdrc) if kdrc is not None else None,
         lvs_errors=int(lvs) if lvs is not None else None,
         provenance=_provenance_summary(metrics),
         **synth,

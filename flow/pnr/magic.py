@@ -1,4 +1,5 @@
-"""magic 8.3 full DRC and SPICE extraction of the merged GDS (cell GDS read, fillers flattened)."""
+"""magic 8.3 full DRC and SPICE extraction of the merged GDS (cell GDS read, fillers flattened); ``run_magic`` runs it
+for the route (DRC) and LVS (extraction) stages."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import re
 from pathlib import Path
 
 from common import quote
+from common.files import atomic_write_text
+from flow.pnr import tech
+from flow.stage import FlowContext, StageError, run_tool
 
 DrcBox = tuple[str, tuple[float, float, float, float]]
 
@@ -82,3 +86,20 @@ def summarise(boxes: list[DrcBox]) -> dict[str, int]:
     for why, _ in boxes:
         counts[why] = counts.get(why, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def run_magic(stage: str, ctx: FlowContext, t: tech.PnrTech, gds_path: Path, top: str, prefix: Path, extract: bool) -> int:
+    """Magic DRC (and optionally extraction) of gds_path; returns the DRC box count."""
+    tcl = prefix.with_suffix(".tcl")
+    atomic_write_text(tcl, script(t.magic_tech, gds_path.resolve(), top, prefix.resolve(), extract))
+    log = run_tool(stage, "magic", ["magic", "-dnull", "-noconsole", str(tcl.resolve())], prefix.parent,
+                   ctx.config.timeout_s, cwd=prefix.parent, log_name=prefix.name + ".magic")
+    text = log.read_text(errors="replace")
+    try:
+        drc_count(text)  # magic got to the end of its check
+    except ValueError:
+        raise StageError(stage, log, text.splitlines()[-8:], "magic reported no DRC count") from None
+    n = len(read_drc(prefix.with_name(prefix.name + ".drc.txt")))  # unique error boxes
+    if extract and "EXTRACT_DONE" not in text:
+        raise StageError(stage, log, text.splitlines()[-8:], "magic extraction did not finish")
+    return n

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from common.files import atomic_write_json, atomic_write_text
 from common.tools import debian_version
 from flow.pnr import defedit, tech
-from flow.pnr.common import PNR, stage_sources
+from flow.pnr.common import PNR
 from flow.pnr.place import PLACE_CONSUMES, place
 from flow.stage import FlowContext, Stage
 
@@ -23,7 +23,6 @@ class PlaceStage(Stage):
     metric_names = ("place__tap__worst_distance__um", "place__taps__count")
     consumes = PLACE_CONSUMES
     produces = {"placed_def": "placed.def", "qrouter_head": "qrouter_head.cfg", "rail_obs": "rail_obs.tcl"}
-    sources = tuple(stage_sources("defedit", "place"))
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         return {"attempt": PNR.attempts[0].as_list(), "tap_um": PNR.tap_um, "qflow_tech": tech.QFLOW_TECH,

@@ -18,7 +18,6 @@ from flow.liberty import load_library
 from flow.netlist import parse_netlist
 from flow.pdk import CORNERS
 from flow.pnr import defedit, spef
-from flow.pnr.common import stage_sources
 from flow.sta import (
     STA_CORNERS,
     TimingConstraints,
@@ -43,7 +42,6 @@ class RoutedNetlistStage(Stage):
                     "design__instance__area__physical")
     consumes = ("rtl_manifest", "routed_def", "netlist", "pdk_techlef", "pdk_lef")
     produces = {"routed_netlist": "routed.v", "wire_caps": "wire_caps.json", "routed_spef": "routed.spef"}
-    sources = tuple(stage_sources("defedit", "spef"))
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         return {"wire_cap_model": spef.__doc__.split("\n")[2].strip() if spef.__doc__ else "",

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from flow.pnr import render
-from flow.pnr.common import PNR_DIR
 from flow.stage import FlowContext, Stage
 
 
@@ -18,7 +17,6 @@ class RenderStage(Stage):
     metric_names = ()
     consumes = ("gds",)
     produces = {"layout_png": "../{top}.png"}  # build/<id>/flow/<top>.png, beside metrics.json
-    sources = (PNR_DIR / "render.py",)
 
     def inputs(self, ctx: FlowContext) -> Sequence[Path]:
         lyp = ctx.pdk.klayout_lyp  # optional: without the PDK's layer properties klayout uses its defaults

@@ -4,11 +4,16 @@
 2. same-pin double L1M1 vias closer than mcon spacing are bridged on met1, one cut kept.
 3. li1 slivers (<= 20 nm) from offset taps are clipped.
 4. met1..met4 notch fill and small-hole fill; 5. islands below minimum area are extended.
+Every added shape lies on the 5 nm manufacturing grid.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import klayout.db as db
 
 from common.files import atomic_output
 
@@ -20,6 +25,15 @@ METALS = {
     "met4": (71, 0.30, 0.24, "v"),
 }
 NUDGE_MAX_STEPS = 30  # 5 nm steps -> at most 150 nm
+GRID_UM = 0.005  # sky130 manufacturing grid: every vertex a repair adds lies on it (KLayout's offgrid checks)
+
+
+def on_grid(box: "db.Box", grid: int) -> "db.Box":
+    """``box`` grown outwards to the next grid lines (integer database units)."""
+    import klayout.db as db
+
+    return db.Box(box.left // grid * grid, box.bottom // grid * grid, -(-box.right // grid) * grid,
+                  -(-box.top // grid) * grid)
 
 
 def repair(in_gds: Path, out_gds: Path) -> dict[str, int]:
@@ -143,7 +157,7 @@ def repair(in_gds: Path, out_gds: Path) -> dict[str, int]:
                 break
             fill = db.Region()
             for p in ep.each():
-                fill.insert(p.bbox())
+                fill.insert(on_grid(p.bbox(), U(GRID_UM)))  # a Euclidean edge pair can end off the grid
             fill.merge()
             stats["notch"] += fill.count()
             top.shapes(L).insert(fill)

@@ -17,6 +17,7 @@ MAGIC_LAYER = {"Metal1": "met1", "Metal2": "met2", "Metal3": "met3", "Metal4": "
 class RouteResult:
     failed_nets: int
     wirelength_um: float | None
+    failed_names: tuple[str, ...] = ()  # the nets qrouter lists after "Final: Failed net routes: N"
 
 
 def script(qflow_cfg: str, unrouted_def: str, routed_def: str, sources: Iterable[str]) -> str:
@@ -40,7 +41,11 @@ def parse_log(log: str) -> RouteResult:
         failed = 1_000_000
     else:
         failed = 0 if m.group(1).startswith("No") else int(m.group(2))
-    return RouteResult(failed, None)
+    names: list[str] = []
+    lst = re.search(r"Final: Failed net routes: \d+\s*\nList of failed nets follows:\n((?:[ \t]+\S+[^\n]*\n?)*)", log)
+    if lst:
+        names = [line.strip() for line in lst.group(1).splitlines() if line.strip()]
+    return RouteResult(failed, None, tuple(names))
 
 
 def def_wirelength_um(def_text: str) -> float:

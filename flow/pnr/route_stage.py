@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from common.files import atomic_write_json, atomic_write_text
 from common.tools import debian_version
-from flow.pnr import defedit, gds, magic, repair, route, tech
-from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, stage_sources, top_of
+from flow.pnr import attempts, defedit, gds, magic, netcheck, repair, route, tech
+from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, recipe_name, route_jobs, top_of
+from flow.pnr.magic import run_magic
 from flow.pnr.place import PLACE_CONSUMES, place
 from flow.stage import FlowContext, Stage, StageError, run_tool
 
@@ -30,23 +31,6 @@ def design_area(def_text: str, sizes: Mapping[str, tuple[float, float]]) -> dict
             "design__core__area": round(len(rows) * width * defedit.ROW_UM, 4)}
 
 
-def run_magic(stage: str, ctx: FlowContext, t: tech.PnrTech, gds_path: Path, top: str, prefix: Path, extract: bool) -> int:
-    """Magic DRC (and optionally extraction) of gds_path; returns the DRC box count."""
-    script = prefix.with_suffix(".tcl")
-    atomic_write_text(script, magic.script(t.magic_tech, gds_path.resolve(), top, prefix.resolve(), extract))
-    log = run_tool(stage, "magic", ["magic", "-dnull", "-noconsole", str(script.resolve())], prefix.parent,
-                   ctx.config.timeout_s, cwd=prefix.parent, log_name=prefix.name + ".magic")
-    text = log.read_text(errors="replace")
-    try:
-        magic.drc_count(text)  # magic got to the end of its check
-    except ValueError:
-        raise StageError(stage, log, text.splitlines()[-8:], "magic reported no DRC count") from None
-    n = len(magic.read_drc(prefix.with_name(prefix.name + ".drc.txt")))  # unique error boxes
-    if extract and "EXTRACT_DONE" not in text:
-        raise StageError(stage, log, text.splitlines()[-8:], "magic extraction did not finish")
-    return n
-
-
 class RouteStage(Stage):
     """qrouter with a DRC feedback loop: route -> GDS -> repair -> magic DRC; spacing boxes become obstructions.
 
@@ -59,10 +43,10 @@ class RouteStage(Stage):
     name = "route"
     tools = ("qrouter", "magic", "qflow", "yosys")
     metric_names = ("route__wirelength", "magic__drc_error__count", "design__die__area", "design__core__area",
-                    "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count")
+                    "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count",
+                    "route__attempt__winner", "route__recipe", "route__short__count")
     consumes = (*PLACE_CONSUMES, "placed_def", "qrouter_head", "synth_cells", "pdk_lef", "pdk_techlef", "pdk_gds")
     produces = {"routed_def": "routed.def", "gds": "{top}.gds", "drc_report": "drc.txt"}
-    sources = tuple(stage_sources("defedit", "route", "gds", "repair", "magic", "place"))
 
     def routed_def(self, ctx: FlowContext) -> Path:
         return ctx.path("routed_def")
@@ -75,7 +59,9 @@ class RouteStage(Stage):
                 "repair_patience": PNR.repair_patience,
                 "attempts": attempts_config(PNR.attempts), "route_cpu_s": PNR.route_cpu_s,
                 "graywolf_debian_version": debian_version("graywolf"),
-                "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes"}
+                "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes",
+                "rank": "failed nets, then different-net shorts in the routed DEF (netcheck), then magic DRC boxes; "
+                        "shorts and spacing boxes become obstructions of the feedback re-route"}
 
     def route_once(self, ctx: FlowContext, t: tech.PnrTech, work: Path, legal: str, head: str, obs: list[str], tag: str
                    ) -> tuple[int, int, Path, Path, dict[str, int]]:
@@ -111,64 +97,95 @@ class RouteStage(Stage):
         return failed, n, routed, fixed, reps
 
     @staticmethod
-    def describe(failed: int, n: int) -> str:
+    def describe(failed: int, n: int, names: Sequence[str] = (), shorts: int = 0) -> str:
         if failed == TIMED_OUT:
             return f"qrouter timed out (over {PNR.route_cpu_s:g} s CPU or {2 * PNR.route_cpu_s:g} s wall)"
-        return f"failed nets {failed}" + (f", magic DRC boxes {n}" if failed == 0 else " (not checked)")
+        if failed == 0:
+            return f"failed nets 0, shorts {shorts}, magic DRC boxes {n}"
+        shown = ", ".join(names[:8]) + (f", ... {len(names) - 8} more" if len(names) > 8 else "")
+        return f"failed nets {failed}" + (f" ({shown})" if names else "") + " (not checked)"
+
+    def attempt_round0(self, ctx: FlowContext, t: tech.PnrTech, i: int) -> dict[str, Any]:
+        """Attempt ``i`` of the recipe: its placement (the place stage's for the first), then route round 0."""
+        a = PNR.attempts[i]
+        d = self.dir(ctx)
+        if i == 0:
+            legal, head = ctx.path("placed_def").read_text(), ctx.path("qrouter_head").read_text()
+        else:
+            legal, head, _info = place(self.name, ctx, a, d / f"place-{a.name}")
+        work = d / a.name
+        failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, [], "r0")
+        log = work / "qrouter_r0.log"
+        names = (route.parse_log(log.read_text(errors="replace")).failed_names
+                 if failed not in (0, TIMED_OUT) and log.is_file() else ())
+        shorts = self.shorts(failed, rdef)
+        print(f"[route] {a.name} round 0: {self.describe(failed, n, names, len(shorts))}", flush=True)
+        return {"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
+                "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt"),
+                "failed_names": list(names), "shorts": shorts, "legal": legal, "head": head}
+
+    @staticmethod
+    def shorts(failed: int, routed_def: Path) -> list[tuple[str, tuple[float, float, float, float]]]:
+        """Different-net shorts in a complete route (``flow/pnr/netcheck.py``); none are looked for otherwise."""
+        if failed != 0 or not Path(routed_def).is_file():
+            return []
+        return netcheck.shorts(Path(routed_def).read_text())
+
+    @staticmethod
+    def rank(r: Mapping[str, Any]) -> tuple[int, int, int]:
+        """Rounds compare by failed nets, then shorts (an LVS error neither DRC deck sees), then magic DRC boxes."""
+        return r["failed_nets"], len(r.get("shorts", ())), r["drc"]
 
     def first_route(self, ctx: FlowContext, t: tech.PnrTech) -> tuple[list[dict[str, Any]], dict[Path, tuple[str, str]]]:
-        """Round 0 of each attempt in order until one leaves no failed net; returns the rounds and placements."""
-        d = self.dir(ctx)
-        placements = {}
+        """Round 0 of the recipe's attempts until one leaves no failed net (a time-out skips the rest of its
+        density), up to ``route_jobs()`` side by side; the first clean attempt *in recipe order* wins, so the
+        result does not depend on timing (``flow/pnr/attempts.py``). Returns the rounds a one-at-a-time loop
+        would have run, in order, and their placements."""
+        jobs = route_jobs()
+        decision, results = attempts.run_in_order(
+            [a.density for a in PNR.attempts], lambda i: self.attempt_round0(ctx, t, i),
+            lambda r: attempts.Outcome(r["failed_nets"], timed_out=r["failed_nets"] == TIMED_OUT), jobs,
+            log=lambda msg: print(f"[route] {msg}", flush=True))
+        placements: dict[Path, tuple[str, str]] = {}
         rounds: list[dict[str, Any]] = []
-        too_dense: set[float] = set()
-        for i, a in enumerate(PNR.attempts):
-            if a.density in too_dense:
-                continue
-            if i == 0:
-                legal, head = ctx.path("placed_def").read_text(), ctx.path("qrouter_head").read_text()
-            else:
-                legal, head, _info = place(self.name, ctx, a, d / f"place-{a.name}")
-            work = d / a.name
-            placements[work] = (legal, head)
-            failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, [], "r0")
-            rounds.append({"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
-                           "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt")})
-            print(f"[route] {a.name} round 0: {self.describe(failed, n)}", flush=True)
-            if failed == 0:
-                break
-            if failed == TIMED_OUT:
-                too_dense.add(a.density)
+        for i in decision.considered:
+            r = dict(results[i])
+            placements[Path(r["def"]).parent] = (r.pop("legal"), r.pop("head"))
+            rounds.append(r)
         return rounds, placements
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         d = self.dir(ctx)
         t = pnr_tech(ctx)
         rounds, placements = self.first_route(ctx, t)
-        best = min(rounds, key=lambda r: (r["failed_nets"], r["drc"]))
+        best = min(rounds, key=self.rank)
         if best["failed_nets"] > 0:
             atomic_write_json(d / "rounds.json", rounds)
-            tried = ", ".join(f"{Attempt(*r['attempt']).name}: {self.describe(r['failed_nets'], r['drc'])}" for r in rounds)
+            tried = ", ".join(f"{Attempt(*r['attempt']).name}: "
+                              f"{self.describe(r['failed_nets'], r['drc'], r.get('failed_names', ()))}" for r in rounds)
             raise StageError(self.name, Path(best["def"]).parent / "qrouter_r0.log", [],
-                             f"no placement routed without failed nets ({tried})")
+                             f"no placement routed without failed nets (recipe {recipe_name()}; {tried})")
         attempt = Attempt(*best["attempt"])
         work = Path(best["def"]).parent
         legal, head = placements[work]
         stall = 0
         for k in range(1, PNR.repair_rounds + 1):
-            if best["drc"] == 0 or stall >= PNR.repair_patience:
+            if self.rank(best) == (0, 0, 0) or stall >= PNR.repair_patience:
                 break
             # build on the best round so far: its obstructions plus its remaining spacing boxes, grown a little
             # more after each round that did not improve; after a failed net, leave met1 (pin access) alone
             skip_met1 = rounds[-1]["failed_nets"] > 0
-            obs = list(best.get("obs", [])) + route.drc_obstructions(
-                magic.read_drc(Path(best["drc_file"])), grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
+            drc_file = Path(best["drc_file"])
+            obs = list(best.get("obs", [])) + netcheck.obstructions(best.get("shorts", ())) + route.drc_obstructions(
+                magic.read_drc(drc_file) if drc_file.is_file() else [], grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
             failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, obs, f"r{k}")
+            shorts = self.shorts(failed, rdef)
             r = {"attempt": best["attempt"], "round": k, "failed_nets": failed, "drc": n, "def": str(rdef),
-                 "gds": str(rgds), "repairs": reps, "obs": obs, "drc_file": str(work / f"drc_r{k}.drc.txt")}
+                 "gds": str(rgds), "repairs": reps, "obs": obs, "drc_file": str(work / f"drc_r{k}.drc.txt"),
+                 "shorts": shorts}
             rounds.append(r)
-            print(f"[route] {attempt.name} round {k}: {self.describe(failed, n)}", flush=True)
-            if (failed, n) < (best["failed_nets"], best["drc"]):
+            print(f"[route] {attempt.name} round {k}: {self.describe(failed, n, (), len(shorts))}", flush=True)
+            if self.rank(r) < self.rank(best):
                 best, stall = r, 0
             else:
                 stall += 1
@@ -182,7 +199,8 @@ class RouteStage(Stage):
         area = design_area(routed_text, defedit.lef_macro_sizes(ctx.pdk.lef.read_text()))
         inst_area = json.loads(ctx.path("synth_cells").read_text()).get("area_um2")
         return {"route__wirelength": route.def_wirelength_um(routed_text), "magic__drc_error__count": best["drc"],
-                "route__failed_nets": best["failed_nets"], **area,
+                "route__failed_nets": best["failed_nets"], "route__short__count": len(best.get("shorts", ())), **area,
                 "design__core__utilisation": (inst_area / area["design__core__area"]) if inst_area else None,
                 "place__density__target": attempt.density,
-                "route__attempts__count": len({tuple(r["attempt"]) for r in rounds})}
+                "route__attempts__count": len({tuple(r["attempt"]) for r in rounds}),
+                "route__attempt__winner": attempt.name, "route__recipe": recipe_name()}
