@@ -81,3 +81,17 @@ def json_text(obj: Any, compact: bool = False) -> str:
 def atomic_write_json(path: Path | str, obj: Any, compact: bool = False) -> Path:
     """Deterministic JSON (:func:`json_text`), written atomically."""
     return atomic_write_text(path, json_text(obj, compact))
+
+
+class Under:
+    """A path attribute defined as a fixed relative path under another path attribute of the same object:
+    ``lef = Under("lib_dir", "lef", "x.lef")`` reads as ``obj.lib_dir / "lef" / "x.lef"`` (a table of paths instead
+    of a property per file)."""
+
+    def __init__(self, base: str, *parts: str) -> None:
+        self.base, self.parts = base, parts
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return Path(getattr(obj, self.base)).joinpath(*self.parts)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from common.errors import BitbranchError
+from common.files import Under
 
 VARIANT = "sky130A"
 LIBRARY = "sky130_fd_sc_hd"
@@ -74,13 +75,18 @@ class Pdk:
     root: Path
     source: str
 
-    @property
-    def variant_dir(self) -> Path:
-        return self.root / VARIANT
-
-    @property
-    def lib_dir(self) -> Path:
-        return self.variant_dir / "libs.ref" / LIBRARY
+    variant_dir = Under("root", VARIANT)
+    lib_dir = Under("variant_dir", "libs.ref", LIBRARY)
+    lef = Under("lib_dir", "lef", f"{LIBRARY}.lef")
+    techlef = Under("lib_dir", "techlef", f"{LIBRARY}__nom.tlef")
+    gds = Under("lib_dir", "gds", f"{LIBRARY}.gds")
+    cdl = Under("lib_dir", "cdl", f"{LIBRARY}.cdl")
+    tech_dir = Under("variant_dir", "libs.tech")
+    magic_tech = Under("tech_dir", "magic", f"{VARIANT}.tech")
+    klayout_tech = Under("tech_dir", "klayout", "tech", f"{VARIANT}.lyt")
+    klayout_lyp = Under("tech_dir", "klayout", "tech", f"{VARIANT}.lyp")
+    klayout_drc_deck = Under("tech_dir", "klayout", "drc", f"{VARIANT}_mr.drc")
+    """The KLayout sky130 DRC runset (OpenLane's second DRC deck), for Debian's ``klayout -b -r``."""
 
     def liberty(self, corner: str = "tt") -> Path:
         if corner not in CORNERS:
@@ -88,43 +94,10 @@ class Pdk:
         return self.lib_dir / "lib" / f"{LIBRARY}__{CORNERS[corner]}.lib"
 
     @property
-    def lef(self) -> Path:
-        return self.lib_dir / "lef" / f"{LIBRARY}.lef"
-
-    @property
-    def techlef(self) -> Path:
-        return self.lib_dir / "techlef" / f"{LIBRARY}__nom.tlef"
-
-    @property
-    def gds(self) -> Path:
-        return self.lib_dir / "gds" / f"{LIBRARY}.gds"
-
-    @property
-    def cdl(self) -> Path:
-        return self.lib_dir / "cdl" / f"{LIBRARY}.cdl"
-
-    @property
     def verilog_models(self) -> tuple[Path, ...]:
         """Cell simulation models: the UDP primitives first, then the cells."""
         d = self.lib_dir / "verilog"
         return (d / "primitives.v", d / f"{LIBRARY}.v")
-
-    @property
-    def magic_tech(self) -> Path:
-        return self.variant_dir / "libs.tech" / "magic" / f"{VARIANT}.tech"
-
-    @property
-    def klayout_tech(self) -> Path:
-        return self.variant_dir / "libs.tech" / "klayout" / "tech" / f"{VARIANT}.lyt"
-
-    @property
-    def klayout_lyp(self) -> Path:
-        return self.variant_dir / "libs.tech" / "klayout" / "tech" / f"{VARIANT}.lyp"
-
-    @property
-    def klayout_drc_deck(self) -> Path:
-        """The KLayout sky130 DRC runset (OpenLane's second DRC deck), for Debian's ``klayout -b -r``."""
-        return self.variant_dir / "libs.tech" / "klayout" / "drc" / f"{VARIANT}_mr.drc"
 
 
 def _usable(root: Path) -> bool:

@@ -17,16 +17,7 @@ import numpy as np
 from common.errors import BitbranchError
 from model import encodings as registry
 from qnn.data import DigitsSplit, load_split
-from qnn.net import (
-    TrainConfig,
-    accuracy,
-    branch_matmul,
-    float_logits,
-    infer,
-    integer_matmul,
-    quantize_net,
-    train,
-)
+from qnn.net import TrainConfig, accuracy, branch_matmul, float_logits, infer, integer_matmul, quantize_net, train
 
 DEFAULT_WIDTHS: tuple[tuple[int | None, int | None], ...] = (
     (None, None), (1, 1), (1, 2), (2, 2), (3, 3), (4, 4),

@@ -204,24 +204,8 @@ def _figure(path: Path, out_dir: Path, caption: str) -> str:
             f"<figcaption>{E(caption)}</figcaption></figure>")
 
 
-CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1180px;padding:0 1em;color:#222;line-height:1.4}
-h1{font-size:1.6em;margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #ddd}
-p.meta{color:#555;font-size:13px;margin-top:0} p.note{font-size:13px;color:#555}
-table{border-collapse:collapse;font-size:13px;margin:.4em 0}
-td,th{border:1px solid #d6d6d6;padding:3px 7px;vertical-align:top} th{background:#f3f3f3;font-weight:600}
-th .unit{font-weight:normal;color:#666;font-size:11px} th.group{text-align:center}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.na{color:#999;text-align:center} td.better{background:#e7f6e7} td.worse{background:#fbeaea}
-tr.stale td,tr.failed td,tr.incomplete td,tr.missing td{background:#fff3f3;color:#a00}
-tr.model-only td{background:#f7f7ff} ol.notes{font-size:12px;color:#a00;max-width:100%;overflow-wrap:anywhere}
-ul.answer{font-size:15px} ul.answer li{margin:.2em 0}
-.figs{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:10px}
-figure{margin:0} figure img{width:100%;height:auto;border:1px solid #ddd}
-figcaption{font-size:12px;text-align:center;color:#555}
-.layouts{grid-template-columns:repeat(3,minmax(0,1fr))}
-table.prov td{overflow-wrap:anywhere}
-"""
+CSS_FILE = Path(__file__).with_name("page.css")
+"""The page's style sheet; every report folder gets a copy beside its index.html (linked, not inlined)."""
 
 
 def render(rows: Sequence[PpaRow], plots: Sequence[Path], layouts: Sequence[tuple[str, Path]],
@@ -238,7 +222,7 @@ def render(rows: Sequence[PpaRow], plots: Sequence[Path], layouts: Sequence[tupl
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>bitbranch PPA report</title>
-<style>{CSS}</style></head><body>
+<link rel=stylesheet href='page.css'></head><body>
 <h1>bitbranch: {{-1,+1}}-encoded dot-product PEs against a conventional baseline on Sky130</h1>
 <p class=meta>bitbranch {E(str(meta.get('commit', '')))}; {meta_line}; clock {E(str(meta.get('clock_ns', '')))} ns;
 {n_ok} of {n_flow} flow designs measured. Provenance and units at the end.</p>

@@ -86,14 +86,17 @@ def ratios(rows: Sequence[PpaRow], baseline: str = BASELINE) -> list[dict[str, A
     out = []
     for (arch, enc, w, a, n), mine in sorted(levels.items(), key=lambda kv: (kv[0][2], kv[0][3], kv[0][1] != DEFAULT_ENCODING,
                                                                              kv[0][1], kv[0][0])):
-        base = levels.get((baseline, enc, w, a, n), {})
-        if arch == baseline:
-            continue
-        for source in ("post-route", "post-synthesis"):
-            if source in mine and source in base:
-                out.append({"arch": arch, "encoding": enc, "wbits": w, "abits": a, "n": n, "source": source,
-                            **_ratio(mine[source], base[source])})
+        if arch != baseline:
+            out += _at_common_stages(mine, levels.get((baseline, enc, w, a, n), {}),
+                                     {"arch": arch, "encoding": enc, "wbits": w, "abits": a, "n": n})
     return out
+
+
+def _at_common_stages(mine: Mapping[str, Any], other: Mapping[str, Any], row: dict[str, Any]) -> list[dict[str, Any]]:
+    """``row`` with the ratio mine / other at each stage both were measured at (never post-route against
+    post-synthesis)."""
+    return [{**row, "source": s, **_ratio(mine[s], other[s])} for s in ("post-route", "post-synthesis")
+            if s in mine and s in other]
 
 
 def encoding_ratios(rows: Sequence[PpaRow], reference: str = DEFAULT_ENCODING) -> list[dict[str, Any]]:
@@ -102,13 +105,10 @@ def encoding_ratios(rows: Sequence[PpaRow], reference: str = DEFAULT_ENCODING) -
     levels = {(r.arch, r.encoding, r.wbits, r.abits, r.n): _levels(r) for r in rows}
     out = []
     for (arch, enc, w, a, n), mine in sorted(levels.items(), key=lambda kv: (kv[0][2], kv[0][3], kv[0][1], kv[0][0])):
-        ref = levels.get((arch, reference, w, a, n), {})
-        if enc == reference:
-            continue
-        for source in ("post-route", "post-synthesis"):
-            if source in mine and source in ref:
-                out.append({"arch": arch, "encoding": enc, "reference": reference, "wbits": w, "abits": a, "n": n,
-                            "source": source, **_ratio(mine[source], ref[source])})
+        if enc != reference:
+            out += _at_common_stages(mine, levels.get((arch, reference, w, a, n), {}),
+                                     {"arch": arch, "encoding": enc, "reference": reference, "wbits": w, "abits": a,
+                                      "n": n})
     return out
 
 

@@ -144,6 +144,7 @@ def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict,
     layouts = collect_layouts(rows, root, out_dir)
     index = out_dir / "index.html"
     index.write_text(page.render(rows, made, layouts, meta, out_dir, read_qnn(out_dir)))
+    (out_dir / page.CSS_FILE.name).write_text(page.CSS_FILE.read_text())
     return index
 
 
@@ -170,7 +171,7 @@ def page_texts(out_dir: Path) -> dict[str, str]:
     layouts = [(r.id, out_dir / "layouts" / f"{r.id}.png") for r in rows
                if r.status == "ok" and (out_dir / "layouts" / f"{r.id}.png").is_file()]
     return {"index.html": page.render(rows, plots_made, layouts, meta, out_dir, read_qnn(out_dir)),
-            "ppa.md": summary.markdown(rows, meta)}
+            "ppa.md": summary.markdown(rows, meta), page.CSS_FILE.name: page.CSS_FILE.read_text()}
 
 
 def rerender_page(out_dir: Path) -> Path:

@@ -6,7 +6,13 @@ manifest's pipeline description that ``model.cycle.check_lockstep_pipeline`` che
 
 from __future__ import annotations
 
-from rtl.design import LATENCY_DEFINITION
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from model.cycle import LockstepModel, lockstep_model
+from model.spec import DesignSpec
+from rtl.design import LATENCY_DEFINITION, port_list
+from rtl.verilog import header
 
 
 def lockstep_pipeline(stages: list[dict[str, str]]) -> dict:
@@ -48,3 +54,38 @@ def lockstep_control(valids: list[str]) -> list[str]:
         "    end",
     ]
     return body
+
+
+def operand_registers(spec: DesignSpec) -> list[str]:
+    """Verilog for the s1 operand registers: w and a loaded when an input is accepted (not reset)."""
+    return [
+        f"    reg [{spec.w_width - 1}:0] s1_w;",
+        f"    reg [{spec.a_width - 1}:0] s1_a;",
+        "    always @(posedge clk) begin",
+        "        if (advance & in_valid & live) begin",
+        "            s1_w <= w;",
+        "            s1_a <= a;",
+        "        end",
+        "    end",
+    ]
+
+
+def lockstep_head(spec: DesignSpec, top: str, what: str, valids: list[str]) -> list[str]:
+    """The start of a lockstep PE: header comment, module and ports, control (live, advance, the valid chain
+    ``valids``) and the s1 operand registers."""
+    return [header(spec, top, what), f"module {top} (", port_list(spec) + ");", *lockstep_control(valids),
+            *operand_registers(spec)]
+
+
+def lockstep_timing(spec: DesignSpec) -> tuple[int, int]:
+    """Latency 2 (s1, s2, out), II 1: the timing of the three-register lockstep PEs (parallel, baseline)."""
+    return 2, 1
+
+
+def lockstep_cycle_model(transforms: Callable[[DesignSpec], Sequence[Callable[[Any], Any]]]) -> Callable[..., LockstepModel]:
+    """An architecture's cycle model from its stage transforms (``model.cycle``): registers move together."""
+
+    def cycle_model(spec: DesignSpec, manifest: Mapping[str, Any] | Path | str | None = None) -> LockstepModel:
+        return lockstep_model(spec, transforms(spec), manifest)
+
+    return cycle_model

@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from model.compressor import CompressorTree
+from model.compressor import CompressorTree, build_popcount
 from model.encodings import DEFAULT as DEFAULT_ENCODING
 from model.spec import DesignSpec
 
@@ -88,6 +88,14 @@ def popcount_module(spec: DesignSpec, name: str, tree: CompressorTree) -> Module
     lines.append("endmodule")
     lines.append(FOOTER)
     return ModuleText(name, "\n".join(lines))
+
+
+def encoded_parts(spec: DesignSpec) -> tuple[str, CompressorTree, str, str, int, list[int]]:
+    """What the encoded PEs (parallel, serial) share: top name, the branch unit's popcount tree, the popcount and
+    branch module names, the encoding's constant correction and its weight-plane signs."""
+    top = top_name(spec)
+    return (top, build_popcount(spec.n, spec.popcount), f"{top}_popcount", f"{top}_branch",
+            spec.enc.constant(spec.wbits, spec.abits, spec.n), spec.enc.signs(spec.wbits))
 
 
 def branch_module(spec: DesignSpec, name: str, popcount_name: str, n: int, pw: int) -> ModuleText:

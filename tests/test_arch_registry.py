@@ -17,9 +17,9 @@ from model.energy_activity import Activity, Part, activity_for
 from model.spec import DesignSpec, SpecError
 from rtl import archs
 from rtl.archs import PARTS, REGISTRY, Architecture, RegistryError, Style
-from rtl.design import ArchDesign, port_list
-from rtl.lockstep import lockstep_control, lockstep_pipeline
-from rtl.verilog import FOOTER, ModuleText, header, top_name
+from rtl.design import ArchDesign
+from rtl.lockstep import lockstep_head, lockstep_pipeline
+from rtl.verilog import FOOTER, ModuleText, top_name
 
 # --- the toy architecture: a behavioural dot-product PE, s1 operands -> y, latency 1, II 1 ---------------
 
@@ -33,17 +33,7 @@ def toy_generate(spec: DesignSpec) -> ArchDesign:
         return f"{{~{bus}[{msb}], 1'b1}}" if bits == 1 else f"{{~{bus}[{msb}], {bus}[{msb - 1}:{lo}], 1'b1}}"
 
     body = [
-        header(spec, top, "toy PE (tests/test_arch_registry.py): behavioural products, latency 1, II 1"),
-        f"module {top} (", port_list(spec) + ");",
-        *lockstep_control(["s1_valid"]),
-        f"    reg [{spec.w_width - 1}:0] s1_w;",
-        f"    reg [{spec.a_width - 1}:0] s1_a;",
-        "    always @(posedge clk) begin",
-        "        if (advance & in_valid & live) begin",
-        "            s1_w <= w;",
-        "            s1_a <= a;",
-        "        end",
-        "    end",
+        *lockstep_head(spec, top, "toy PE (tests/test_arch_registry.py): behavioural products, latency 1, II 1", ["s1_valid"]),
     ]
     for e in range(spec.n):
         body += [f"    wire signed [{m}:0] qw_{e} = {q('s1_w', m, e)};",

@@ -9,16 +9,7 @@ from common.errors import BitbranchError
 from model import encodings
 from model.encoding import code_from_word
 from qnn.data import load_split
-from qnn.net import (
-    TrainConfig,
-    accuracy,
-    branch_matmul,
-    float_logits,
-    infer,
-    integer_matmul,
-    quantize_net,
-    train,
-)
+from qnn.net import TrainConfig, accuracy, branch_matmul, float_logits, infer, integer_matmul, quantize_net, train
 from reports.qnn import main as qnn_main
 
 pytest.importorskip("sklearn", reason="scikit-learn ships the digits data set: pip install -e '.[qnn]'")

@@ -123,12 +123,17 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
     attempt the decision needed."""
     outcomes: dict[int, Outcome] = {}
     results: dict[int, Any] = {}
+    def settled() -> tuple[Decision, bool]:
+        """The decision so far, and whether it is final (raises the error of an attempt it needed)."""
+        d = decide(densities, outcomes)
+        if d.error is not None:
+            raise outcomes[d.error].error  # type: ignore[misc]
+        return d, d.winner is not None or not d.pending
+
     if jobs <= 1:
         while True:
-            d = decide(densities, outcomes)
-            if d.error is not None:
-                raise outcomes[d.error].error  # type: ignore[misc]
-            if d.winner is not None or not d.pending:
+            d, final = settled()
+            if final:
                 return d, {i: results[i] for i in d.considered}
             i = d.pending[0]
             try:
@@ -142,10 +147,8 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
     base = os.getpriority(os.PRIO_PROCESS, 0)
     try:
         while True:
-            d = decide(densities, outcomes)
-            if d.error is not None:
-                raise outcomes[d.error].error  # type: ignore[misc]
-            if d.winner is not None or not d.pending:
+            d, final = settled()
+            if final:
                 return d, {i: results[i] for i in d.considered}
             for i in [i for i in running if i not in d.pending]:  # can no longer matter
                 proc, conn = running.pop(i)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import quote
-from common.files import atomic_write_text
+from common.files import Under, atomic_write_text
 from flow.pdk import ROUTER_DONT_USE_FILE, Pdk, router_dont_use
 
 DONT_USE_FILE = ROUTER_DONT_USE_FILE
@@ -40,29 +40,12 @@ class PnrTech:
     dir: Path
     pdk: Pdk
 
-    @property
-    def magic_tech(self) -> Path:
-        return self.dir / "sky130A_magic8305.tech"
-
-    @property
-    def router_lef(self) -> Path:
-        return self.dir / "sky130_fd_sc_hd_router.lef"
-
-    @property
-    def qflow_dir(self) -> Path:
-        return self.dir / "qflow"
-
-    @property
-    def klayout_map(self) -> Path:
-        return self.dir / "sky130_lefdef.map"
-
-    @property
-    def lvs_spice(self) -> Path:
-        return self.dir / "sky130_fd_sc_hd_lvs.spice"
-
-    @property
-    def netgen_setup(self) -> Path:
-        return self.dir / "netgen_setup.tcl"
+    magic_tech = Under("dir", "sky130A_magic8305.tech")
+    router_lef = Under("dir", "sky130_fd_sc_hd_router.lef")
+    qflow_dir = Under("dir", "qflow")
+    klayout_map = Under("dir", "sky130_lefdef.map")
+    lvs_spice = Under("dir", "sky130_fd_sc_hd_lvs.spice")
+    netgen_setup = Under("dir", "netgen_setup.tcl")
 
 
 def write_if_changed(path: Path, text: str) -> Path:

@@ -7,23 +7,19 @@ so the encoded PEs are compared with a good pipelined multiplier-and-adder-tree 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping
-
-from model.cycle import LockstepModel, baseline_groups, baseline_transforms, lockstep_model
+from model.cycle import baseline_groups, baseline_transforms
 from model.encodings import word_width
 from model.energy_activity import baseline_activity
 from model.spec import DesignSpec
 from rtl.archs import Architecture, Style
-from rtl.design import ArchDesign, port_list
-from rtl.lockstep import lockstep_control, lockstep_pipeline
+from rtl.design import ArchDesign
+from rtl.lockstep import lockstep_cycle_model, lockstep_head, lockstep_pipeline, lockstep_timing
 from rtl.verilog import (
     FOOTER,
     ModuleText,
     TreeNode,
     adder_tree,
     extend,
-    header,
     range_width,
     top_name,
 )
@@ -72,19 +68,8 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
     element_groups = baseline_groups(spec)
     n_groups = len(element_groups)
     body: list[str] = [
-        header(spec, top, f"baseline PE: {n} signed {wq}x{aq}-bit multipliers, adder tree "
-               f"split into {n_groups} partial sums, latency 2, II 1"),
-        f"module {top} (",
-        port_list(spec) + ");",
-        *lockstep_control(["s1_valid", "s2_valid"]),
-        f"    reg [{spec.w_width - 1}:0] s1_w;",
-        f"    reg [{spec.a_width - 1}:0] s1_a;",
-        "    always @(posedge clk) begin",
-        "        if (advance & in_valid & live) begin",
-        "            s1_w <= w;",
-        "            s1_a <= a;",
-        "        end",
-        "    end",
+        *lockstep_head(spec, top, f"baseline PE: {n} signed {wq}x{aq}-bit multipliers, adder tree "
+               f"split into {n_groups} partial sums, latency 2, II 1", ["s1_valid", "s2_valid"]),
         *dict.fromkeys(DECODE_COMMENTS[kind] for kind in (enc.w_word, enc.a_word)),
     ]
     products: list[TreeNode] = []
@@ -143,22 +128,13 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
     )
 
 
-def timing(spec: DesignSpec) -> tuple[int, int]:
-    """Latency 2 (s1, s2, out), II 1."""
-    return 2, 1
-
-
-def cycle_model(spec: DesignSpec, manifest: Mapping[str, Any] | Path | str | None = None) -> LockstepModel:
-    return lockstep_model(spec, baseline_transforms(spec), manifest)
-
-
 ARCH = Architecture(
     name="baseline",
     description="conventional: N signed multipliers of the decoded words (odd codes, or two's complement x unsigned) "
                 "and adder trees; latency 2, II 1",
     generate=generate_baseline,
-    timing=timing,
-    cycle_model=cycle_model,
+    timing=lockstep_timing,
+    cycle_model=lockstep_cycle_model(baseline_transforms),
     activity=baseline_activity,
     style=Style(color="#d62728", marker="^", label="baseline"),
 )

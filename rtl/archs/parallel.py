@@ -3,29 +3,25 @@ shift-add with the encoding's plane signs and constant folded in, II 1."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping
-
-from model.compressor import build_popcount, popcount_stats
-from model.cycle import LockstepModel, lockstep_model, parallel_transforms
+from model.compressor import popcount_stats
+from model.cycle import parallel_transforms
 from model.energy_activity import parallel_activity
 from model.spec import DesignSpec
 from rtl.archs import Architecture, Style
-from rtl.design import ArchDesign, port_list
-from rtl.lockstep import lockstep_control, lockstep_pipeline
+from rtl.design import ArchDesign
+from rtl.lockstep import lockstep_cycle_model, lockstep_head, lockstep_pipeline, lockstep_timing
 from rtl.verilog import (
     FOOTER,
     ModuleText,
     TreeNode,
     adder_tree,
     branch_module,
+    encoded_parts,
     extend,
-    header,
     plane_expr,
     popcount_module,
     shift_add_text,
     signed_planes_note,
-    top_name,
 )
 
 
@@ -33,27 +29,11 @@ def generate_parallel(spec: DesignSpec) -> ArchDesign:
     """Build the parallel PE: s1 operands, s2 branch popcounts, out = signed shift-add minus folded constant."""
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
     enc = spec.enc
-    top = top_name(spec)
-    tree = build_popcount(n, spec.popcount)
+    top, tree, pc_name, br_name, const, signs = encoded_parts(spec)
     pw = tree.width
-    pc_name, br_name = f"{top}_popcount", f"{top}_branch"
-    const = enc.constant(m, k, n)
-    signs = enc.signs(m)
 
-    body: list[str] = [
-        header(spec, top, f"parallel encoded PE: {m * k} branch units of {n} elements, latency 2, II 1"),
-        f"module {top} (",
-        port_list(spec) + ");",
-        *lockstep_control(["s1_valid", "s2_valid"]),
-        f"    reg [{spec.w_width - 1}:0] s1_w;",
-        f"    reg [{spec.a_width - 1}:0] s1_a;",
-        "    always @(posedge clk) begin",
-        "        if (advance & in_valid & live) begin",
-        "            s1_w <= w;",
-        "            s1_a <= a;",
-        "        end",
-        "    end",
-    ]
+    body = lockstep_head(spec, top, f"parallel encoded PE: {m * k} branch units of {n} elements, latency 2, II 1",
+                         ["s1_valid", "s2_valid"])
     for i in range(m):
         body.append(f"    wire [{n - 1}:0] wplane_{i} = {plane_expr('s1_w', m, i, n)};")
     for j in range(k):
@@ -120,22 +100,13 @@ def generate_parallel(spec: DesignSpec) -> ArchDesign:
     )
 
 
-def timing(spec: DesignSpec) -> tuple[int, int]:
-    """Latency 2 (s1, s2, out), II 1."""
-    return 2, 1
-
-
-def cycle_model(spec: DesignSpec, manifest: Mapping[str, Any] | Path | str | None = None) -> LockstepModel:
-    return lockstep_model(spec, parallel_transforms(spec), manifest)
-
-
 ARCH = Architecture(
     name="parallel",
     description="encoded: WBITS*ABITS branch units (XNOR or AND + popcount) side by side and a shift-add; "
                 "latency 2, II 1",
     generate=generate_parallel,
-    timing=timing,
-    cycle_model=cycle_model,
+    timing=lockstep_timing,
+    cycle_model=lockstep_cycle_model(parallel_transforms),
     activity=parallel_activity,
     style=Style(color="#1f77b4", marker="o", label="parallel"),
 )

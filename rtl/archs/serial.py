@@ -8,7 +8,7 @@ weight plane -1, 0, 0).
 
 from __future__ import annotations
 
-from model.compressor import build_popcount, popcount_stats
+from model.compressor import popcount_stats
 from model.cycle import serial_model, serial_schedule
 from model.energy_activity import serial_activity
 from model.spec import DesignSpec
@@ -20,11 +20,11 @@ from rtl.verilog import (
     branch_module,
     clog2,
     constant_text,
+    encoded_parts,
     header,
     plane_expr,
     popcount_module,
     signed_planes_note,
-    top_name,
 )
 
 
@@ -42,12 +42,8 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
     """Build the serial PE: operand register, one branch unit, step counter, accumulator, output register."""
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
     enc = spec.enc
-    top = top_name(spec)
-    tree = build_popcount(n, spec.popcount)
+    top, tree, pc_name, br_name, const, signs = encoded_parts(spec)
     pw = tree.width
-    pc_name, br_name = f"{top}_popcount", f"{top}_branch"
-    const = enc.constant(m, k, n)
-    signs = enc.signs(m)
     shift = enc.pc_shift
     steps = serial_schedule(m, k)
     nsteps = len(steps)
