@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from common.errors import BitbranchError
+from common.files import atomic_write_text
 from flow.stage import DEFAULT_CLOCK_NS
 from model import encodings as encoding_registry
 from model.spec import DesignSpec
@@ -136,15 +137,15 @@ def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict,
     ``model_points`` (the model's estimate of every design of the comparison, :func:`model_points`) add the
     model-estimate comparison of the families to ppa.md."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "ppa.csv").write_text(to_csv(rows))
-    (out_dir / "ppa.json").write_text(to_json(rows, meta))
-    (out_dir / "ppa.md").write_text(summary.markdown(rows, meta, model_points))
+    atomic_write_text(out_dir / "ppa.csv", to_csv(rows))
+    atomic_write_text(out_dir / "ppa.json", to_json(rows, meta))
+    atomic_write_text(out_dir / "ppa.md", summary.markdown(rows, meta, model_points))
     footnote = f"bitbranch {meta.get('commit', '')}; {meta.get('pdk', '')}; {meta.get('flow', '')}"
     made = plots.all_plots(rows, out_dir / "plots", footnote)
     layouts = collect_layouts(rows, root, out_dir)
     index = out_dir / "index.html"
-    index.write_text(page.render(rows, made, layouts, meta, out_dir, read_qnn(out_dir)))
-    (out_dir / page.CSS_FILE.name).write_text(page.CSS_FILE.read_text())
+    atomic_write_text(index, page.render(rows, made, layouts, meta, out_dir, read_qnn(out_dir)))
+    atomic_write_text(out_dir / page.CSS_FILE.name, page.CSS_FILE.read_text())
     return index
 
 
@@ -177,7 +178,7 @@ def page_texts(out_dir: Path) -> dict[str, str]:
 def rerender_page(out_dir: Path) -> Path:
     """Rewrite ``index.html`` and ``ppa.md`` of an existing report (:func:`page_texts`); returns the page's path."""
     for name, text in page_texts(out_dir).items():
-        (Path(out_dir) / name).write_text(text)
+        atomic_write_text(Path(out_dir) / name, text)
     return Path(out_dir) / "index.html"
 
 
