@@ -41,13 +41,15 @@ def _opts(build: Path, sim: str = "icarus") -> RunOptions:
     return RunOptions(sim=sim, stimulus=StimulusConfig(n_random=100), root=build)
 
 
-@pytest.mark.parametrize("spec_id", ["parallel_w2a2_n32", "serial_w3a3_n7", "baseline_w1a4_n7"])
+@pytest.mark.parametrize("spec_id", ["parallel_w2a2_n32", "serial_w3a3_n7", "baseline_w1a4_n7",
+                                     "parallel_twos_w3a2_n7", "baseline_twos_w1a1_n1", "serial_twos_w1a1_n1"])
 def test_generated_rtl_passes_on_icarus(spec_id, build):
+    """Also the twos designs, down to W1A1 N1 whose y is one bit (y in {-1, 0}: a cocotb Logic, not an array)."""
     spec = DesignSpec.from_id(spec_id)
     r = run(spec, rtl_target(spec, build), _opts(build))
     assert r.error is None, r.error
     assert r.passed, r.data["failures"]
-    assert r.data["delivered"] > 100 and r.data["coverage"]["y_max_hit"] > 0
+    assert r.data["delivered"] > 100 and r.data["coverage"]["y_max_hit"] > 0 and r.data["coverage"]["y_min_hit"] > 0
     trace = json.loads((spec.build_dir(build) / "verif" / "trace_icarus_s1.json").read_text())
     assert len(trace["trace"]["cycle"]) == r.data["cycles"]
 

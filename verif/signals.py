@@ -17,8 +17,10 @@ def read_bit(handle) -> int | None:
 
 
 def read_signed(handle, width: int) -> int | None:
-    """The signal as a ``width``-bit two's complement integer, or None when any bit is X or Z."""
+    """The signal as a ``width``-bit two's complement integer, or None when any bit is X or Z. A 1-bit port
+    (twos W1A1 N1: y in {-1, 0}) reads as a cocotb Logic, which has no ``to_unsigned``."""
     try:
-        return to_signed(handle.value.to_unsigned(), width)
+        value = handle.value
+        return to_signed(value.to_unsigned() if hasattr(value, "to_unsigned") else int(value), width)
     except ValueError:
         return None

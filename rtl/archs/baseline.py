@@ -52,9 +52,19 @@ DECODE_COMMENTS = {
 }
 
 
-def fit(node: TreeNode, width: int) -> str:
-    """A signed node as ``width`` bits: sign-extended, or its low bits when wider (y's range fits, so it is exact)."""
-    return extend(node, width, True) if node.width <= width else f"{node.name}[{width - 1}:0]"
+def fit(node: TreeNode, width: int, lines: list[str]) -> str:
+    """A signed node as ``width`` bits: sign-extended, or its low bits when wider. The adder trees size nodes for
+    [-max_abs, max_abs]; a range ending at 0 or below (twos with ABITS=1 and N a power of two: y in
+    [-N 2^(WBITS-1), N(2^(WBITS-1)-1)]) fits one bit fewer, so y drops the root's redundant top bit."""
+    if node.width <= width:
+        return extend(node, width, True)
+    lines += [
+        "    // the root's top bit only repeats the sign over y's range: y takes the low bits",
+        "    /* verilator lint_off UNUSEDSIGNAL */",
+        f"    wire [{node.width - 1}:0] y_full = {node.name};",
+        "    /* verilator lint_on UNUSEDSIGNAL */",
+    ]
+    return f"y_full[{width - 1}:0]"
 
 
 def generate_baseline(spec: DesignSpec) -> ArchDesign:
@@ -108,8 +118,9 @@ def generate_baseline(spec: DesignSpec) -> ArchDesign:
         "    end",
     ]
     total = adder_tree(parts, "sum", signed=True, lines=body)
+    y_value = fit(total, ow, body)
     body += [
-        f"    wire [{ow - 1}:0] y_next = {fit(total, ow)};",
+        f"    wire [{ow - 1}:0] y_next = {y_value};",
         "    always @(posedge clk) begin",
         "        if (advance & s2_valid) y <= y_next;",
         "    end",
