@@ -524,7 +524,7 @@ def test_large_spec_warns_with_an_estimate(capsys):
 
 
 def test_deps_check_never_installs(tmp_path):
-    """A missing tool: `scripts/deps.sh check` (what every make target but deps runs) names the command to run and
+    """A missing tool: `scripts/deps.sh check` (what every make target but deps, debian-deps, demo and test runs) names the command to run and
     stops; it installs only under CI=true or when `make deps` asks."""
     fake = tmp_path / "bin"
     fake.mkdir()
