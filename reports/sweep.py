@@ -8,7 +8,6 @@ from the metrics files afterwards, so what is plotted is exactly what is on disk
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 
 from common.errors import BitbranchError
 from common.files import atomic_write_text
+from common.state import DamagedState, keys_of, load_state, read_state
 from flow.stage import DEFAULT_CLOCK_NS
 from model import encodings as encoding_registry
 from model.spec import DesignSpec
@@ -151,13 +151,17 @@ def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict,
 
 def read_qnn(out_dir: Path) -> dict | None:
     """The accuracy results beside the report (``qnn.json``, written by ``make qnn``), if any."""
-    path = Path(out_dir) / "qnn.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return load_state(Path(out_dir) / "qnn.json", "accuracy report", then="the page is written without it")
 
 
 def rows_from_json(path: Path) -> tuple[list[PpaRow], dict]:
     """The rows and provenance of a written report (``ppa.json``), exactly as they were measured."""
-    data = json.loads(Path(path).read_text())
+    try:
+        data = read_state(path, keys_of({"rows": list, "meta": dict}))
+    except DamagedState as e:
+        raise BitbranchError(f"{e}: rewrite the report with `make ppa` (python -m reports ppa|table)") from None
+    if data is None:
+        raise BitbranchError(f"no {path}: a report is written by `make ppa` (python -m reports ppa)")
     return [PpaRow(**r) for r in data["rows"]], dict(data["meta"])
 
 

@@ -247,3 +247,19 @@ def test_both_drc_decks_have_a_column(tmp_path):
 def test_a_design_routed_before_the_klayout_stage_shows_no_klayout_count(tmp_path):
     _design(tmp_path, {**GOOD, "design__die__area": 9000.0, "route__wirelength": 1.0, "magic__drc_error__count": 0})
     assert row_from_build(SPEC, tmp_path).klayout_drc_errors is None
+
+
+def test_a_damaged_report_json_is_one_line_not_a_traceback(tmp_path, capsys):
+    """`reports page` on a damaged ppa.json refuses in one line; a damaged qnn.json only drops the QNN section."""
+    from common.errors import BitbranchError
+    from reports.sweep import read_qnn, rows_from_json
+
+    (tmp_path / "qnn.json").write_text("null\n")
+    assert read_qnn(tmp_path) is None
+    assert "qnn.json is damaged" in capsys.readouterr().err
+    for text in ("[]\n", "{\"rows\": 1}\n", "{trunc"):
+        (tmp_path / "ppa.json").write_text(text)
+        with pytest.raises(BitbranchError, match="ppa.json is damaged"):
+            rows_from_json(tmp_path / "ppa.json")
+    with pytest.raises(BitbranchError, match="no .*missing.json: a report is written by `make ppa`"):
+        rows_from_json(tmp_path / "missing.json")
