@@ -25,6 +25,7 @@ from flow.pdk import derived_liberty, find_pdk  # noqa: E402
 from model.contract import read_manifest  # noqa: E402
 from model.spec import DesignSpec  # noqa: E402
 from rtl.generate import generate  # noqa: E402
+from verif.sim import run_plain_icarus  # noqa: E402
 
 OUT = ROOT / "build" / "bench-comb"
 GOAL = 0.7
@@ -63,9 +64,7 @@ def check_behavioral(spec: DesignSpec, path: Path, vectors: int = 20) -> None:
     tb.append("end endmodule")
     tb_v = path.with_name("tb.v")
     tb_v.write_text("\n".join(tb) + "\n")
-    exe = path.with_name("tb.vvp")
-    subprocess.run(["iverilog", "-g2012", "-o", str(exe), str(path), str(tb_v)], check=True)
-    got = [int(x) for x in subprocess.run(["vvp", "-n", str(exe)], capture_output=True, text=True, check=True).stdout.split()]
+    got = [int(x) for x in run_plain_icarus([path, tb_v], "tb", path.parent / "sim").split()]
     want = [int(integer_dot(wv, av, b, spec.abits)) for wv, av in vecs]
     if got != want:
         raise SystemExit(f"behavioral {spec.id} is wrong: y={got[:3]}..., the model says {want[:3]}...")

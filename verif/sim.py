@@ -260,3 +260,21 @@ def run_native(exe: Path, args: list[str], log: Path) -> str:
     text = proc.stdout + proc.stderr
     atomic_write_text(log, text)
     return text
+
+
+def run_plain_icarus(sources: list[Path], top: str, run_dir: Path) -> str:
+    """Compile and run a self-contained Verilog testbench (no cocotb) on Icarus; returns what it printed. For
+    benches that only need ``$display`` output (``bench/comb_area.py``); a failure is one SimError line."""
+    import subprocess
+
+    check_simulator("icarus")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    exe = run_dir / f"{top}.vvp"
+    build = subprocess.run(["iverilog", "-g2012", "-s", top, "-o", str(exe), *map(str, sources)],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if build.returncode != 0:
+        raise SimError(f"iverilog could not build {top}: {' | '.join(build.stderr.splitlines()[-3:])}")
+    run = subprocess.run(["vvp", "-n", str(exe)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if run.returncode != 0:
+        raise SimError(f"vvp {top} exited with status {run.returncode}: {' | '.join(run.stderr.splitlines()[-3:])}")
+    return run.stdout
