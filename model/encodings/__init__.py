@@ -29,6 +29,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from common.errors import BitbranchError
+from common.registry import RegistryError as RegistryError  # re-exported: the registry's error
+from common.registry import check_all, lookup
 from model.encoding import pack_planes, valid_mask
 
 ENCODING_FORM = r"[a-z][a-z0-9]*"
@@ -206,10 +208,6 @@ class EncodingError(BitbranchError, ValueError):
     """An unknown encoding name (one line naming the registered ones)."""
 
 
-class RegistryError(BitbranchError):
-    """A registered encoding lacks a part or is filed under the wrong name (a programming error)."""
-
-
 from model.encodings import pm1, twos  # noqa: E402  (the modules build their ENCODING from the classes above)
 
 REGISTRY: dict[str, Encoding] = {
@@ -260,11 +258,8 @@ def problems(key: str, enc: Any) -> list[str]:
 def check(registry: Mapping[str, Any] | None = None) -> None:
     """Raise RegistryError naming every missing or malformed part of every registered encoding."""
     reg = REGISTRY if registry is None else registry
-    found = [p for key, enc in reg.items() for p in problems(key, enc)]
-    if DEFAULT not in reg:
-        found.append(f"the default encoding {DEFAULT!r} is not registered")
-    if found:
-        raise RegistryError("encoding registry: " + "; ".join(found))
+    missing_default = [] if DEFAULT in reg else [f"the default encoding {DEFAULT!r} is not registered"]
+    check_all(reg, "encoding", problems, missing_default)
 
 
 def names() -> tuple[str, ...]:
@@ -274,10 +269,4 @@ def names() -> tuple[str, ...]:
 
 def get(name: str) -> Encoding:
     """The descriptor of a registered encoding; EncodingError naming the registered ones for any other name."""
-    enc = REGISTRY.get(name) if isinstance(name, str) else None
-    if enc is None:
-        raise EncodingError(f"unknown encoding {name!r}: choose one of {', '.join(REGISTRY)}")
-    found = problems(name, enc)
-    if found:
-        raise RegistryError("encoding registry: " + "; ".join(found))
-    return enc
+    return lookup(REGISTRY, name, "encoding", "encoding", problems, EncodingError)

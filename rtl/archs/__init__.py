@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from common.errors import BitbranchError
+from common.registry import RegistryError as RegistryError  # re-exported: the registry's error
+from common.registry import check_all, lookup
 from model.spec import ARCH_FORM, DesignSpec, SpecError
 
 if TYPE_CHECKING:
@@ -65,10 +66,6 @@ PARTS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Architecture))
 CALLABLE_PARTS: tuple[str, ...] = ("generate", "timing", "cycle_model", "activity")
 
 
-class RegistryError(BitbranchError):
-    """A registered architecture lacks a part or is filed under the wrong name (a programming error)."""
-
-
 from rtl.archs import baseline, parallel, serial  # noqa: E402  (the modules build their ARCH from the classes above)
 
 REGISTRY: dict[str, Architecture] = {
@@ -104,11 +101,7 @@ def problems(key: str, arch: Any) -> list[str]:
 def check(registry: Mapping[str, Any] | None = None) -> None:
     """Raise RegistryError naming every missing or malformed part of every registered architecture."""
     reg = REGISTRY if registry is None else registry
-    found = [p for key, arch in reg.items() for p in problems(key, arch)]
-    if not reg:
-        found.append("no architecture is registered")
-    if found:
-        raise RegistryError("architecture registry: " + "; ".join(found))
+    check_all(reg, "architecture", problems, [] if reg else ["no architecture is registered"])
 
 
 def names() -> tuple[str, ...]:
@@ -118,13 +111,7 @@ def names() -> tuple[str, ...]:
 
 def get(name: str) -> Architecture:
     """The descriptor of a registered arch; SpecError naming the registered ones for any other name."""
-    arch = REGISTRY.get(name) if isinstance(name, str) else None
-    if arch is None:
-        raise SpecError(f"unknown arch {name!r}: choose one of {', '.join(REGISTRY)}")
-    found = problems(name, arch)
-    if found:
-        raise RegistryError("architecture registry: " + "; ".join(found))
-    return arch
+    return lookup(REGISTRY, name, "arch", "architecture", problems, SpecError)
 
 
 def registered(spec: DesignSpec) -> DesignSpec:
