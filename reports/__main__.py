@@ -7,6 +7,8 @@
 - ``table``: rewrite the report (``reports/``) from what is already in build/, running nothing.
 - ``page``: rewrite only ``index.html`` and ``ppa.md`` of a report from its own ``ppa.json``, ``qnn.json``, plots
   and layout renders (the numbers and their provenance unchanged; no build/ needed).
+- ``dse``: a design-space grid (archs, encodings, WBITS x ABITS, N, clocks) through the front end and the model on
+  Dask: ``reports/dse.csv``, ``dse.json``, ``dse/*.png`` and the page's DSE section (``reports/dse_run.py``).
 - ``check``: open ``index.html`` in headless Chromium, check that every image loads, every table row is shown
   and the page fits a 1280 px window, and save a screenshot beside it (``index.png``).
 """
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -25,6 +28,7 @@ from common.errors import BitbranchError
 from model import encodings as encoding_registry
 from model.spec import SpecError
 from reports.estimates import estimate, estimate_detail
+from reports.executor import SCHEDULER_ENV, ExecutorConfig
 from reports.sweep import (
     REPO,
     flow_specs,
@@ -58,12 +62,17 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--stage", default="gds", choices=["synth", "sta", "power", "gds"],
                         help="last flow stage to run (gds = post-route numbers)")
         sp.add_argument("--clock-ns", default="")
-        sp.add_argument("--jobs", default="2")
+        sp.add_argument("--jobs", default="2", help="worker processes of the local Dask cluster (default 2)")
+        sp.add_argument("--scheduler", default="",
+                        help=f"an existing Dask scheduler (tcp://host:8786; default ${SCHEDULER_ENV}, else a LocalCluster)")
         sp.add_argument("--root", default="build")
         sp.add_argument("--out", default=DEMO_OUT if name == "demo" else "reports",
                         help=f"report folder (default {DEMO_OUT if name == 'demo' else 'reports'})")
         sp.add_argument("--model-bits-max", default="8",
                         help="add model-only estimate rows for W=A bits above the flow set, up to this")
+    from reports.dse_run import add_arguments as dse_arguments
+
+    dse_arguments(sub.add_parser("dse", help="design-space exploration on Dask (reports/dse.csv, dse.json, plots)"))
     for name, what in (("page", "rewrite index.html and ppa.md from ppa.json"), ("check", "check the page in Chromium")):
         sp = sub.add_parser(name, help=what)
         sp.add_argument("--out", default="reports", help="report folder (default reports)")
@@ -110,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     if ns.cmd in ("page", "check"):
         return page_main(ns)
+    if ns.cmd == "dse":
+        from reports.dse_run import main as dse_main
+
+        return dse_main(ns, REPO)
 
     from flow.__main__ import parse_clock_ns
 
@@ -139,13 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                                cwd=REPO)
             if r.returncode != 0:
                 failed.append(f"verify {s.id}")
-        print(f"demo: step 2/3 flow to {ns.stage} ({jobs} jobs)")
+        print(f"demo: step 2/3 flow to {ns.stage} (Dask, {jobs} local workers unless ${SCHEDULER_ENV} is set)")
     if ns.cmd in ("ppa", "demo"):
         from flow.pnr.common import ROUTE_JOBS_ENV, route_jobs
 
         if not os.environ.get(ROUTE_JOBS_ENV, "").strip():  # the cores shared out: each design routes with its part
             os.environ[ROUTE_JOBS_ENV] = str(max(1, route_jobs() // max(1, jobs)))
-        results = run_jobs(specs, lambda s: run_flow_job(s, ns.stage, clock, root), jobs)
+        results = run_jobs(specs, functools.partial(run_flow_job, stage=ns.stage, clock_ns=clock, root=root),
+                           ExecutorConfig.from_env(ns.scheduler, jobs))
         failed += [f"flow {r.spec.id} (log: {r.log})" for r in results if not r.ok]
     from flow.stage import DEFAULT_CLOCK_NS, FlowConfig, config_summary
 

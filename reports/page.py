@@ -3,7 +3,7 @@
 Order: the encoded/baseline ratios (one row per design, post-route and post-synthesis side by side) with a
 one-line summary per arch computed from them, the network accuracy (``qnn.json`` beside the page, when there),
 the measured designs, their post-synthesis numbers, the model-only estimates (a table of their own, so no
-column of dashes), the plots, the layout renders, and the provenance and units last. Numbers are formatted
+column of dashes), the design-space exploration (``dse.json``, when there), the plots, the layout renders, and the provenance and units last. Numbers are formatted
 for reading (``10,944`` um^2, ``0.659`` pJ, ``x0.87``); ``ppa.csv``/``ppa.json`` keep the full precision. A
 failed design's long reason is a numbered note under its table, so the row stays narrow. The page fits a
 1280 px window (``python -m reports check`` verifies it in headless Chromium).
@@ -111,6 +111,39 @@ def qnn_section(qnn: Mapping[str, Any] | None) -> str:
         f"</tr></thead><tbody>\n{body}\n</tbody></table>")
 
 
+def dse_section(data: Mapping[str, Any] | None, out_dir: Path) -> str:
+    """The design-space exploration (``dse.json`` beside the page, from ``make dse``): what ran, the knee, the
+    accuracy/energy front as a table and the DSE plots (``dse/*.png``)."""
+    if not data or not isinstance(data.get("rows"), list):
+        return ""
+    meta, summ = data.get("meta", {}), data.get("summary", {})
+    rows = {r.get("id"): r for r in data["rows"] if isinstance(r, Mapping)}
+    front = [rows[i] for i in summ.get("front_accuracy_energy", []) if i in rows]
+    front.sort(key=lambda r: r.get("inference_energy_nj") or 0.0)
+    knee = summ.get("knee_accuracy_energy")
+    body = "\n".join(
+        f"<tr{' class=knee' if r['id'] == knee else ''}><td>{E(str(r['id']))}</td><td>{E(str(r['encoding']))}</td>"
+        f"<td>W{r['wbits']}A{r['abits']}</td><td class=num>{r['n']}</td>{_num(r.get('area_um2'), ',.0f')}"
+        f"{_num(r.get('energy_per_mac_pj'), '.3f')}{_num(r.get('inference_energy_nj'), '.2f')}"
+        f"{_num(r.get('inference_latency_us'), '.2f')}<td class=num>{100 * r['accuracy']:.2f} %</td></tr>"
+        for r in front if r.get("accuracy") is not None)
+    figs = "\n".join(_figure(p, out_dir, p.stem.replace("_", " ")) for p in sorted((out_dir / "dse").glob("*.png")))
+    what = (f"{summ.get('points', '?')} points ({E(str(meta.get('grid', '')))}), {E(str(meta.get('mode', '')))}: "
+            f"{summ.get('ok', 0)} measured, {summ.get('model_only', 0)} model-only, {summ.get('failed', 0)} failed; "
+            f"{E(str(meta.get('executor', '')))}; bitbranch {E(str(meta.get('commit', '')))}, "
+            f"{E(str(meta.get('made_utc', '')))}")
+    table = ("<table id=dse><thead><tr><th>point</th><th>encoding</th><th>widths</th><th>N</th>"
+             "<th>area<br><span class=unit>um&sup2;</span></th><th>energy / MAC<br><span class=unit>pJ</span></th>"
+             "<th>energy / inference<br><span class=unit>nJ</span></th><th>latency / inference<br>"
+             "<span class=unit>us</span></th><th>test accuracy</th></tr></thead><tbody>\n"
+             f"{body}\n</tbody></table>\n") if body else "<p>No point has a measured accuracy (run make qnn).</p>\n"
+    return ("<h2>Design-space exploration</h2>\n"
+            f"<p class=note>{what}. Network level: {E(str(meta.get('network', '')))}; partial sums: "
+            f"{E(str(meta.get('accumulator', '')))}. dse.csv and dse.json hold every point with its provenance.</p>\n"
+            f"<p>Knee of the accuracy / energy-per-inference front: <b>{E(str(knee or 'none (fewer than 3 front points)'))}"
+            "</b>. The front's points:</p>\n" + table + f"<div class=figs>\n{figs}\n</div>")
+
+
 Cell = Callable[[PpaRow], str]
 
 MEASURED: tuple[tuple[str, str, Cell], ...] = (
@@ -209,8 +242,10 @@ CSS_FILE = Path(__file__).with_name("page.css")
 
 
 def render(rows: Sequence[PpaRow], plots: Sequence[Path], layouts: Sequence[tuple[str, Path]],
-           meta: Mapping[str, Any], out_dir: Path, qnn: Mapping[str, Any] | None = None) -> str:
-    """HTML text; image paths are written relative to ``out_dir``; ``qnn``: the contents of qnn.json, if any."""
+           meta: Mapping[str, Any], out_dir: Path, qnn: Mapping[str, Any] | None = None,
+           dse: Mapping[str, Any] | None = None) -> str:
+    """HTML text; image paths are written relative to ``out_dir``; ``qnn``, ``dse``: the contents of qnn.json and
+    dse.json, if any."""
     figs = "\n".join(_figure(p, out_dir, p.stem.replace("_", " ")) for p in _ordered_plots(plots))
     lays = ("<div class='figs layouts'>" + "\n".join(_figure(p, out_dir, name) for name, p in layouts) + "</div>") \
         if layouts else "<p>No layout renders: run <code>make gds</code> (or <code>make ppa</code>) first.</p>"
@@ -234,6 +269,7 @@ def render(rows: Sequence[PpaRow], plots: Sequence[Path], layouts: Sequence[tupl
 run (missing) are shown in red without numbers and are not plotted. ppa.csv and ppa.json hold every column at
 full precision.</p>
 {model_section(rows)}
+{dse_section(dse, out_dir)}
 <h2>Plots</h2>
 <div class=figs>
 {figs}

@@ -1,4 +1,4 @@
-"""Run a set of designs through the flow (in parallel, with progress) and write the PPA report.
+"""Run a set of designs through the flow (on the Dask executor, with progress) and write the PPA report.
 
 Each design runs as its own ``python -m flow <stage>`` process, so a crash in one never takes the
 others down, and the flow's own up-to-date checks make a re-run cheap. The report is written
@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -25,6 +24,7 @@ from flow.stage import DEFAULT_CLOCK_NS
 from model import encodings as encoding_registry
 from model.spec import DesignSpec
 from reports import page, plots, summary
+from reports.executor import Done, ExecutorConfig, open_client, run_all
 from reports.table import PpaRow, to_csv, to_json
 from rtl import archs as registry
 
@@ -63,19 +63,20 @@ def run_flow_job(spec: DesignSpec, stage: str, clock_ns: float | None, root: Pat
     return JobResult(spec, proc.returncode == 0, time.monotonic() - t0, log, lines[-1] if lines else "")
 
 
-def run_jobs(specs: Sequence[DesignSpec], job: Callable[[DesignSpec], JobResult], jobs: int,
+def run_jobs(specs: Sequence[DesignSpec], job: Callable[[DesignSpec], JobResult], executor: ExecutorConfig,
              progress: Callable[[str], None] = print) -> list[JobResult]:
-    """Run ``job`` over ``specs`` with ``jobs`` workers, printing one progress line per finished design."""
-    results: list[JobResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        # biggest designs first: the long routes start at once and the short ones fill the other workers
-        by_size = sorted(specs, key=lambda s: -s.wbits * s.abits * s.n)
-        futures = {pool.submit(job, s): s for s in by_size}
-        for i, fut in enumerate(as_completed(futures), 1):
-            r = fut.result()
-            results.append(r)
-            state = "ok" if r.ok else f"FAILED ({r.message}) log: {r.log}"
-            progress(f"[{i}/{len(specs)}] {r.spec.id:<28} {r.seconds:6.1f} s  {state}")
+    """Run ``job`` over ``specs`` on the Dask executor (``reports.executor``), printing one progress line per
+    finished design; results in ``specs`` order."""
+    # biggest designs first: the long routes start at once and the short ones fill the other workers
+    by_size = sorted(specs, key=lambda s: -s.wbits * s.abits * s.n)
+
+    def show(done: Done, i: int, total: int) -> None:
+        r = done.result
+        state = "ok" if r.ok else f"FAILED ({r.message}) log: {r.log}"
+        progress(f"[{i}/{total}] {r.spec.id:<28} {r.seconds:6.1f} s  {state}")
+
+    with open_client(executor, progress) as client:
+        results = run_all(client, job, by_size, [f"flow-{s.id}" for s in by_size], show)
     order = {s.id: i for i, s in enumerate(specs)}
     return sorted(results, key=lambda r: order[r.spec.id])
 
@@ -97,7 +98,8 @@ def git_describe(outputs: Path | None = None) -> str:
         return "unknown (not a git checkout)"
 
 
-REPORT_OUTPUTS = ("ppa.csv", "ppa.json", "ppa.md", "index.html", "index.png", "plots", "layouts")  # what write_report rewrites
+REPORT_OUTPUTS = ("ppa.csv", "ppa.json", "ppa.md", "index.html", "index.png", "plots", "layouts",  # what write_report
+                  "dse.csv", "dse.json", "dse")  # and `make dse` rewrite
 
 
 LAYOUT_WIDTH_PX = 800
@@ -144,7 +146,7 @@ def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict,
     made = plots.all_plots(rows, out_dir / "plots", footnote)
     layouts = collect_layouts(rows, root, out_dir)
     index = out_dir / "index.html"
-    atomic_write_text(index, page.render(rows, made, layouts, meta, out_dir, read_qnn(out_dir)))
+    atomic_write_text(index, page.render(rows, made, layouts, meta, out_dir, read_qnn(out_dir), read_dse(out_dir)))
     atomic_write_text(out_dir / page.CSS_FILE.name, page.CSS_FILE.read_text())
     return index
 
@@ -152,6 +154,11 @@ def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict,
 def read_qnn(out_dir: Path) -> dict | None:
     """The accuracy results beside the report (``qnn.json``, written by ``make qnn``), if any."""
     return load_state(Path(out_dir) / "qnn.json", "accuracy report", then="the page is written without it")
+
+
+def read_dse(out_dir: Path) -> dict | None:
+    """The design-space exploration beside the report (``dse.json``, written by ``make dse``), if any."""
+    return load_state(Path(out_dir) / "dse.json", "design-space report", then="the page is written without it")
 
 
 def rows_from_json(path: Path) -> tuple[list[PpaRow], dict]:
@@ -175,7 +182,7 @@ def page_texts(out_dir: Path) -> dict[str, str]:
     plots_made = sorted((out_dir / "plots").glob("*.png"))
     layouts = [(r.id, out_dir / "layouts" / f"{r.id}.png") for r in rows
                if r.status == "ok" and (out_dir / "layouts" / f"{r.id}.png").is_file()]
-    return {"index.html": page.render(rows, plots_made, layouts, meta, out_dir, read_qnn(out_dir)),
+    return {"index.html": page.render(rows, plots_made, layouts, meta, out_dir, read_qnn(out_dir), read_dse(out_dir)),
             "ppa.md": summary.markdown(rows, meta), page.CSS_FILE.name: page.CSS_FILE.read_text()}
 
 

@@ -21,6 +21,7 @@ Pure numpy; the model layer, so every layer above can use it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -267,6 +268,21 @@ def names() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
+@functools.lru_cache(maxsize=64)
+def _problems_of(key: str, enc: Encoding) -> tuple[str, ...]:
+    return tuple(problems(key, enc))
+
+
+def checked_problems(key: str, enc: Any) -> list[str]:
+    """:func:`problems`, remembered per (key, descriptor): the check decodes and encodes words at 1..4 bits, and
+    ``get`` runs on every ``spec.enc`` (hundreds of times per energy estimate; the design-space sweep's model-only
+    points were half check). A frozen descriptor's check cannot change; an unhashable one is checked every time."""
+    try:
+        return list(_problems_of(key, enc))
+    except TypeError:
+        return problems(key, enc)
+
+
 def get(name: str) -> Encoding:
     """The descriptor of a registered encoding; EncodingError naming the registered ones for any other name."""
-    return lookup(REGISTRY, name, "encoding", "encoding", problems, EncodingError)
+    return lookup(REGISTRY, name, "encoding", "encoding", checked_problems, EncodingError)
