@@ -24,6 +24,16 @@ VECTORS  ?=
 SEED     ?=
 JOBS     ?= 2
 ROUTE_JOBS ?=
+# dse: the grid's axes are comma lists (ARCH, ENCODING, WBITS, ABITS, PAIRS=1x2,2x2, N, CLOCK_NS; BITS sets both widths)
+# or a TOML file (GRID=); MODEL_ONLY=1, MAX_POINTS, GDS=pareto|top-K, DSE_JOBS (local workers), DSE_ROOT;
+# DASK_SCHEDULER=tcp://host:8786 (environment) runs every sweep (ppa, demo, dse) on an existing Dask cluster
+GRID     ?=
+PAIRS    ?=
+MODEL_ONLY ?=
+MAX_POINTS ?=
+GDS      ?=
+DSE_JOBS ?=
+DSE_ROOT ?= build/dse
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -32,7 +42,7 @@ SPEC    = --arch '$(ARCH)' --bits '$(BITS)' --wbits '$(WBITS)' --abits '$(ABITS)
 FLOWARGS = --clock-ns '$(CLOCK_NS)' --root '$(BUILD_ROOT)' --vectors '$(VECTORS)' --seed '$(SEED)' $(if $(filter 1,$(FORCE)),--force)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps debian-deps check-deps rtl verify synth sta power gds ppa qnn demo test test-fast bench lint clean
+.PHONY: help deps debian-deps check-deps rtl verify synth sta power gds ppa dse qnn demo test test-fast bench lint clean
 
 help:
 	@echo "bitbranch: {-1,+1} encoded dot-product PEs from a Python model to Sky130 PPA"
@@ -48,6 +58,8 @@ help:
 	@echo "  make synth|sta|power      Sky130 synthesis, multi-corner timing, activity-based power"
 	@echo "  make gds                  place, route, DRC, LVS to GDS (FLOW=openlane for OpenLane 2)"
 	@echo "  make ppa                  sweep, table, plots and reports/index.html (refreshes the committed snapshot)"
+	@echo "  make dse                  design-space grid on Dask: ARCH= ENCODING= WBITS=1,2 ABITS=1,2 N=8,16 CLOCK_NS=10 (or GRID=file.toml)"
+	@echo "                            MODEL_ONLY=1, MAX_POINTS=, GDS=pareto|top-K -> reports/dse.csv, dse.json, dse/*.png"
 	@echo "  make qnn                  accuracy vs bit-width on the digits data set"
 	@echo "  make bench                benchmark scripts"
 	@echo ""
@@ -82,6 +94,12 @@ gds: check-deps
 
 ppa: check-deps
 	@BITBRANCH_ROUTE_JOBS='$(ROUTE_JOBS)' $(PY) -m reports ppa --jobs '$(JOBS)'
+
+dse: check-deps
+	@$(PY) -m reports dse --grid '$(GRID)' --archs '$(ARCH)' --encodings '$(ENCODING)' \
+	  --wbits '$(if $(WBITS),$(WBITS),$(BITS))' --abits '$(if $(ABITS),$(ABITS),$(BITS))' --pairs '$(PAIRS)' \
+	  --n '$(N)' --clock-ns '$(CLOCK_NS)' $(if $(filter 1,$(MODEL_ONLY)),--model-only) --max-points '$(MAX_POINTS)' \
+	  --gds '$(GDS)' --jobs '$(DSE_JOBS)' --root '$(DSE_ROOT)'
 
 qnn: check-deps
 	@$(PY) -m reports.qnn

@@ -30,7 +30,7 @@ from rtl import archs as arch_registry
 MODES = ("front-end", "model")
 LIMITS = {"front-end": 100, "model": 20000}
 """Default point-count limits per mode; ``--max-points`` raises them."""
-MODEL_CHUNK = 250
+MODEL_CHUNK = 120
 """Model-only points per task: one task per point would spend more time in the scheduler than in the model."""
 OPS_PER_MAC = 2
 WIDTH_MAX = 16  # model.spec's BITS range
@@ -312,6 +312,25 @@ def model_rows(points: Sequence[Point], settings: Settings) -> list[DseRow]:
                           provenance=dict(prov, code=fp, commit=settings.commit,
                                           clock="taken as met (not timed)"), **row))
     return out
+
+
+def model_chunks(points: Sequence[Point], size: int = 0) -> list[tuple[Point, ...]]:
+    """The model-only tasks: points grouped by design (a design's clocks in one task, so it is estimated once), the
+    groups packed into chunks of about ``size`` points (default ``MODEL_CHUNK``)."""
+    size = size or MODEL_CHUNK
+    groups: dict[DesignSpec, list[Point]] = {}
+    for p in points:
+        groups.setdefault(p.spec, []).append(p)
+    chunks: list[tuple[Point, ...]] = []
+    cur: list[Point] = []
+    for g in groups.values():
+        if cur and len(cur) + len(g) > size:
+            chunks.append(tuple(cur))
+            cur = []
+        cur += g
+    if cur:
+        chunks.append(tuple(cur))
+    return chunks
 
 
 def _model_fingerprint(cal: Mapping[str, Any]) -> str:

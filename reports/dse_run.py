@@ -105,10 +105,11 @@ def main(ns: argparse.Namespace, repo: Path) -> int:
 
     with open_client(executor) as client:
         if mode == "model":
-            chunks = [tuple(points[i:i + dse.MODEL_CHUNK]) for i in range(0, len(points), dse.MODEL_CHUNK)]
+            chunks = dse.model_chunks(points)
             parts = run_all(client, dse.model_rows, chunks, [f"dse-model-{i}" for i in range(len(chunks))], show,
                             args=(settings,))
-            rows = [r for part in parts for r in part]
+            by_id = {r.id: r for part in parts for r in part}
+            rows = [by_id[p.id] for p in points]
         else:
             # biggest designs first: the long ones start at once, the short ones fill the other workers
             order = sorted(range(len(points)), key=lambda i: -points[i].spec.wbits * points[i].spec.abits * points[i].spec.n)

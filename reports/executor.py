@@ -63,6 +63,25 @@ def _quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def probe(address: str, timeout_s: float) -> None:
+    """Fail at once (OSError) when nothing listens at a ``tcp://host:port`` address: Dask's client would keep
+    retrying a refused connection until its timeout. Other protocols are left to Dask."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address.startswith("tcp://"):
+        return
+    try:
+        u = urlsplit(address)
+        host, port = u.hostname, u.port
+    except ValueError as e:
+        raise ValueError(f"not a tcp://host:port address ({e})") from None
+    if not host or not port:
+        raise ValueError("not a tcp://host:port address")
+    with socket.create_connection((host, port), timeout=timeout_s):
+        pass
+
+
 @contextlib.contextmanager
 def open_client(cfg: ExecutorConfig, say: Callable[[str], None] = print) -> Iterator[Any]:
     """A connected ``distributed.Client`` for the block; an unreachable scheduler is one BitbranchError naming
@@ -75,8 +94,9 @@ def open_client(cfg: ExecutorConfig, say: Callable[[str], None] = print) -> Iter
     _quiet_logs()
     if cfg.scheduler:
         try:
+            probe(cfg.scheduler, cfg.connect_timeout_s)
             client = Client(cfg.scheduler, timeout=cfg.connect_timeout_s)
-        except (OSError, TimeoutError, ValueError) as e:
+        except Exception as e:  # refused, unresolvable, timed out, or something else answering (not a scheduler)
             reason = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
             raise BitbranchError(f"cannot reach the Dask scheduler at {cfg.scheduler} ({SCHEDULER_ENV} or --scheduler)"
                                  f" within {cfg.connect_timeout_s:g} s: {reason[:160]}") from None

@@ -55,7 +55,7 @@ python_env() {
   echo "deps: creating .venv and installing bitbranch with its Python packages (pip)"
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[fast,layout,qnn,ecosystem,dev]'
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[fast,layout,qnn,ecosystem,dev,dask]'
   touch "$stamp"
 }
 
