@@ -8,10 +8,11 @@
 3. the per-point front-end time (synth, 3-corner STA, gate-level sim, power) of the W2A2 N=32 points (goal < 90 s);
 4. the peak resident memory of each worker process and of the largest tool run it started.
 
-    python bench/dse.py [--root /tmp/dse-bench] [--skip-front-end] [--w4a4]
+    python bench/dse.py [--root /tmp/dse-bench] [--parts model,scaling,w4a4]
 
-``--w4a4`` adds one parallel W4A4 N=32 point on one worker for the memory goal (< 4 GB). Nothing is written under
-reports/; the build roots are emptied first, so every front-end number is a cold run.
+Parts: ``model`` (1), ``scaling`` (2-4), ``w4a4``: one parallel W4A4 N=32 point on one worker, its time and peak
+memory (goal < 4 GB); default ``model,scaling``. Nothing is written under reports/; the build roots are emptied
+first, so every front-end number is a cold run.
 """
 
 from __future__ import annotations
@@ -93,14 +94,23 @@ def front_end(points: list[dse.Point], workers: int, root: Path) -> tuple[float,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default="/tmp/dse-bench")
-    ap.add_argument("--skip-front-end", action="store_true")
-    ap.add_argument("--w4a4", action="store_true")
+    ap.add_argument("--parts", default="model,scaling", help="model, scaling, w4a4 (comma list)")
     ns = ap.parse_args()
+    parts = {p.strip() for p in ns.parts.split(",") if p.strip()}
+    unknown = parts - {"model", "scaling", "w4a4"}
+    if unknown:
+        ap.error(f"unknown part(s) {', '.join(sorted(unknown))}: use model, scaling, w4a4")
     root = Path(ns.root)
     print(f"bench/dse.py on {os.cpu_count()} cores  [{load()}]", flush=True)
-    model_throughput()
-    if ns.skip_front_end:
-        return
+    if "model" in parts:
+        model_throughput()
+    if "scaling" in parts:
+        scaling(root)
+    if "w4a4" in parts:
+        w4a4(root)
+
+
+def scaling(root: Path) -> None:
     grid = dse.parse_grid({"archs": "parallel,serial", "encodings": "pm1,twos", "pairs": "1x1,2x2", "n": "32",
                            "clock_ns": "10"}, defaults())
     pts = grid.points()
@@ -119,14 +129,17 @@ def main() -> None:
                     print(f"  per point: {pid} {sec:.1f} s (goal < 90 s) {status}", flush=True)
     print(f"scaling: 2 workers / 1 worker = {results[2]:.1f} / {results[1]:.1f} = {results[2] / results[1]:.2f} "
           f"(goal <= 0.55)  [{load()}]", flush=True)
-    if ns.w4a4:
-        from model.spec import DesignSpec
 
-        p = dse.Point(DesignSpec(arch="parallel", wbits=4, abits=4, n=32), 10.0)
-        wall, _, rss = front_end([p], 1, root / "w4a4")
-        for addr, (own, child) in sorted(rss.items()):
-            print(f"W4A4 N=32: {wall:.1f} s; peak RSS worker {own:.0f} MB, largest tool run {child:.0f} MB "
-                  f"(goal < 4096 MB)  [{load()}]", flush=True)
+
+def w4a4(root: Path) -> None:
+    from model.spec import DesignSpec
+
+    p = dse.Point(DesignSpec(arch="parallel", wbits=4, abits=4, n=32), 10.0)
+    print(f"front end, {p.id} on 1 worker, empty root {root / 'w4a4'}  [{load()}]", flush=True)
+    wall, _, rss = front_end([p], 1, root / "w4a4")
+    for addr, (own, child) in sorted(rss.items()):
+        print(f"W4A4 N=32: {wall:.1f} s; peak RSS worker {own:.0f} MB, largest tool run {child:.0f} MB "
+              f"(goal < 4096 MB)  [{load()}]", flush=True)
 
 
 if __name__ == "__main__":
