@@ -371,14 +371,26 @@ def _flow_provenance(metrics: Mapping[str, Any], design_dir: Path) -> dict[str, 
             "flow_config": metrics.get("flow__config"), "code": flow_fingerprint(design_dir)}
 
 
-def _last_line(text: str) -> str:
-    lines = [x.strip() for x in text.splitlines() if x.strip()]
-    return lines[-1][:300] if lines else "no output"
+def _first_line(e: BaseException) -> str:
+    lines = [x.strip() for x in str(e).splitlines() if x.strip()]
+    return lines[0][:300] if lines else "no message"
+
 
 
 def front_end_row(point: Point, settings: Settings) -> DseRow:
     """One point through ``python -m flow power`` (resumed from its stage stamps) and the model, as a row; a flow
-    failure is a failed row with the flow's last line as the reason (model columns kept, marked as such)."""
+    failure is a failed row with the flow's last line as the reason (model columns kept, marked as such), and so is
+    any other fault of the task (a damaged file, a bug): the sweep never loses a point."""
+    try:
+        return _front_end_row(point, settings)
+    except Exception as e:  # noqa: BLE001 (a row with the reason, rather than a lost point)
+        s = point.spec
+        return DseRow(id=point.id, arch=s.arch, encoding=s.encoding, wbits=s.wbits, abits=s.abits, n=s.n,
+                      clock_ns=point.clock_ns, status=f"failed: {type(e).__name__}: {_first_line(e)}",
+                      provenance={"commit": settings.commit})
+
+
+def _front_end_row(point: Point, settings: Settings) -> DseRow:
     from model.energy import load_calibration
     from reports.sweep import run_flow_job
 
@@ -438,7 +450,10 @@ def gds_row(row: DseRow, settings: Settings) -> DseRow:
     from reports.sweep import run_flow_job
 
     croot = clock_root(settings.root, row.clock_ns)
-    job = run_flow_job(row.spec, "gds", row.clock_ns, croot)
+    try:
+        job = run_flow_job(row.spec, "gds", row.clock_ns, croot)
+    except Exception as e:  # noqa: BLE001 (the route's fault is the row's gds_status)
+        return replace(row, gds_status=f"failed: {type(e).__name__}: {_first_line(e)}")
     if not job.ok:
         return replace(row, gds_status=f"failed: {job.message}; log {job.log}")
     metrics = load_state(row.spec.build_dir(croot) / "flow" / "metrics.json", "metrics file",

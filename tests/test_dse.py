@@ -228,3 +228,14 @@ def test_worker_killed_mid_task_is_replaced_and_the_results_are_unchanged(tmp_pa
         after = set(client.scheduler_info()["workers"])
     assert killed[0] not in after and len(after - before) >= 1
     assert results == undisturbed
+
+
+def test_any_fault_of_a_task_is_a_failed_row(tmp_path, monkeypatch):
+    def boom(point, settings):
+        raise RuntimeError("metrics file damaged\nsecond line")
+
+    monkeypatch.setattr(dse, "_front_end_row", boom)
+    p = dse.Point(DesignSpec(arch="serial", wbits=2, abits=1, n=8, encoding="twos"), 5.0)
+    r = dse.front_end_row(p, settings(tmp_path, "front-end"))
+    assert (r.id, r.status) == ("serial_twos_w2a1_n8@5ns", "failed: RuntimeError: metrics file damaged")
+    assert r.area_um2 is None and not r.measured
