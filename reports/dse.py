@@ -229,7 +229,7 @@ class DseRow:
 
 COLUMNS = tuple(f.name for f in fields(DseRow))
 UNITS = {
-    "area_um2": "um^2 (cell area)", "fmax_mhz": "MHz at the worst corner (ss_n40C_1v40)", "period_ns": "ns",
+    "area_um2": "um^2 (cell area)", "fmax_mhz": "MHz at the worst corner (ss)", "period_ns": "ns",
     "setup_ws_ns": "ns, worst over tt/ss/ff", "power_mw": "mW at clock_ns", "energy_per_dot_pj": "pJ per y",
     "energy_per_mac_pj": "pJ per MAC (tt_025C_1v80, random inputs)", "throughput_gmacs": "GMAC/s at period_ns",
     "tops_per_w": "TOPS/W (2 ops per MAC)", "tops_per_mm2": "TOPS/mm^2 at period_ns (2 ops per MAC)",
@@ -358,6 +358,9 @@ def flow_fingerprint(design_dir: Path) -> str:
 
 
 def _flow_provenance(metrics: Mapping[str, Any], design_dir: Path) -> dict[str, Any]:
+    from flow.pdk import CORNERS
+    from flow.sta import STA_CORNERS
+
     prov = metrics.get("provenance") if isinstance(metrics.get("provenance"), Mapping) else {}
     tools: dict[str, str] = {}
     pdk = ""
@@ -367,14 +370,14 @@ def _flow_provenance(metrics: Mapping[str, Any], design_dir: Path) -> dict[str, 
                 tools.setdefault(k, str(v).split("\n")[0])
             pdk = pdk or str(record.get("pdk_root") or "")
     return {"tools": dict(sorted(tools.items())), "pdk": pdk, "library": "sky130_fd_sc_hd",
-            "corners": "setup/hold at tt_025C_1v80, ss_n40C_1v40, ff_n40C_1v95; fmax at the worst; energy at tt",
+            "corners": f"setup/hold at {', '.join(CORNERS[c] for c in STA_CORNERS)}; fmax at the worst; energy at "
+                       f"{CORNERS['tt']}",
             "flow_config": metrics.get("flow__config"), "code": flow_fingerprint(design_dir)}
 
 
 def _first_line(e: BaseException) -> str:
     lines = [x.strip() for x in str(e).splitlines() if x.strip()]
     return lines[0][:300] if lines else "no message"
-
 
 
 def front_end_row(point: Point, settings: Settings) -> DseRow:
