@@ -16,9 +16,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from reports.dse import DseRow, accuracy_front, accuracy_knee, pareto  # noqa: E402
 from reports.plots import _save, arch_styles  # noqa: E402
+
+PLAIN = FuncFormatter(lambda v, _pos: f"{v:g}")
+"""Log axes labelled 600, 800, 1000 rather than 6 x 10^2."""
+
+
+def _plain(ax, axes: str = "xy") -> None:
+    for a in ([ax.xaxis] if "x" in axes else []) + ([ax.yaxis] if "y" in axes else []):
+        a.set_major_formatter(PLAIN)
+        a.set_minor_formatter(PLAIN)
 
 
 def _source(rows: Sequence[DseRow]) -> str:
@@ -42,6 +52,7 @@ def _panels(rows: Sequence[DseRow], out: Path, stem: str, footnote: str, x: Call
                     drawstyle="steps-post" if minimise_y else "steps-pre")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain(ax)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(f"{title}: {enc}", fontsize=10)
@@ -72,6 +83,7 @@ def accuracy_plot(rows: Sequence[DseRow], out: Path, footnote: str) -> list[Path
         ax.scatter([k.inference_energy_nj], [100 * k.accuracy], s=160, facecolors="none", edgecolors="red", lw=1.6,
                    label=f"knee: {k.id}")
     ax.set_xscale("log")
+    _plain(ax, "x")
     ax.set_xlabel("energy per inference on one PE (nJ): dot products + partial-sum accumulation")
     ax.set_ylabel("digits MLP test accuracy (%)")
     ax.set_title(f"Accuracy against energy per inference ({_source(rows)})", fontsize=9)
