@@ -495,8 +495,16 @@ def density_energy_front(rows: Sequence[DseRow]) -> list[DseRow]:
 
 
 def accuracy_front(rows: Sequence[DseRow]) -> list[DseRow]:
-    return pareto([r for r in rows if r.measured and r.accuracy is not None],
-                  lambda r: (r.inference_energy_nj, -r.accuracy if r.accuracy is not None else None))
+    """The accuracy / energy-per-inference front; of points tied on both (one design at several clocks has one
+    model energy) the one with the lowest latency stands for them."""
+    front = pareto([r for r in rows if r.measured and r.accuracy is not None],
+                   lambda r: (r.inference_energy_nj, -r.accuracy if r.accuracy is not None else None))
+    best: dict[tuple[float | None, float | None], DseRow] = {}
+    for r in front:
+        k = (r.inference_energy_nj, r.accuracy)
+        if k not in best or (r.inference_latency_us or math.inf, r.id) < (best[k].inference_latency_us or math.inf, best[k].id):
+            best[k] = r
+    return [r for r in front if best[(r.inference_energy_nj, r.accuracy)] is r]
 
 
 def accuracy_knee(rows: Sequence[DseRow]) -> DseRow | None:

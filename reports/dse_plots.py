@@ -22,13 +22,20 @@ from reports.dse import DseRow, accuracy_front, accuracy_knee, pareto  # noqa: E
 from reports.plots import _save, arch_styles  # noqa: E402
 
 PLAIN = FuncFormatter(lambda v, _pos: f"{v:g}")
-"""Log axes labelled 600, 800, 1000 rather than 6 x 10^2."""
+"""Log axes labelled 200, 500, 1000 rather than 2 x 10^2."""
+MINOR = FuncFormatter(lambda v, _pos: f"{v:g}" if f"{v:.0e}"[0] in "235" else "")
+"""Minor ticks labelled at 2, 3 and 5 times a power of ten only, so labels never run into each other."""
 
 
 def _plain(ax, axes: str = "xy") -> None:
-    for a in ([ax.xaxis] if "x" in axes else []) + ([ax.yaxis] if "y" in axes else []):
+    """Plain numbers on log axes; minor ticks labelled only when the axis spans less than two decades."""
+    import math
+
+    for name in axes:
+        a, (lo, hi) = (ax.xaxis, ax.get_xlim()) if name == "x" else (ax.yaxis, ax.get_ylim())
         a.set_major_formatter(PLAIN)
-        a.set_minor_formatter(PLAIN)
+        wide = lo > 0 and math.log10(hi / lo) >= 2
+        a.set_minor_formatter(FuncFormatter(lambda v, _pos: "") if wide else MINOR)
 
 
 def _source(rows: Sequence[DseRow]) -> str:
@@ -52,13 +59,13 @@ def _panels(rows: Sequence[DseRow], out: Path, stem: str, footnote: str, x: Call
                     drawstyle="steps-post" if minimise_y else "steps-pre")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        _plain(ax)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(f"{title}: {enc}", fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
         if ax.has_data():
             ax.legend(fontsize=7, title="points; line: Pareto front", title_fontsize=7)
+            _plain(ax)
     fig.suptitle(_source(rows), fontsize=8)
     return _save(fig, out, stem, footnote)
 
@@ -83,7 +90,8 @@ def accuracy_plot(rows: Sequence[DseRow], out: Path, footnote: str) -> list[Path
         ax.scatter([k.inference_energy_nj], [100 * k.accuracy], s=160, facecolors="none", edgecolors="red", lw=1.6,
                    label=f"knee: {k.id}")
     ax.set_xscale("log")
-    _plain(ax, "x")
+    if ax.has_data():
+        _plain(ax, "x")
     ax.set_xlabel("energy per inference on one PE (nJ): dot products + partial-sum accumulation")
     ax.set_ylabel("digits MLP test accuracy (%)")
     ax.set_title(f"Accuracy against energy per inference ({_source(rows)})", fontsize=9)

@@ -154,7 +154,8 @@ def write(rows: list[dse.DseRow], meta: dict[str, Any], out: Path) -> Path | Non
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "dse.csv", dse.to_csv(rows))
     atomic_write_text(out / "dse.json", dse.to_json(rows, meta))
-    dse_plots.all_plots(rows, out / "dse", f"bitbranch {meta.get('commit', '')}; {meta.get('grid', '')}")
+    dse_plots.all_plots(rows, out / "dse", f"bitbranch {meta.get('commit', '')}; {meta.get('points')} points, "
+                        f"{meta.get('mode')}; {meta.get('made_utc', '')}; grid in dse.json")
     if (out / "ppa.json").is_file():
         from reports.sweep import rerender_page
 

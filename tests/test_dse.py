@@ -160,6 +160,8 @@ def test_model_rows_per_clock(tmp_path):
     acc = dse.accuracy_table({"rows": [{"encoding": "twos", "wbits": 2, "abits": 1, "mean": 0.95}]})
     withacc = dse.with_accuracy(rows, acc)
     assert {r.id for r in withacc if r.accuracy == 0.95} == {r.id for r in rows if r.encoding == "twos" and r.wbits == 2}
+    front = dse.accuracy_front(withacc)  # one design at two clocks: one model energy, the faster clock stands for both
+    assert front and all(r.clock_ns == 5.0 for r in front)
     text = dse.to_json(withacc, {"m": 1})
     assert dse.rows_from_json(__import__("json").loads(text)) == withacc
     assert dse.to_csv(withacc).count("\n") == len(rows) + 1
