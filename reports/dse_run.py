@@ -101,7 +101,7 @@ def main(ns: argparse.Namespace, repo: Path) -> int:
         e = f"  E/MAC {r.energy_per_mac_pj:.3f} pJ  E/inf {r.inference_energy_nj:.2f} nJ" \
             if r.measured and r.energy_per_mac_pj and r.inference_energy_nj else ""
         what = r.id if len(rs) == 1 else f"{len(rs)} points (last {r.id})"
-        print(f"[{i}/{total}] {what:<36} {done.seconds:7.1f} s  {state}{e}", flush=True)
+        print(f"[{i}/{total}] {what:<36} {done.seconds:7.1f} s elapsed  {state}{e}", flush=True)
 
     with open_client(executor) as client:
         if mode == "model":
