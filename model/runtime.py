@@ -54,7 +54,8 @@ def in_range(spec: DesignSpec, m: int, k: int) -> bool:
 
 
 def steps(spec: DesignSpec, m: int, k: int) -> int:
-    """Cycles one input takes (= its latency and the interval to the next accept): m*k, 1 when out of range."""
+    """Cycles one input takes (its initiation interval, from its first offer to its accept): m*k, 1 when out of
+    range."""
     return m * k if in_range(spec, m, k) else 1
 
 
@@ -114,15 +115,16 @@ def check_runtime_pipeline(spec: DesignSpec, manifest: dict[str, Any]) -> None:
         got = {p: (ports.get(p) or {}).get("width") for p in WIDTH_PORTS}
         if got != want or rt.get("flag_port") != FLAG_PORT:
             problems.append(f"run-time ports {got} / flag {rt.get('flag_port')!r} (model implements {want} / {FLAG_PORT!r})")
-        if manifest["latency_cycles"] != spec.wbits * spec.abits or manifest["initiation_interval"] != spec.wbits * spec.abits:
+        if (manifest["latency_cycles"], manifest["initiation_interval"]) != runtime_timing(spec):
             problems.append(f"latency/II {manifest['latency_cycles']}/{manifest['initiation_interval']} at the maximum "
-                            f"widths != {spec.wbits * spec.abits}")
+                            f"widths != {runtime_timing(spec)}")
     _raise(spec, problems)
 
 
 class RuntimeModel:
-    """``scalable``: operand and width registers, a diagonal walk (s = i+j from m+k-2 down to 0, i ascending)
-    whose bounds are the run-time widths, one accumulator adding s_i 2^pc_shift pc - c per step, y and flag."""
+    """``scalable``: operands read in place from the held input, a diagonal walk (s = i+j from m+k-2 down to 0,
+    i ascending) bounded by the run-time widths, one accumulator adding s_i 2^pc_shift pc - c per step; the input
+    is accepted on its last step, which loads y and the flag."""
 
     def __init__(self, spec: DesignSpec) -> None:
         self.spec = spec
@@ -132,32 +134,33 @@ class RuntimeModel:
         self.live: Bit = None
         self.busy: Bit = None
         self.out_valid: Bit = None
-        self.s1: tuple[int, int] | None = None
-        self.mk: tuple[int, int] | None = None  # run-time widths of the input being processed
         self.s: int | None = None
         self.i: int | None = None
-        self.first: Bit = None
         self.dbl: Bit = None
         self.acc: int | None = None
         self.y: int | None = None
         self.flag: Bit = None
 
-    def _bad(self) -> Bit:
-        return None if self.mk is None else int(not in_range(self.spec, *self.mk))
+    def _widths(self, inp: PortInputs) -> tuple[int, int]:
+        return int(getattr(inp, "wprec", self.spec.wbits)), int(getattr(inp, "aprec", self.spec.abits))
 
-    def _last(self) -> Bit:
-        bad = self._bad()
-        if bad == 1:
-            return 1
-        return None if bad is None or self.s is None else int(self.s == 0)
+    def _step(self, inp: PortInputs) -> tuple[Bit, int | None, int | None]:
+        """(bad, s, i) of this cycle's step: the first one of an input when not busy, else the walk's registers."""
+        m, k = self._widths(inp)
+        bad = int(not in_range(self.spec, m, k))
+        if self.busy == 0:
+            return bad, m + k - 2, m - 1
+        if self.busy == 1:
+            return bad, self.s, self.i
+        return bad, None, None
 
     def _control(self, inp: PortInputs) -> tuple[Bit, Bit, Bit]:
-        """(last, step_en, in_ready) from the current state."""
-        last = self._last()
+        """(last, step_en, in_ready) for this cycle's inputs."""
+        bad, s, _ = self._step(inp)
+        last: Bit = 1 if bad else (None if s is None else int(s == 0))
         out_free = _or(_not(self.out_valid), inp.out_ready)
-        step_en = _and(self.busy, _or(_not(last), out_free))
-        in_ready = _and(self.live, _or(_not(self.busy), _and(last, out_free)))
-        return last, step_en, in_ready
+        step_en = _and(self.live, inp.in_valid, _or(_not(last), out_free))
+        return last, step_en, _and(self.live, last, out_free)
 
     def comb(self, inp: PortInputs) -> tuple[Bit, Bit, int | None]:
         return self._control(inp)[2], self.out_valid, self.y
@@ -166,17 +169,17 @@ class RuntimeModel:
         """The settled ``prec_err`` output."""
         return self.flag
 
-    def _acc_next(self) -> int | None:
-        if self.s1 is None or self.mk is None or self.s is None or self.i is None or self.first is None:
-            return None
-        m, k = self.mk
-        if not in_range(self.spec, m, k):
+    def _acc_next(self, inp: PortInputs) -> int | None:
+        bad, s, i = self._step(inp)
+        if bad:
             return 0
-        i, j = self.i, self.s - self.i
+        if s is None or i is None:
+            return None
+        m, _ = self._widths(inp)
         n = self.spec.n
-        pc = (self.enc.gate.numpy(plane(self.s1[0], self.spec.wbits, i, n), plane(self.s1[1], self.spec.abits, j, n))
+        pc = (self.enc.gate.numpy(plane(inp.w, self.spec.wbits, i, n), plane(inp.a, self.spec.abits, s - i, n))
               & ((1 << n) - 1)).bit_count()
-        if self.first == 1:
+        if self.busy == 0:
             base = 0
         elif self.acc is None or self.dbl is None:
             return None
@@ -186,43 +189,33 @@ class RuntimeModel:
         return (base + term) & ((1 << self.ow) - 1)
 
     def edge(self, inp: PortInputs, in_ready: Bit = None) -> None:
-        last, step_en, ready = self._control(inp)
-        accept = _and(inp.in_valid, ready)
-        acc_next = self._acc_next()
-        bad = self._bad()
+        last, step_en, _ = self._control(inp)
+        bad, s, i = self._step(inp)
+        acc_next = self._acc_next(inp)
         fin = _and(step_en, last)
+        more = _and(step_en, _not(last))
         new_y = _load(fin, self.y, lambda: None if acc_next is None else (0 if bad else to_signed(acc_next, self.ow)))
         new_flag = _load(fin, self.flag, lambda: bad)
-        new_acc = _load(step_en, self.acc, lambda: acc_next)
-        m_in = int(getattr(inp, "wprec", self.spec.wbits))
-        k_in = int(getattr(inp, "aprec", self.spec.abits))
-        new_s1 = _load(accept, self.s1, lambda: (inp.w, inp.a))
-        new_mk = _load(accept, self.mk, lambda: (m_in, k_in))
-        # walk registers: loaded on accept, stepped on step_en (not reset); after an input's last step (or for
-        # an out-of-range input) their values are never looked at again before the next accept reloads them
-        if accept == 1:
-            new_s, new_i, new_first, new_dbl = m_in + k_in - 2, m_in - 1, 1, 0
-        elif accept == 0 and step_en == 1:
-            new_first = 0
-            if last != 0 or self.s is None or self.i is None or self.mk is None:
-                new_s = new_i = new_dbl = None
-            elif self.i == self.mk[0] - 1 or self.i == self.s:  # the diagonal's last step: next diagonal
-                new_s, new_i, new_dbl = self.s - 1, max(0, self.s - self.mk[1]), 1
+        new_acc = _load(more, self.acc, lambda: acc_next)
+        if step_en == 1 and s is not None and i is not None and not bad:
+            m, k = self._widths(inp)
+            if i == m - 1 or i == s:  # the diagonal's last step: on to the next one
+                new_walk: tuple = (s - 1, max(0, s - k), 1)
             else:
-                new_s, new_i, new_dbl = self.s, self.i + 1, 0
-        elif accept == 0 and step_en == 0:
-            new_s, new_i, new_first, new_dbl = self.s, self.i, self.first, self.dbl
+                new_walk = (s, i + 1, 0)
+            if last:  # the walk's registers are not looked at again before the next input's first step
+                new_walk = (None, None, None)
+        elif step_en == 0:
+            new_walk = (self.s, self.i, self.dbl)
         else:
-            new_s = new_i = new_first = new_dbl = None
+            new_walk = (None, None, None)
         if inp.rst_n == 0:
             self.live, self.busy, self.out_valid = 0, 0, 0
         else:
             self.live = 1
-            if accept == 1:
-                self.busy = 1
-            elif accept == 0 and step_en == 1:
+            if step_en == 1:
                 self.busy = _not(last)
-            elif accept is None or step_en is None:
+            elif step_en is None:
                 self.busy = None
             if fin == 1:
                 self.out_valid = 1
@@ -230,8 +223,8 @@ class RuntimeModel:
                 self.out_valid = 0
             elif fin is None:
                 self.out_valid = None
-        self.s1, self.mk, self.acc, self.y, self.flag = new_s1, new_mk, new_acc, new_y, new_flag
-        self.s, self.i, self.first, self.dbl = new_s, new_i, new_first, new_dbl
+        self.acc, self.y, self.flag = new_acc, new_y, new_flag
+        self.s, self.i, self.dbl = new_walk
 
     def reset_edge(self) -> None:
         self.edge(Inputs(rst_n=0, in_valid=0, w=0, a=0, out_ready=0))
@@ -244,9 +237,13 @@ def runtime_model(spec: DesignSpec, manifest: dict[str, Any] | Path | str | None
     return RuntimeModel(spec)
 
 
+LATENCY = 0
+"""Cycles from the accepting edge to y: the input is accepted on its last step, which loads y (every width)."""
+
+
 def runtime_timing(spec: DesignSpec) -> tuple[int, int]:
-    """(latency, II) at the maximum widths: WBITS*ABITS each (at run time: wprec*aprec, 1 when out of range)."""
-    return spec.wbits * spec.abits, spec.wbits * spec.abits
+    """(latency, II) at the maximum widths: 0 and WBITS*ABITS (at run time: II = wprec*aprec, 1 out of range)."""
+    return LATENCY, spec.wbits * spec.abits
 
 
 def schedule(m: int, k: int) -> list[tuple[int, int, bool]]:
@@ -301,7 +298,7 @@ def unpack(value: int, bits: int, n: int) -> np.ndarray:
 
 
 def per_vector(spec: DesignSpec, precs: Sequence[tuple[int, int]]) -> list[int]:
-    """Steps (= latency = interval to the next accept) of each input of a run-time stream."""
+    """Steps (= the interval to the next accept at full rate) of each input of a run-time stream."""
     return [steps(spec, m, k) for m, k in precs]
 
 
@@ -336,12 +333,10 @@ def runtime_activity_at(run: RunBits | None) -> Callable[[DesignSpec, np.ndarray
         y = acc[:, -1]
         cw = max(port_bits(big_m), port_bits(big_k)) + 1
         cyc, d = T * S - 1, T - 1
-        walk = 5 + 2 * cw + port_bits(big_m) + port_bits(big_k)  # live busy bad first dbl, s i, mr kr
+        walk = 3 + 2 * cw  # live busy dbl, s i (the operands are read in place: no operand register)
         mux_bits = n * (big_m - 1) + n * (big_k - 1)
-        ops = sum(_bool_toggles(p) for p in wp + ap) / d
         parts = (
             Part("ctrl", "ctrl", walk, (2 * S + 2) / S),
-            Part("s1_operands", "reg", spec.w_width + spec.a_width, ops),
             Part("plane_mux", "mux", mux_bits, (_bool_toggles(wsel) * (big_m > 1) + _bool_toggles(asel) * (big_k > 1)) / cyc * S),
             Part(enc.gate.name, enc.gate.cell_kind, n, _bool_toggles(x) / cyc * S),
             Part("popcount_fa", "fa", nfa, fa_t / cyc * S),

@@ -5,7 +5,8 @@ Loaded by the simulator like ``verif.bench`` (``verif.runner`` picks this module
 the fixed-width regression stream of that width, upper word bits filled with junk; then a mixed stream with
 per-input widths, some out of range); each starts with a reset, is driven by ``verif.bench.stream`` (which also
 drives ``wprec``/``aprec`` and records ``prec_err``) and checked on its own by ``verif.checks.check_trace``
-against ``model.runtime.expected``, with per-input latency and II ``model.runtime.steps`` (m*k; 1 out of range).
+against ``model.runtime.expected``, with latency ``model.runtime.LATENCY`` (0: the input is accepted on its last
+step) and per-input II ``model.runtime.steps`` (m*k; 1 out of range).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 
 import cocotb
 
+from model import runtime
 from model.spec import DesignSpec
 from verif.bench import stream
 from verif.checks import check_trace
@@ -34,10 +36,10 @@ async def pe_runtime_widths(dut) -> None:
     lat_span: list[int] = []
     ii_span: list[int] = []
     for label, stim, check_spec in segments(spec, stim_cfg):
-        lat = check_spec.wbits * check_spec.abits
-        driver = await stream(dut, stim, spec.out_width, lat, widths=True)
+        ii = check_spec.wbits * check_spec.abits
+        driver = await stream(dut, stim, spec.out_width, ii, widths=True)  # (tail of ii + 3 idle cycles)
         tag = f"spec {spec.id} at {label} [{cfg['sim']} {cfg['label']} seed {stim.seed}]"
-        rep = check_trace(check_spec, stim, driver.trace.columns, lat, lat, tag)
+        rep = check_trace(check_spec, stim, driver.trace.columns, runtime.LATENCY, ii, tag)
         d = rep.to_dict()
         total["segments"].append({"segment": label, "passed": rep.passed, "n_failures": rep.n_failures,
                                   "cycles": len(driver.trace), "accepted": rep.accepted, "delivered": rep.delivered,
@@ -57,7 +59,7 @@ async def pe_runtime_widths(dut) -> None:
         ii_span += rep.clean_intervals
     result = {
         "spec_id": spec.id, "sim": cfg["sim"], "label": cfg["label"], "seed": stim_cfg.seed, "mode": cfg["mode"],
-        "manifest_latency": f"{spec.wbits * spec.abits} (wprec*aprec)", "manifest_ii": f"{spec.wbits * spec.abits} (wprec*aprec)",
+        "manifest_latency": runtime.LATENCY, "manifest_ii": f"{spec.wbits * spec.abits} (wprec*aprec)",
         "sim_seconds": time.perf_counter() - t0,
         "latency_min_max": None,
         "clean_latency_min_max": [min(lat_span), max(lat_span)] if lat_span else None,

@@ -90,9 +90,9 @@ def _claim(values: set[int]) -> str:
 
 
 def expectations(spec: DesignSpec, stim: Stimulus, latency: int, ii: int):
-    """(y per vector, prec_err per vector or None, latency of vector i, II after vector i): the spec's own
-    widths, or the stimulus's run-time widths (``stim.precs``, read against maxima ``stim.wbits``/``stim.abits``:
-    ``model.runtime``)."""
+    """(y per vector, prec_err per vector or None, latency of vector i, interval from vector i's accept to the
+    next one's at full rate): the spec's own widths, or the stimulus's run-time widths (``stim.precs``, read
+    against maxima ``stim.wbits``/``stim.abits``: ``model.runtime``)."""
     if not stim.precs:
         return [expected_y(spec, w, a) for w, a in stim.vectors], None, (lambda i: latency), (lambda i: ii)
     from model import runtime
@@ -100,7 +100,9 @@ def expectations(spec: DesignSpec, stim: Stimulus, latency: int, ii: int):
     big = DesignSpec(spec.arch, stim.wbits, stim.abits, spec.n, spec.popcount, spec.encoding)
     pairs = [runtime.expected(big, w, a, m, k) for (w, a), (m, k) in zip(stim.vectors, stim.precs)]
     steps = runtime.per_vector(big, stim.precs)
-    return [y for y, _ in pairs], [f for _, f in pairs], steps.__getitem__, steps.__getitem__
+    # the operands are read in place, so the interval after accepting vector i is the next vector's own steps
+    return ([y for y, _ in pairs], [f for _, f in pairs], (lambda i: runtime.LATENCY),
+            (lambda i: steps[min(i + 1, len(steps) - 1)]))
 
 
 def check_trace(

@@ -57,32 +57,28 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
     bad_expr = " | ".join(bad_terms)
     body: list[str] = [
         header(spec, top, f"run-time-precision encoded PE: 1 branch unit of {n} elements over wprec*aprec steps "
-               f"(wprec 1..{big_m}, aprec 1..{big_k}); latency = II = wprec*aprec"),
+               f"(wprec 1..{big_m}, aprec 1..{big_k}), operands read in place; II = wprec*aprec, latency 0"),
         f"module {top} (",
         ports(spec) + ");",
+        "    // The operands (w, a, wprec, aprec) are read from the ports while the producer holds them (valid/ready rule:",
+        "    // an offered input stays unchanged until accepted); the input is accepted on its last step.",
         "    reg live;",
         "    reg busy;",
-        f"    reg [{spec.w_width - 1}:0] s1_w;",
-        f"    reg [{spec.a_width - 1}:0] s1_a;",
-        f"    reg [{pw - 1}:0] mr;",
-        f"    reg [{pa - 1}:0] kr;",
-        "    reg bad;",
         f"    reg [{cw - 1}:0] s;",
         f"    reg [{cw - 1}:0] i;",
-        "    reg first;",
         "    reg dbl;",
         f"    wire in_bad = {bad_expr};",
-        f"    wire last = bad | (s == {cw}'d0);",
+        f"    wire [{cw - 1}:0] m_x = {{{{{cw - pw}{{1'b0}}}}, {wp}}};",
+        f"    wire [{cw - 1}:0] k_x = {{{{{cw - pa}{{1'b0}}}}, {ap}}};",
+        "    // this cycle's step: the first one of an input (not busy) or the walk's registers",
+        f"    wire [{cw - 1}:0] s_c = busy ? s : m_x + k_x - {cw}'d2;",
+        f"    wire [{cw - 1}:0] i_c = busy ? i : m_x - {cw}'d1;",
+        f"    wire last = in_bad | (s_c == {cw}'d0);",
         "    wire out_free = ~out_valid | out_ready;",
-        "    wire step_en = busy & (~last | out_free);",
-        "    assign in_ready = live & (~busy | (last & out_free));",
-        "    wire accept = in_valid & in_ready;",
-        f"    wire [{cw - 1}:0] m_x = {{{{{cw - pw}{{1'b0}}}}, mr}};",
-        f"    wire [{cw - 1}:0] k_x = {{{{{cw - pa}{{1'b0}}}}, kr}};",
-        f"    wire end_diag = (i == m_x - {cw}'d1) | (i == s);",
-        f"    wire [{cw - 1}:0] i_lo = (s > k_x) ? s - k_x : {cw}'d0;",
-        f"    wire [{cw - 1}:0] s_load = {{{{{cw - pw}{{1'b0}}}}, {wp}}} + {{{{{cw - pa}{{1'b0}}}}, {ap}}} - {cw}'d2;",
-        f"    wire [{cw - 1}:0] i_load = {{{{{cw - pw}{{1'b0}}}}, {wp}}} - {cw}'d1;",
+        "    wire step_en = live & in_valid & (~last | out_free);",
+        "    assign in_ready = live & last & out_free;",
+        f"    wire end_diag = (i_c == m_x - {cw}'d1) | (i_c == s_c);",
+        f"    wire [{cw - 1}:0] i_lo = (s_c > k_x) ? s_c - k_x : {cw}'d0;",
         "    always @(posedge clk) begin",
         "        if (!rst_n) begin",
         "            live <= 1'b0;",
@@ -90,41 +86,30 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
         "            out_valid <= 1'b0;",
         "        end else begin",
         "            live <= 1'b1;",
-        "            if (accept) busy <= 1'b1;",
-        "            else if (step_en) busy <= ~last;",
+        "            if (step_en) busy <= ~last;",
         "            if (step_en & last) out_valid <= 1'b1;",
         "            else if (out_ready) out_valid <= 1'b0;",
         "        end",
         "    end",
-        "    // operands, widths and the walk: loaded on accept, stepped on step_en (not reset)",
+        "    // the diagonal walk: s = i+j from wprec+aprec-2 down to 0, i from max(0, s-(aprec-1)) to min(wprec-1, s)",
         "    always @(posedge clk) begin",
-        "        if (accept) begin",
-        "            s1_w <= w;",
-        "            s1_a <= a;",
-        f"            mr <= {wp};",
-        f"            kr <= {ap};",
-        "            bad <= in_bad;",
-        "            s <= s_load;",
-        "            i <= i_load;",
-        "            first <= 1'b1;",
-        "            dbl <= 1'b0;",
-        "        end else if (step_en) begin",
-        "            first <= 1'b0;",
+        "        if (step_en) begin",
         "            if (end_diag) begin",
-        f"                s <= s - {cw}'d1;",
+        f"                s <= s_c - {cw}'d1;",
         "                i <= i_lo;",
         "                dbl <= 1'b1;",
         "            end else begin",
-        f"                i <= i + {cw}'d1;",
+        "                s <= s_c;",
+        f"                i <= i_c + {cw}'d1;",
         "                dbl <= 1'b0;",
         "            end",
         "        end",
         "    end",
     ]
     if big_k > 1:
-        body.append(f"    wire [{cw - 1}:0] j = s - i;")
-    body += plane_mux("wsel", "i", cw, [plane_expr("s1_w", big_m, p, n) for p in range(big_m)], n)
-    body += plane_mux("asel", "j", cw, [plane_expr("s1_a", big_k, p, n) for p in range(big_k)], n)
+        body.append(f"    wire [{cw - 1}:0] j = s_c - i_c;")
+    body += plane_mux("wsel", "i_c", cw, [plane_expr("w", big_m, p, n) for p in range(big_m)], n)
+    body += plane_mux("asel", "j", cw, [plane_expr("a", big_k, p, n) for p in range(big_k)], n)
     body += [
         f"    wire [{pw_tree - 1}:0] pc;",
         f"    {br_name} u_branch (.wp(wsel), .ap(asel), .pc(pc));",
@@ -133,7 +118,7 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
     pc_ext = ("" if pad == 0 else f"{{{pad}{{1'b0}}}}, ") + "pc" + (f", {shift}'b0" if shift else "")
     body.append(f"    wire [{ow - 1}:0] term = {{{pc_ext}}};")
     if neg:
-        conds = " | ".join(f"((mr == {pw}'d{m}) & (i == {cw}'d{i}))" for m, i in neg)
+        conds = " | ".join(f"(({wp} == {pw}'d{m}) & (i_c == {cw}'d{i}))" for m, i in neg)
         body.append(f"    wire sub = {conds};")
         add = "sub ? acc_base - term : acc_base + term"
     else:
@@ -142,17 +127,17 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
         add = f"({add}) - {ow}'d{c}"
     body += [
         f"    reg [{ow - 1}:0] acc;",
-        f"    wire [{ow - 1}:0] acc_base = first ? {ow}'d0 : (dbl ? {{acc[{ow - 2}:0], 1'b0}} : acc);",
-        f"    // acc_next = (first ? 0 : dbl ? 2 acc : acc) + s_i 2^{shift} pc(i, j){f' - {c}' if c else ''}: the constant "
-        "follows the run-time widths",
+        f"    wire [{ow - 1}:0] acc_base = ~busy ? {ow}'d0 : (dbl ? {{acc[{ow - 2}:0], 1'b0}} : acc);",
+        f"    // acc_next = (first step ? 0 : dbl ? 2 acc : acc) + s_i 2^{shift} pc(i, j){f' - {c}' if c else ''}: the "
+        "constant follows the run-time widths",
         f"    wire [{ow - 1}:0] acc_next = {add};",
         "    always @(posedge clk) begin",
-        "        if (step_en) acc <= acc_next;",
+        "        if (step_en & ~last) acc <= acc_next;",
         "    end",
         "    always @(posedge clk) begin",
         "        if (step_en & last) begin",
-        f"            y <= bad ? {ow}'d0 : acc_next;",
-        f"            {FLAG_PORT} <= bad;",
+        f"            y <= in_bad ? {ow}'d0 : acc_next;",
+        f"            {FLAG_PORT} <= in_bad;",
         "        end",
         "    end",
         "endmodule",
@@ -162,46 +147,48 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
     pipeline = {
         "style": "runtime-iterative",
         "live": "live <= 0 at an edge with rst_n=0, else live <= 1 (so in_ready is 0 during reset and one edge after)",
+        "operands": f"w, a, {wp}, {ap} are read from the ports on every step: the producer holds an offered input "
+                    "unchanged until it is accepted (the valid/ready rule every bench of this project follows); the "
+                    "PE steps only while in_valid is high",
         "registers": {
-            "s1_w, s1_a, mr, kr, bad": f"operands, run-time widths ({wp}, {ap}) and their range check, loaded on "
-                                       "accept (not reset)",
-            "busy": "an input is being processed (reset 0)",
-            "s, i, first, dbl": "the diagonal walk: s = i+j from mr+kr-2 down to 0, i ascending from max(0, s-(kr-1)) "
-                                "to min(mr-1, s); first step of the input; first step of a diagonal (not reset)",
+            "busy": "an input is part-way (its first step is done; reset 0)",
+            "s, i, dbl": "the diagonal walk after the first step: s = i+j, plane index i, first step of a diagonal "
+                         "(not reset)",
             "acc": f"accumulator, acc_next = (first ? 0 : dbl ? 2*acc : acc) + s_i*2^{shift}*pc(i, s-i) - {c} (not reset)",
             f"out_valid, y, {FLAG_PORT}": f"result registers (out_valid reset 0; y = bad ? 0 : acc_next, {FLAG_PORT} = bad)",
         },
         "combinational": {
-            "last": "bad | s == 0",
+            "s_c, i_c": f"busy ? (s, i) : ({wp}+{ap}-2, {wp}-1)",
+            "bad": f"{wp} or {ap} outside its valid range",
+            "last": "bad | s_c == 0",
             "out_free": "!out_valid | out_ready",
-            "step_en": "busy & (!last | out_free)",
-            "in_ready": "live & (!busy | (last & out_free))",
-            "accept": "in_valid & in_ready",
+            "step_en": "live & in_valid & (!last | out_free)",
+            "in_ready": "live & last & out_free",
+            "accept": "in_valid & in_ready (= step_en & last)",
         },
         "on_edge": [
-            f"accept: s1 <= (w, a); (mr, kr) <= ({wp}, {ap}); bad <= out of range; s <= {wp}+{ap}-2; i <= {wp}-1; "
-            "first <= 1; busy <= 1",
-            "else step_en: busy <= !last; first <= 0; end of diagonal ? (s <= s-1; i <= max(0, s-kr); dbl <= 1) "
-            ": (i <= i+1; dbl <= 0)",
-            "step_en: acc <= acc_next",
-            f"step_en & last: y <= bad ? 0 : acc_next; {FLAG_PORT} <= bad; out_valid <= 1",
+            "step_en & !last: busy <= 1; acc <= acc_next; end of diagonal ? (s <= s_c-1; i <= max(0, s_c-aprec); "
+            "dbl <= 1) : (s <= s_c; i <= i_c+1; dbl <= 0)",
+            f"step_en & last (= accept): busy <= 0; y <= bad ? 0 : acc_next; {FLAG_PORT} <= bad; out_valid <= 1",
             "else out_ready: out_valid <= 0",
         ],
-        "note": "a new input is accepted on the edge of the previous input's last step when the output register is "
-                "free, so II = wprec*aprec of the previous input with out_ready high",
+        "note": "the input is accepted on its last step, so y shows right after the accepting edge (latency 0) "
+                "and inputs are accepted every wprec*aprec cycles with out_ready high (II); the first offer to y "
+                "takes wprec*aprec cycles",
         "latency_definition": LATENCY_DEFINITION,
     }
     runtime = {
-        "ports": {wp: {"width": pw, "valid": [1, big_m], "meaning": "weight width of this input (sampled on accept)"},
-                  ap: {"width": pa, "valid": [1, big_k], "meaning": "activation width of this input (sampled on accept)"}},
+        "ports": {wp: {"width": pw, "valid": [1, big_m], "meaning": "weight width of this input (held with w)"},
+                  ap: {"width": pa, "valid": [1, big_k], "meaning": "activation width of this input (held with a)"}},
         "flag_port": FLAG_PORT,
         "words": "element e's word is still w[e*WBITS +: WBITS]; at run-time width m only its low m bits count "
                  "(read as an m-bit word of the encoding); the bits above are ignored",
-        "latency_cycles": "wprec*aprec",
+        "operands": "read in place: an offered input (w, a, wprec, aprec) must stay unchanged until accepted",
+        "latency_cycles": "0 (y right after the accepting edge; the input is accepted on its last step)",
         "initiation_interval": "wprec*aprec",
-        "out_of_range": f"{wp} or {ap} outside its valid range: the input is accepted, takes 1 cycle (latency 1, II 1) "
+        "out_of_range": f"{wp} or {ap} outside its valid range: the input is accepted in its first cycle (II 1) "
                         f"and yields y = 0 with {FLAG_PORT} = 1; in range, {FLAG_PORT} = 0",
-        "timing": [{"wprec": m, "aprec": k, "latency_cycles": m * k, "initiation_interval": m * k}
+        "timing": [{"wprec": m, "aprec": k, "latency_cycles": 0, "initiation_interval": m * k}
                    for m in range(1, big_m + 1) for k in range(1, big_k + 1)],
         "branch_constant": c,
     }
@@ -209,7 +196,7 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
         top=top,
         modules=(ModuleText(top, "\n".join(body)), branch_module(spec, br_name, pc_name, n, pw_tree),
                  popcount_module(spec, pc_name, tree)),
-        latency_cycles=big_m * big_k,
+        latency_cycles=0,
         initiation_interval=big_m * big_k,
         pipeline=pipeline,
         extra={
