@@ -2,7 +2,7 @@
 # Spec variables (blank = default): BITS (both widths), WBITS, ABITS, N, ARCH, POPCOUNT, ENCODING (pm1|twos).
 # Tool variables: SIM (icarus|verilator), WAVES (1 keeps FST), JUNIT (verify's JUnit XML path), FLOW (local|openlane), CLOCK_NS.
 # Flow variables (synth sta power gds): BUILD_ROOT (build folder), FORCE=1 (rerun up-to-date stages); power and gds:
-# VECTORS, SEED (gate-level simulation stimulus). A variable a command cannot use stops it with one error line.
+# VECTORS, SEED (gate-level simulation stimulus); power: RUN_BITS (run-time widths b or mxk of that stimulus). A variable a command cannot use stops it with one error line.
 # gds, ppa, demo: ROUTE_JOBS (placement attempts routed side by side; default: the cores, shared out by JOBS in a sweep).
 
 BITS     ?=
@@ -22,6 +22,7 @@ BUILD_ROOT ?= build
 FORCE    ?=
 VECTORS  ?=
 SEED     ?=
+RUN_BITS ?=
 JOBS     ?= 2
 ROUTE_JOBS ?=
 # dse: the grid's axes are comma lists (ARCH, ENCODING, WBITS, ABITS, PAIRS=1x2,2x2, N, CLOCK_NS; BITS sets both widths)
@@ -39,7 +40,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SPEC    = --arch '$(ARCH)' --bits '$(BITS)' --wbits '$(WBITS)' --abits '$(ABITS)' --n '$(N)' --popcount '$(POPCOUNT)' --encoding '$(ENCODING)'
-FLOWARGS = --clock-ns '$(CLOCK_NS)' --root '$(BUILD_ROOT)' --vectors '$(VECTORS)' --seed '$(SEED)' $(if $(filter 1,$(FORCE)),--force)
+FLOWARGS = --clock-ns '$(CLOCK_NS)' --root '$(BUILD_ROOT)' --vectors '$(VECTORS)' --seed '$(SEED)' --run-bits '$(RUN_BITS)' $(if $(filter 1,$(FORCE)),--force)
 
 .DEFAULT_GOAL := help
 .PHONY: help deps debian-deps check-deps rtl verify synth sta power gds ppa dse qnn demo test test-fast bench lint clean

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default="build", help="build folder (default build)")
     p.add_argument("--vectors", default=None, help="power, gds: random input vectors of the gate-level simulation (default 200)")
     p.add_argument("--seed", default=None, help="power, gds: stimulus seed (default 1)")
+    p.add_argument("--run-bits", default=None, help="power only: run-time widths of the gate-level stimulus, b or mxk "
+                   "(a run-time-precision PE gets them on wprec/aprec, any other PE m- and k-bit values in its own "
+                   "widths; default: the spec's widths)")
     p.add_argument("--force", action="store_true", help="rerun stages even when up to date")
     return p
 
@@ -98,6 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     kind, vectors, seed = check_flags(ns)
     spec = spec_from_args(ns)
     clock_ns = parse_clock_ns(ns.clock_ns)
+    run_bits = ""
+    if _given(ns.run_bits):
+        from model.runtime import parse_run_bits
+
+        if ns.command != "power":
+            raise BitbranchError(f"--run-bits (RUN_BITS) sets the power stimulus' run-time widths: use it with power, "
+                                 f"not {ns.command}")
+        rb = parse_run_bits(ns.run_bits, spec)
+        run_bits = "" if rb is None else f"{rb.m}x{rb.k}"
     root = Path(ns.root)
     if ns.command == "gds":
         try:
@@ -116,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     defaults = FlowConfig()
     cfg = FlowConfig(clock_ns=clock_ns, flow=kind, vectors=defaults.vectors if vectors is None else vectors,
-                     seed=defaults.seed if seed is None else seed)
+                     seed=defaults.seed if seed is None else seed, run_bits=run_bits)
     ctx = FlowContext(spec, root, find_pdk(), cfg)
     run_flow(FLOWS[ns.command], ctx, force=ns.force)
     print(f"{spec.id}: {ctx.metrics_path} (clock {clock_ns:g} ns, PDK {ctx.pdk.root})")

@@ -17,6 +17,7 @@ from common.files import atomic_write_json
 from flow.stage import FlowContext, Stage, StageError, _last_lines
 from model.contract import read_manifest
 from verif.activity import RESET_CYCLES, run_activity
+from verif.runtime import is_runtime
 from verif.sim import SimError
 
 
@@ -44,7 +45,7 @@ class GateSimStage(Stage):
         c = ctx.config
         return {"vectors": c.vectors, "seed": c.seed, "in_valid_duty": c.in_valid_duty,
                 "out_ready_duty": c.out_ready_duty, "clock_ns": c.clock_ns, "delays": "zero-delay functional models",
-                "reset_cycles": RESET_CYCLES}
+                "reset_cycles": RESET_CYCLES, **({"run_bits": c.run_bits} if c.run_bits else {})}
 
     def metrics(self, vectors: int, cycles: int, window_ns: float) -> dict[str, Any]:
         """The stage's metric values from a passing simulation."""
@@ -59,7 +60,8 @@ class GateSimStage(Stage):
         try:
             run = run_activity(spec, manifest["top"], lat, ii, [self.netlist(ctx), *ctx.pdk.verilog_models], d,
                                vectors=c.vectors, seed=c.seed, in_valid_duty=c.in_valid_duty,
-                               out_ready_duty=c.out_ready_duty, clock_ns=c.clock_ns, logs=logs, timeout_s=c.timeout_s)
+                               out_ready_duty=c.out_ready_duty, clock_ns=c.clock_ns, logs=logs, timeout_s=c.timeout_s,
+                               run_bits=c.run_bits, runtime=is_runtime(manifest))
         except SimError as e:
             raise StageError(self.name, e.log, _last_lines(e.log) if e.log else [], str(e)) from None
         r = run.result

@@ -114,6 +114,8 @@ class FlowConfig:
     out_ready_duty: float = 1.0
     extra_dont_use: tuple[str, ...] = field(default_factory=router_dont_use)  # same cells for every stage
     timeout_s: float = DEFAULT_TIMEOUT_S
+    run_bits: str = ""
+    """Run-time widths 'mxk' of the gate-level stimulus (``--run-bits``, model.runtime); '' = the spec's widths."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.clock_ns, (int, float)) and self.clock_ns > 0):

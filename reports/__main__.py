@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name)
         sp.add_argument("--bits", default="1,2" if name == "demo" else "1,2,3,4", help="W=A bit widths to sweep")
         sp.add_argument("--n", default="32")
-        sp.add_argument("--archs", default=",".join(registry.names()))
+        sp.add_argument("--archs", default=",".join(registry.swept_names()))
         sp.add_argument("--encodings", default="pm1" if name == "demo" else ",".join(encoding_registry.names()),
                         help="encodings to sweep (default: every registered one; demo: pm1)")
         sp.add_argument("--stage", default="gds", choices=["synth", "sta", "power", "gds"],

@@ -33,9 +33,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 def flow_specs(bits: Iterable[int] = range(1, 5), n: int = 32, archs: Sequence[str] | None = None,
                encodings: Sequence[str] | None = None) -> list[DesignSpec]:
-    """The measured set: every arch (default: every registered one) in every encoding (default: every registered
-    one) at W=A=b for each b, at one N; an arch or encoding the registries do not know is a SpecError."""
-    names = registry.names() if archs is None else [registry.get(a).name for a in archs]
+    """The measured set: every arch (default: the registered ones but rtl.archs.OUT_OF_DEFAULT_SWEEP) in every
+    encoding (default: every registered one) at W=A=b for each b, at one N; an arch or encoding the registries do not
+    know is a SpecError."""
+    names = registry.swept_names() if archs is None else [registry.get(a).name for a in archs]
     encs = encoding_registry.names() if encodings is None else list(encodings)
     return [DesignSpec(arch=a, wbits=b, abits=b, n=n, encoding=e) for b in bits for e in encs for a in names]
 

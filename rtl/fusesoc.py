@@ -55,8 +55,9 @@ def _hex(value: int, width: int) -> str:
     return f"{width}'h{value:0{digits}x}"
 
 
-def smoke_bench(spec: DesignSpec, top: str, latency: int, ii: int) -> ModuleText:
-    """``<top>_tb``: drive the smoke vectors through the valid/ready handshake and check every y in order."""
+def smoke_bench(spec: DesignSpec, top: str, latency: int, ii: int, tie: str = "") -> ModuleText:
+    """``<top>_tb``: drive the smoke vectors through the valid/ready handshake and check every y in order; ``tie``:
+    more port connections (a run-time-precision PE's width inputs tied to its maximum widths)."""
     name = f"{top}_tb"
     vecs = smoke_vectors(spec)
     ww, aw, yw = spec.w_width, spec.a_width, spec.out_width
@@ -95,7 +96,7 @@ module {name};
 
     {top} dut (
         .clk(clk), .rst_n(rst_n), .in_valid(in_valid), .in_ready(in_ready), .w(w), .a(a),
-        .out_valid(out_valid), .out_ready(out_ready), .y(y)
+        .out_valid(out_valid), .out_ready(out_ready), .y(y){tie}
     );
 
     initial begin

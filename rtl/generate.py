@@ -75,7 +75,10 @@ def render(spec: DesignSpec, table_dir: Path) -> dict[str, str]:
             raise BitbranchError(f"generated {mod.filename} defines {names}, expected [{mod.name}] (generator bug)")
         files[mod.filename] = mod.text
     manifest = manifest_for(spec, design)
-    bench = fusesoc.smoke_bench(spec, design.top, design.latency_cycles, design.initiation_interval)
+    rt = design.extra.get("runtime_precision")  # a run-time-precision PE: the smoke bench runs it at its maximum widths
+    tie = "" if not rt else "".join(
+        f", .{p}({d['width']}'d{d['valid'][1]})" for p, d in rt["ports"].items()) + f", .{rt['flag_port']}()"
+    bench = fusesoc.smoke_bench(spec, design.top, design.latency_cycles, design.initiation_interval, tie)
     if module_names(parse_verilog(bench.text, table_dir, label=bench.filename)) != [bench.name]:
         raise BitbranchError(f"generated {bench.filename} does not define {bench.name} (generator bug)")
     files[bench.filename] = bench.text

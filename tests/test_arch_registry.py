@@ -108,7 +108,8 @@ def toy(monkeypatch: pytest.MonkeyPatch) -> Architecture:
 
 def test_the_registered_architectures_are_complete():
     archs.check()
-    assert archs.names() == ("parallel", "serial", "baseline")
+    assert archs.names() == ("parallel", "serial", "baseline", "scalable")
+    assert archs.swept_names() == ("parallel", "serial", "baseline")  # the default PPA sweep is unchanged
     for name, arch in REGISTRY.items():
         assert arch.name == name and archs.get(name) is arch
 
@@ -139,7 +140,7 @@ def test_malformed_descriptors_are_caught():
 
 
 def test_an_unknown_arch_is_a_spec_error_naming_the_registered_ones():
-    with pytest.raises(SpecError, match="^unknown arch 'systolic': choose one of parallel, serial, baseline$"):
+    with pytest.raises(SpecError, match="^unknown arch 'systolic': choose one of parallel, serial, baseline, scalable$"):
         archs.get("systolic")
     with pytest.raises(SpecError, match="unknown arch"):
         archs.registered(DesignSpec("systolic", 2, 2, 8))

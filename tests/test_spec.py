@@ -106,7 +106,7 @@ def test_cli_prints_spec():
 
 @pytest.mark.parametrize("args, msg", [(("--bits", "0"), "BITS=0 is out of range"), (("--bits", "99"), "BITS=99"),
                                        (("--wbits", "17"), "WBITS=17"), (("--n", "0"), "N=0"),
-                                       (("--arch", "foo"), "unknown arch 'foo': choose one of parallel, serial, baseline"),
+                                       (("--arch", "foo"), "unknown arch 'foo': choose one of parallel, serial, baseline, scalable"),
                                        (("--arch", "Foo", "--bits", "99"), "unknown arch 'Foo'")])
 def test_cli_bad_spec_is_one_line(args, msg):
     r = _cli(*args)

@@ -19,9 +19,41 @@ from common.files import atomic_write_json
 from model.spec import DesignSpec
 from verif.checks import check_trace
 from verif.driver import Driver
+from verif.runtime import drive_widths, read_flag
 from verif.signals import HALF_PERIOD_NS, read_bit, read_signed
 from verif.sim import load_config, write_result
-from verif.stimulus import StimulusConfig, make_stimulus, throughput_stimulus
+from verif.stimulus import Stimulus, StimulusConfig, make_stimulus, throughput_stimulus
+
+
+async def stream(dut, stim: Stimulus, width: int, latency: int, widths: bool = False) -> Driver:
+    """Drive one stimulus through the DUT cycle by cycle (see the module doc) and return the driver with its trace;
+    ``widths``: also drive a run-time-precision PE's width ports and record its prec_err (``verif.runtime``)."""
+    driver = Driver(stim, tail_cycles=latency + 3)
+    clk, rst_n, in_valid, in_ready = dut.clk, dut.rst_n, dut.in_valid, dut.in_ready
+    w, a, out_valid, out_ready, y = dut.w, dut.a, dut.out_valid, dut.out_ready, dut.y
+    half = Timer(HALF_PERIOD_NS, unit="ns")
+    for c in range(stim.n_cycles):
+        inp = driver.inputs(c)
+        clk.value = 0
+        rst_n.value = inp.rst_n
+        in_valid.value = inp.in_valid
+        w.value = inp.w
+        a.value = inp.a
+        out_ready.value = inp.out_ready
+        if widths:
+            drive_widths(dut, inp)
+        await half
+        if inp.rst_n:
+            ov = read_bit(out_valid)
+            flag = read_flag(dut) if widths and ov == 1 else None
+            driver.observe(c, inp, read_bit(in_ready), ov, read_signed(y, width) if ov == 1 else None, flag)
+        else:
+            driver.observe(c, inp, None, None, None)
+        clk.value = 1
+        await half
+        if driver.finished:
+            break
+    return driver
 
 
 @cocotb.test()
@@ -34,32 +66,8 @@ async def pe_stream(dut) -> None:
         stim = throughput_stimulus(spec, int(cfg["count"]), int(cfg["seed"]), latency, ii)
     else:
         stim = make_stimulus(spec, StimulusConfig(**cfg["stimulus"]), latency, ii)
-    driver = Driver(stim, tail_cycles=latency + 3)
-    clk, rst_n, in_valid, in_ready = dut.clk, dut.rst_n, dut.in_valid, dut.in_ready
-    w, a, out_valid, out_ready, y = dut.w, dut.a, dut.out_valid, dut.out_ready, dut.y
-    width = spec.out_width
-    half = Timer(HALF_PERIOD_NS, unit="ns")
-
     t0 = time.perf_counter()
-    c = 0
-    for c in range(stim.n_cycles):
-        inp = driver.inputs(c)
-        clk.value = 0
-        rst_n.value = inp.rst_n
-        in_valid.value = inp.in_valid
-        w.value = inp.w
-        a.value = inp.a
-        out_ready.value = inp.out_ready
-        await half
-        if inp.rst_n:
-            ov = read_bit(out_valid)
-            driver.observe(c, inp, read_bit(in_ready), ov, read_signed(y, width) if ov == 1 else None)
-        else:
-            driver.observe(c, inp, None, None, None)
-        clk.value = 1
-        await half
-        if driver.finished:
-            break
+    driver = await stream(dut, stim, spec.out_width, latency)
     seconds = time.perf_counter() - t0
 
     tag = f"spec {spec.id} [{cfg['sim']} {cfg['label']} seed {stim.seed}]"

@@ -84,6 +84,27 @@ class CheckReport:
         }
 
 
+def _claim(values: set[int]) -> str:
+    """The manifest's claim(s) in a message: one number, or the sorted list when run-time widths give several."""
+    return str(next(iter(values))) if len(values) == 1 else str(sorted(values))
+
+
+def expectations(spec: DesignSpec, stim: Stimulus, latency: int, ii: int):
+    """(y per vector, prec_err per vector or None, latency of vector i, interval from vector i's accept to the
+    next one's at full rate): the spec's own widths, or the stimulus's run-time widths (``stim.precs``, read
+    against maxima ``stim.wbits``/``stim.abits``: ``model.runtime``)."""
+    if not stim.precs:
+        return [expected_y(spec, w, a) for w, a in stim.vectors], None, (lambda i: latency), (lambda i: ii)
+    from model import runtime
+
+    big = DesignSpec(spec.arch, stim.wbits, stim.abits, spec.n, spec.popcount, spec.encoding)
+    pairs = [runtime.expected(big, w, a, m, k) for (w, a), (m, k) in zip(stim.vectors, stim.precs)]
+    steps = runtime.per_vector(big, stim.precs)
+    # the operands are read in place, so the interval after accepting vector i is the next vector's own steps
+    return ([y for y, _ in pairs], [f for _, f in pairs], (lambda i: runtime.LATENCY),
+            (lambda i: steps[min(i + 1, len(steps) - 1)]))
+
+
 def check_trace(
     spec: DesignSpec,
     stim: Stimulus,
@@ -97,14 +118,17 @@ def check_trace(
     back-pressure, latency and II against the manifest; count coverage. ``tag`` prefixes messages."""
     rep = CheckReport()
     goals = coverage_goals(spec)
+    expect, expect_flag, lat_of, ii_of = expectations(spec, stim, latency, ii)
+    if expect_flag is not None and any(expect_flag):
+        goals += ("prec_err_flagged",)
     cov = {k: 0 for k in goals}
     cov.update(y_zero_hit=0, outputs_checked=0)
-    expect = [expected_y(spec, w, a) for w, a in stim.vectors]
     n = len(cols["cycle"])
     pending: deque[int] = deque()
     accept_cycle: dict[int, int] = {}
     first_valid: dict[int, int] = {}
-    clean_accepts: list[int] = []
+    clean_accepts: list[tuple[int, int]] = []  # (cycle, vector)
+    clean_wrong: list[tuple[int, int]] = []  # (vector, latency) measured in the clean phase that differ
     seen_reset_done = False
 
     def vec(i: int) -> str:
@@ -135,7 +159,7 @@ def check_trace(
             rep.accepted += 1
             cov["accepted"] += 1
             if stim.clean_start <= c < stim.clean_end:
-                clean_accepts.append(c)
+                clean_accepts.append((c, acc))
         if cols["in_valid"][k] and in_ready == 0:
             cov["input_stall"] += 1
         if not cols["in_valid"][k] and rep.accepted < len(stim.vectors):
@@ -156,6 +180,8 @@ def check_trace(
                             f"{tag}: y changed under back-pressure at cycle {cols['cycle'][nxt]}: "
                             f"held {y}, became {cols['y'][nxt]}"
                         )
+                    elif expect_flag is not None and cols["flag"][nxt] != cols["flag"][k]:
+                        rep.fail(f"{tag}: prec_err changed under back-pressure at cycle {cols['cycle'][nxt]}")
             else:
                 if not pending:
                     rep.fail(f"{tag}: unexpected output y={y} at cycle {c}: no accepted input is pending "
@@ -176,10 +202,22 @@ def check_trace(
                     cov["y_max_hit"] += y == spec.y_max
                     cov["y_min_hit"] += y == spec.y_min
                     cov["y_zero_hit"] += y == 0
+                if expect_flag is not None:
+                    flag = cols["flag"][k]
+                    if flag != expect_flag[i]:
+                        w_p, a_p = stim.precs[i]
+                        rep.fail(f"{tag}: {vec(i)} at widths wprec={w_p} aprec={a_p}, cycle {c}: expected "
+                                 f"prec_err={expect_flag[i]}, actual {flag}")
+                    elif flag == 1 and "prec_err_flagged" in cov:
+                        cov["prec_err_flagged"] += 1
                 lat = first_valid.get(i, c) - accept_cycle[i] - LATENCY_OFFSET
                 rep.latencies.append(lat)
+                if lat < lat_of(i):
+                    rep.fail(f"{tag}: an output came after {lat} cycles, faster than the manifest latency {lat_of(i)}")
                 if stim.clean_start <= accept_cycle[i] and first_valid.get(i, c) < stim.clean_end:
                     rep.clean_latencies.append(lat)
+                    if lat != lat_of(i):
+                        clean_wrong.append((i, lat))
     if pending:
         rep.fail(f"{tag}: {len(pending)} accepted input(s) never produced an output, first {vec(pending[0])}")
     unsent = len(stim.vectors) - sum(1 for x in cols["accepted"] if x >= 0)
@@ -192,20 +230,19 @@ def check_trace(
             cov[key] += sum(1 for x in cols["accepted"] if x == i)
     rep.coverage = cov
 
-    # latency and initiation interval against the manifest
-    rep.clean_intervals = [b - a for a, b in zip(clean_accepts, clean_accepts[1:])]
+    # latency and initiation interval against the manifest (per input for run-time widths: model.runtime.steps)
+    rep.clean_intervals = [b - a for (a, _), (b, _) in zip(clean_accepts, clean_accepts[1:])]
+    wrong_ii = [(i, b - a) for (a, i), (b, _) in zip(clean_accepts, clean_accepts[1:]) if b - a != ii_of(i)]
     if not rep.clean_latencies:
         rep.fail(f"{tag}: no output completed in the clean phase: latency not measured")
-    elif set(rep.clean_latencies) != {latency}:
+    elif clean_wrong:
         rep.fail(f"{tag}: latency {sorted(set(rep.clean_latencies))} cycles measured at full rate, "
-                 f"manifest says {latency}")
-    if rep.latencies and min(rep.latencies) < latency:
-        rep.fail(f"{tag}: an output came after {min(rep.latencies)} cycles, faster than the manifest latency {latency}")
+                 f"manifest says {_claim({lat_of(i) for i, _ in clean_wrong})}")
     if not rep.clean_intervals:
         rep.fail(f"{tag}: fewer than two inputs accepted at full rate: initiation interval not measured")
-    elif set(rep.clean_intervals) != {ii}:
+    elif wrong_ii:
         rep.fail(f"{tag}: initiation interval {sorted(set(rep.clean_intervals))} measured at full rate, "
-                 f"manifest says {ii}")
+                 f"manifest says {_claim({ii_of(i) for i, _ in wrong_ii})}")
     if full_coverage:
         holes = [k for k in goals if cov[k] == 0]
         if holes:

@@ -15,9 +15,11 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import Timer
 
+from model.contract import read_manifest
 from model.spec import DesignSpec
 from rtl.archs import cycle_model, timing
 from verif.driver import Driver
+from verif.runtime import drive_widths, is_runtime, mixed_stimulus, read_flag
 from verif.signals import HALF_PERIOD_NS, read_bit, read_signed
 from verif.sim import SimError, load_config, simulate, write_result
 from verif.stimulus import StimulusConfig, make_stimulus
@@ -34,12 +36,14 @@ async def rtl_matches_cycle_model(dut) -> None:
     model = cycle_model(spec, cfg["manifest"])
     half = Timer(HALF_PERIOD_NS, unit="ns")
     width = spec.out_width
+    rt = is_runtime(read_manifest(cfg["manifest"]))  # run-time widths: mixed-width streams, prec_err compared too
     mismatches: list[str] = []
     n_mismatch = 0
     runs = []
     t0 = time.perf_counter()
     for run_index, stim_cfg in enumerate(cfg["streams"]):
-        stim = make_stimulus(spec, StimulusConfig(**stim_cfg), latency, ii)
+        stim = (mixed_stimulus(spec, StimulusConfig(**stim_cfg)) if rt
+                else make_stimulus(spec, StimulusConfig(**stim_cfg), latency, ii))
         driver = Driver(stim, tail_cycles=latency + 3)
         counts = dict(cycles=0, compared_cycles=0, reset_cycles=0, accepted=0, delivered=0,
                       stalled_outputs=0, y_compared=0, in_ready_low=0)
@@ -51,11 +55,16 @@ async def rtl_matches_cycle_model(dut) -> None:
             dut.w.value = inp.w
             dut.a.value = inp.a
             dut.out_ready.value = inp.out_ready
+            if rt:
+                drive_widths(dut, inp)
             await half
             rtl_ready, rtl_valid = read_bit(dut.in_ready), read_bit(dut.out_valid)
             rtl_y = read_signed(dut.y, width) if rtl_valid == 1 else None
             m_ready, m_valid, m_y = model.comb(inp)
             m_y = m_y if m_valid == 1 else None
+            if rt:  # the flag rides with y: compared beside it
+                rtl_y = (rtl_y, read_flag(dut) if rtl_valid == 1 else None)
+                m_y = (m_y, model.out_flag() if m_valid == 1 else None)
             counts["cycles"] += 1
             if inp.rst_n == 0:
                 counts["reset_cycles"] += 1
@@ -75,7 +84,7 @@ async def rtl_matches_cycle_model(dut) -> None:
                 counts["delivered"] += int(rtl_valid == 1 and inp.out_ready == 1)
                 counts["stalled_outputs"] += int(rtl_valid == 1 and inp.out_ready == 0)
                 counts["in_ready_low"] += int(rtl_ready == 0)
-                driver.observe(c, inp, rtl_ready, rtl_valid, rtl_y)
+                driver.observe(c, inp, rtl_ready, rtl_valid, rtl_y[0] if rt else rtl_y)
             else:
                 driver.observe(c, inp, None, None, None)
             dut.clk.value = 1

@@ -20,9 +20,10 @@ from model.contract import pack_bus
 from verif.stimulus import Stimulus
 
 TRACE_COLUMNS: tuple[str, ...] = (
-    "cycle", "rst_n", "in_valid", "in_ready", "in_id", "accepted", "out_valid", "out_ready", "y",
+    "cycle", "rst_n", "in_valid", "in_ready", "in_id", "accepted", "out_valid", "out_ready", "y", "flag",
 )
-"""Trace columns; in_id/accepted are -1 when none; in_ready/out_valid/y are None when X or not sampled."""
+"""Trace columns; in_id/accepted are -1 when none; in_ready/out_valid/y are None when X or not sampled; flag is
+the run-time-precision PE's ``prec_err`` beside y (None for PEs without it)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class CycleInputs:
     a: int
     out_ready: int
     in_id: int
+    wprec: int = 0
+    aprec: int = 0
+    """Run-time widths of the offered input (a run-time-precision PE's ``wprec``/``aprec``: the stimulus's
+    ``precs``, or its own widths when it has none)."""
 
 
 @dataclass
@@ -64,20 +69,25 @@ class Driver:
         self.trace = Trace()
         self._buses = [(pack_bus(w, stim.wbits), pack_bus(a, stim.abits)) for w, a in stim.vectors]
         self._idle_bus = self._buses[-1] if hold_last and self._buses else (0, 0)
+        self._precs = list(stim.precs)
+        self._idle_prec = self._precs[-1] if self._precs else (0, 0)
 
     def inputs(self, c: int) -> CycleInputs:
         s = self.stim
         more = self.next_id < len(s.vectors)
         w, a = self._buses[self.next_id] if more else self._idle_bus
+        mk = (self._precs[self.next_id] if more else self._idle_prec) if self._precs else (s.wbits, s.abits)
         if s.rst[c]:
             self.holding = False
-            return CycleInputs(0, 0, w, a, 0, -1)
+            return CycleInputs(0, 0, w, a, 0, -1, *mk)
         valid = more and (self.holding or s.offer[c])
         self.holding = valid
-        return CycleInputs(1, int(valid), w, a, int(s.ready[c]), self.next_id if valid else -1)
+        return CycleInputs(1, int(valid), w, a, int(s.ready[c]), self.next_id if valid else -1, *mk)
 
-    def observe(self, c: int, inp: CycleInputs, in_ready: int | None, out_valid: int | None, y: int | None) -> None:
-        """Record cycle c's sampled outputs (pre-edge) and advance the handshakes."""
+    def observe(self, c: int, inp: CycleInputs, in_ready: int | None, out_valid: int | None, y: int | None,
+                flag: int | None = None) -> None:
+        """Record cycle c's sampled outputs (pre-edge; ``flag``: a run-time-precision PE's prec_err) and advance
+        the handshakes."""
         accepted = inp.in_id if (inp.rst_n and inp.in_valid and in_ready == 1) else -1
         if not inp.rst_n:
             self.outstanding = 0
@@ -94,6 +104,7 @@ class Driver:
             cycle=c, rst_n=inp.rst_n, in_valid=inp.in_valid, in_ready=in_ready, in_id=inp.in_id,
             accepted=accepted, out_valid=out_valid, out_ready=inp.out_ready,
             y=y if (out_valid == 1 and inp.rst_n) else None,
+            flag=flag if (out_valid == 1 and inp.rst_n) else None,
         )
 
     @property
@@ -125,7 +136,8 @@ def replay(stim: Stimulus, model: CycleModel, latency: int) -> Trace:
             model.reset_edge()
         else:
             in_ready, out_valid, y = model.comb(inp)
-            driver.observe(c, inp, in_ready, out_valid, y if out_valid == 1 else None)
+            flag = model.out_flag() if hasattr(model, "out_flag") else None  # run-time-precision PEs: prec_err
+            driver.observe(c, inp, in_ready, out_valid, y if out_valid == 1 else None, flag)
             model.edge(inp, in_ready)
         if driver.finished:
             break

@@ -93,12 +93,13 @@ def _setter(port: str, width: int) -> str:
     return f"for (int i = 0; i < {words_per_bus(width)}; i++) t->{port}[i] = p[i];"
 
 
-def harness_text(spec: DesignSpec, top: str) -> str:
-    """The C++ harness for this design (deterministic text)."""
+def harness_text(spec: DesignSpec, top: str, tie: str = "") -> str:
+    """The C++ harness for this design (deterministic text); ``tie``: C++ statements run with every input (a
+    run-time-precision PE's width ports held at the maximum widths)."""
     if spec.out_width > 64:
         raise BitbranchError(f"{spec.id}: y is {spec.out_width} bits; the native harness reads at most 64")
     fields = {"TOP": top, "W_WORDS": str(words_per_bus(spec.w_width)), "A_WORDS": str(words_per_bus(spec.a_width)),
-              "OUT_WIDTH": str(spec.out_width), "SET_W": _setter("w", spec.w_width),
+              "OUT_WIDTH": str(spec.out_width), "SET_W": _setter("w", spec.w_width) + tie,
               "SET_A": _setter("a", spec.a_width)}
     text = TEMPLATE.read_text()
     for k, v in fields.items():
@@ -122,7 +123,9 @@ def build(spec: DesignSpec, root: Path, manifest_path: Path | None = None, label
         raise BitbranchError(f"label {label!r} must be a plain name (letters, digits, _)")
     d = spec.build_dir(root) / "verif" / label
     tb = d / "tb.cpp"
-    atomic_write_text(tb, harness_text(spec, top))
+    rt = manifest.get("runtime_precision")  # native runs a run-time-precision PE at its maximum widths
+    tie = "" if not rt else "".join(f" t->{p} = {d['valid'][1]};" for p, d in rt["ports"].items())
+    atomic_write_text(tb, harness_text(spec, top, tie))
     exe = d / "obj" / f"V{top}"
     key = hashlib.sha256(b"".join(p.read_bytes() for p in [*sources, tb])).hexdigest()
     stamp = d / "build.sha256"

@@ -18,6 +18,7 @@ from common.errors import BitbranchError
 from common.lock import design_lock
 from model.contract import check_manifest, manifest_files, read_manifest
 from model.spec import DesignSpec
+from verif.runtime import is_runtime
 from verif.sim import SimError, SimTarget, check_simulator, simulate
 from verif.stimulus import StimulusConfig
 
@@ -67,6 +68,7 @@ def target_from_manifest(spec: DesignSpec, manifest_path: Path) -> SimTarget:
         sources=files,
         latency=int(manifest["latency_cycles"]),
         ii=int(manifest["initiation_interval"]),
+        bench="verif.bench_runtime" if is_runtime(manifest) else "verif.bench",
     )
 
 
@@ -101,6 +103,7 @@ def netlist_target(
         ii=rtl.ii,
         label=label,
         defines=tuple(defines),
+        bench=rtl.bench,
     )
 
 
@@ -140,7 +143,7 @@ def _run(spec: DesignSpec, target: SimTarget, opts: RunOptions) -> VerifResult:
         "result_path": str(result_path),
     }
     try:
-        r = simulate(target, "verif.bench", config, opts.sim, run_dir, waves=opts.waves)
+        r = simulate(target, target.bench, config, opts.sim, run_dir, waves=opts.waves)
     except SimError as e:
         return VerifResult(spec.id, opts.sim, target.label, False, {}, run_dir, error=str(e))
     if not r.result:

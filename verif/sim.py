@@ -53,6 +53,8 @@ class SimTarget:
     label: str = "rtl"
     defines: tuple[tuple[str, str], ...] = ()
     includes: tuple[Path, ...] = ()
+    bench: str = "verif.bench"
+    """The cocotb test module the regression runs on it (``verif.bench_runtime`` for run-time-precision PEs)."""
 
 
 @dataclass(frozen=True)

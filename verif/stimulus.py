@@ -59,6 +59,9 @@ class Stimulus:
     clean_end: int
     n_clean: int
     midreset_at: int
+    precs: tuple[tuple[int, int], ...] = ()
+    """Run-time widths (wprec, aprec) per vector for a run-time-precision PE (``model.runtime``); empty: the
+    spec's own widths and no width ports."""
 
     @property
     def n_cycles(self) -> int:

@@ -66,14 +66,20 @@ PARTS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Architecture))
 CALLABLE_PARTS: tuple[str, ...] = ("generate", "timing", "cycle_model", "activity")
 
 
-from rtl.archs import baseline, parallel, serial  # noqa: E402  (the modules build their ARCH from the classes above)
+from rtl.archs import baseline, parallel, scalable, serial  # noqa: E402  (the modules build their ARCH from the classes above)
 
 REGISTRY: dict[str, Architecture] = {
     "parallel": parallel.ARCH,
     "serial": serial.ARCH,
     "baseline": baseline.ARCH,
+    "scalable": scalable.ARCH,
 }
 """Every architecture, in report order: one line each."""
+
+OUT_OF_DEFAULT_SWEEP: frozenset[str] = frozenset({"scalable"})
+"""Registered architectures the default PPA sweep (``make ppa``, ``reports.sweep.flow_specs``) leaves out: the
+run-time-precision PE is measured at chosen run-time widths by ``bench/scalable.py`` (README); ``--archs`` names it
+to sweep it anyway. Verification, the cycle model and the energy model cover every registered arch."""
 
 
 def problems(key: str, arch: Any) -> list[str]:
@@ -107,6 +113,11 @@ def check(registry: Mapping[str, Any] | None = None) -> None:
 def names() -> tuple[str, ...]:
     """The registered arch names, in registry order."""
     return tuple(REGISTRY)
+
+
+def swept_names() -> tuple[str, ...]:
+    """The registered arch names the default PPA sweep measures (all but :data:`OUT_OF_DEFAULT_SWEEP`), in order."""
+    return tuple(n for n in REGISTRY if n not in OUT_OF_DEFAULT_SWEEP)
 
 
 def get(name: str) -> Architecture:
