@@ -137,3 +137,56 @@ def test_gated_design_keeps_latency_and_ii():
         spec = DesignSpec("serial", wb, ab, 5)
         lat, ii = get("serial").timing(spec)
         assert lat == ii == wb * ab
+
+
+GATE_LIB = """
+library (toygate) {
+  time_unit : "1ns"; voltage_unit : "1V"; leakage_power_unit : "1nW";
+  capacitive_load_unit (1, pf);
+  operating_conditions (typ) { voltage : 1.0; }
+  cell (OR2) {
+    area : 1.0; cell_leakage_power : 0.0;
+    pin (A) { direction : input; capacitance : 0.01; }
+    pin (B) { direction : input; capacitance : 0.01; }
+    pin (X) { direction : output; function : "A|B"; }
+  }
+  cell (DFF) {
+    area : 4.0; cell_leakage_power : 0.0;
+    pin (CLK) { direction : input; capacitance : 0.02;
+      internal_power () {
+        rise_power (p1) { index_1 ("0.0, 1.0"); values ("1.0, 1.0"); }
+        fall_power (p1) { index_1 ("0.0, 1.0"); values ("0.5, 0.5"); } } }
+    pin (D) { direction : input; capacitance : 0.01; }
+    pin (Q) { direction : output; }
+  }
+}
+"""
+
+GATE_NETLIST = """
+module top(clk, en_n, d, q0, q1);
+  input clk; input en_n; input d;
+  output q0; output q1;
+  wire gclk;
+  OR2 g (.A(clk), .B(en_n), .X(gclk));
+  DFF f0 (.CLK(gclk), .D(d), .Q(q0));
+  DFF f1 (.CLK(clk), .D(d), .Q(q1));
+endmodule
+"""
+
+
+def test_flow_power_charges_a_gated_clock_per_gated_edge():
+    """The flow's power arithmetic on a gate: the flop behind it pays clock-pin energy for the gated clock's
+    transitions only, the gated net's switching is charged to the design, the clock port's is not."""
+    from flow.liberty import parse_liberty
+    from flow.netlist import parse_netlist
+    from flow.power import compute_power
+
+    lib, nl = parse_liberty(GATE_LIB), parse_netlist(GATE_NETLIST)
+    toggles = {"clk": (10, 10), "en_n": (2, 2), "d": (0, 0), "gclk": (3, 3), "q0": (0, 0), "q1": (0, 0)}
+    r = compute_power(nl, toggles, 100.0, lib, wire_cap_pf={}, output_load_pf=0.0, slew_ns=0.5)
+    # clock pins: f0 sees 3 rises + 3 falls of gclk, f1 10 + 10 of clk: (3 + 10) * 1.0 + (3 + 10) * 0.5 pJ
+    assert r.internal_w == pytest.approx(19.5e-12 / 100e-9)
+    # gclk (cell-driven, 0.02 pF) is charged: 0.5 * 0.02 * 1 V^2 * 6 transitions
+    assert r.switching_w == pytest.approx(0.06e-12 / 100e-9)
+    # clk (0.01 + 0.02 pF) and en_n (0.01 pF) are input ports, reported apart
+    assert r.switching_input_ports_w == pytest.approx(0.5 * (0.03 * 20 + 0.01 * 4) * 1e-12 / 100e-9)
