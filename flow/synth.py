@@ -31,7 +31,7 @@ TIE_CELL = "sky130_fd_sc_hd__conb_1"
 def generator_inputs() -> list[Path]:
     """Source files of the RTL generator (and the contract it obeys): newer ones make a manifest stale."""
     repo = Path(__file__).resolve().parents[1]
-    return sorted((repo / "rtl").glob("*.py")) + [repo / "model" / "contract.py", repo / "model" / "spec.py"]
+    return sorted((repo / "rtl").rglob("*.py")) + [repo / "model" / "contract.py", repo / "model" / "spec.py"]
 
 
 def ensure_rtl(spec: DesignSpec, root: Path) -> dict[str, Any]:

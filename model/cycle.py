@@ -202,10 +202,15 @@ class LockstepModel:
 
 
 class SerialModel:
-    """``serial``: operand register, step counter over the bit-plane schedule, Horner accumulator, y register."""
+    """``serial``: operand register, step counter over the bit-plane schedule, Horner accumulator, y register.
 
-    def __init__(self, spec: DesignSpec, schedule: Sequence[tuple[int, int, bool]]) -> None:
+    ``gated``: the clock-gated form, whose enables depend on registers only: the last step completes only when
+    out_valid is already 0 (out_free = !out_valid), and the operands load at every edge where in_ready is 1.
+    """
+
+    def __init__(self, spec: DesignSpec, schedule: Sequence[tuple[int, int, bool]], gated: bool = False) -> None:
         self.spec = spec
+        self.gated = gated
         self.schedule = tuple(schedule)
         self.nsteps = len(self.schedule)
         self.shift = spec.enc.pc_shift
@@ -222,7 +227,7 @@ class SerialModel:
     def _control(self, inp: PortInputs) -> tuple[Bit, Bit, Bit, Bit]:
         """(last, out_free, step_en, in_ready) from the current state."""
         last = None if self.step is None else int(self.step == self.nsteps - 1)
-        out_free = _or(_not(self.out_valid), inp.out_ready)
+        out_free = _not(self.out_valid) if self.gated else _or(_not(self.out_valid), inp.out_ready)
         step_en = _and(self.busy, _or(_not(last), out_free))
         in_ready = _and(self.live, _or(_not(self.busy), _and(last, out_free)))
         return last, out_free, step_en, in_ready
@@ -254,7 +259,7 @@ class SerialModel:
         fin = _and(step_en, last)
         new_y = _load(fin, self.y, lambda: y_next)
         new_acc = _load(step_en, self.acc, lambda: acc_next) if self.nsteps > 1 else None
-        new_s1 = _load(accept, self.s1, lambda: (inp.w, inp.a))
+        new_s1 = _load(ready if self.gated else accept, self.s1, lambda: (inp.w, inp.a))
         if inp.rst_n == 0:
             self.live, self.busy, self.step, self.out_valid = 0, 0, 0, 0
         else:
@@ -364,11 +369,17 @@ def lockstep_model(spec: DesignSpec, transforms: Sequence[Transform],
     return LockstepModel(spec, transforms)
 
 
-def serial_model(spec: DesignSpec, manifest: dict[str, Any] | Path | str | None = None) -> SerialModel:
-    """A fresh ``serial`` model over :func:`serial_schedule`; with a manifest, checked and built from its schedule."""
+def serial_model(spec: DesignSpec, manifest: dict[str, Any] | Path | str | None = None,
+                 gated: bool = False) -> SerialModel:
+    """A fresh ``serial`` model over :func:`serial_schedule` (``gated``: see :class:`SerialModel`); with a manifest,
+    checked (its pipeline must list ``clock_gates`` exactly when ``gated``) and built from its schedule."""
     schedule = serial_schedule(spec.wbits, spec.abits)
     if manifest is not None:
         m = manifest_dict(manifest)
         check_iterative_pipeline(spec, m, schedule)
+        has_gates = "clock_gates" in (m.get("pipeline") or {})
+        if has_gates != gated:
+            _raise(spec, [f"the RTL {'has' if has_gates else 'has no'} clock gates, the model "
+                          f"{'is' if gated else 'is not'} the gated form"])
         schedule = manifest_schedule(m)
-    return SerialModel(spec, schedule)
+    return SerialModel(spec, schedule, gated)

@@ -27,9 +27,12 @@ class Part:
     """One datapath part: its kind (unit cost class), unit count and output toggles per dot product."""
 
     name: str
-    kind: str  # "reg" (flop with load enable), "ctrl" (reset flop), "xnor", "and", "fa", "ha", "adder", "mux", "pp", "mult"
+    kind: str  # "reg" (flop with load enable), "flop" (flop on a gated clock, no enable multiplexer), "ctrl" (reset
+    # flop), "xnor", "and", "fa", "ha", "adder", "mux", "pp", "mult"
     units: int
     toggles_per_dot: float
+    clocked_per_dot: float | None = None
+    """Clock edges each flop of the part sees per dot product: None = every cycle; fewer behind a clock gate."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,16 @@ class Activity:
 
     @property
     def flops(self) -> int:
-        return sum(p.units for p in self.parts if p.kind in ("reg", "ctrl"))
+        return sum(p.units for p in self.parts if p.kind in FLOP_KINDS)
+
+    @property
+    def flop_clocks_per_dot(self) -> float:
+        """Clock edges at flop clock pins per dot product (every flop every cycle, unless its part is gated)."""
+        return sum(p.units * (self.cycles_per_dot if p.clocked_per_dot is None else p.clocked_per_dot)
+                   for p in self.parts if p.kind in FLOP_KINDS)
+
+
+FLOP_KINDS = ("reg", "flop", "ctrl")
 
 
 def _toggles(values: np.ndarray, width: int) -> float:
@@ -148,7 +160,9 @@ def parallel_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activit
     return Activity(spec.id, T, 1, parts)
 
 
-def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
+def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray, gated: bool = False) -> Activity:
+    """The serial PE's parts; ``gated``: operands, accumulator and y on gated clocks (kind ``flop``, no enable
+    multiplexer), the operands and y clocked once per dot (valid and ready high), the accumulator every step."""
     m, k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
     enc = spec.enc
     T = w.shape[0]
@@ -172,16 +186,17 @@ def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
     c = T * S - 1
     d = T - 1
     mux_bits = n * (m - 1) + n * (k - 1)
+    reg, once = ("flop", 1.0) if gated else ("reg", None)
     parts = (
         Part("ctrl", "ctrl", 3 + cw, (2 * S) / S),
-        Part("s1_operands", "reg", spec.w_width + spec.a_width, sum(_bool_toggles(p) for p in wp + ap) / d),
+        Part("s1_operands", reg, spec.w_width + spec.a_width, sum(_bool_toggles(p) for p in wp + ap) / d, once),
         Part("plane_mux", "mux", mux_bits, (_bool_toggles(wsel) * (m > 1) + _bool_toggles(asel) * (k > 1)) / c * S),
         Part(enc.gate.name, enc.gate.cell_kind, n, _bool_toggles(x) / c * S),
         Part("popcount_fa", "fa", nfa, fa_t / c * S),
         Part("popcount_ha", "ha", nha, ha_t / c * S),
-        Part("accumulator", "reg", aw if S > 1 else 0, _toggles(acc.reshape(-1), aw) / c * S if S > 1 else 0.0),
+        Part("accumulator", reg, aw if S > 1 else 0, _toggles(acc.reshape(-1), aw) / c * S if S > 1 else 0.0),
         Part("acc_adder", "adder", 2 * aw + ow, (2 * _toggles(acc.reshape(-1), aw) / c * S) + _toggles(y, ow) / d),
-        Part("y", "reg", ow, _toggles(y, ow) / d),
+        Part("y", reg, ow, _toggles(y, ow) / d, once),
     )
     return Activity(spec.id, T, S, parts)
 

@@ -8,11 +8,13 @@ weight plane -1, 0, 0).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from model.compressor import popcount_stats
-from model.cycle import serial_model, serial_schedule
-from model.energy_activity import serial_activity
+from model.cycle import SerialModel, serial_model, serial_schedule
+from model.energy_activity import Activity, serial_activity
 from model.spec import DesignSpec
-from rtl.archs import Architecture, Style
+from rtl.archs import Architecture, Manifest, Style
 from rtl.design import LATENCY_DEFINITION, ArchDesign, port_list
 from rtl.verilog import (
     FOOTER,
@@ -27,6 +29,9 @@ from rtl.verilog import (
     signed_planes_note,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def plane_mux(name: str, sel: str, sel_bits: int, planes: list[str], n: int) -> list[str]:
     """A combinational plane multiplexer (case on ``sel``)."""
@@ -36,6 +41,48 @@ def plane_mux(name: str, sel: str, sel_bits: int, planes: list[str], n: int) -> 
     lines += [f"            {sel_bits}'d{p}: {name} = {src};" for p, src in enumerate(planes)]
     lines += [f"            default: {name} = {planes[0]};", "        endcase", "    end"]
     return lines
+
+
+def clock_gated(spec: DesignSpec) -> bool:
+    """Whether the operand and result registers get gated clocks: from two steps on, where they hold for W*A - 1
+    of every W*A cycles (at one step they load every cycle and a gate would only add a cell)."""
+    return len(serial_schedule(spec.wbits, spec.abits)) > 1
+
+
+GATE_NOTE = ("latch-free OR clock gate: gclk = clk | ~en with en a function of registers only, so it settles while "
+             "clk is high and gclk has no glitch; a register on gclk is clocked only at edges where en is 1 and needs "
+             "no hold multiplexer")
+
+
+def operand_registers(gated: bool) -> list[str]:
+    """s1_w/s1_a: loaded on accept (plain clock), or, gated, clocked at every edge where in_ready is 1 (a function
+    of registers only in the gated design): the accepted input, or, without in_valid, an input nobody reads."""
+    if not gated:
+        return ["    always @(posedge clk) begin", "        if (accept) begin", "            s1_w <= w;",
+                "            s1_a <= a;", "        end", "    end"]
+    return [
+        f"    // {GATE_NOTE}",
+        "    wire s1_gclk = clk | ~in_ready;",
+        "    always @(posedge s1_gclk) begin",
+        "        s1_w <= w;",
+        "        s1_a <= a;",
+        "    end",
+    ]
+
+
+def accumulator_register(gated: bool) -> list[str]:
+    """acc: loaded at every step (step_en), with a hold multiplexer on clk or on a clock gated by step_en."""
+    if not gated:
+        return ["    always @(posedge clk) begin", "        if (step_en) acc <= acc_next;", "    end"]
+    return ["    wire acc_gclk = clk | ~step_en;", "    always @(posedge acc_gclk) begin", "        acc <= acc_next;",
+            "    end"]
+
+
+def result_register(gated: bool) -> list[str]:
+    """y: loaded when the last step completes (fin), with a hold multiplexer on clk or on a clock gated by fin."""
+    if not gated:
+        return ["    always @(posedge clk) begin", "        if (fin) y <= y_next;", "    end"]
+    return ["    wire y_gclk = clk | ~fin;", "    always @(posedge y_gclk) begin", "        y <= y_next;", "    end"]
 
 
 def generate_serial(spec: DesignSpec) -> ArchDesign:
@@ -53,6 +100,7 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
     aw = ow - shift
     step_signs = [signs[i] for i, _, _ in steps]
     mixed = len(set(step_signs)) > 1  # some steps add, some subtract: a per-step 'sub' bit
+    gated = clock_gated(spec)
     body: list[str] = [
         header(spec, top, f"serial encoded PE: 1 branch unit of {n} elements over {nsteps} steps, "
                f"latency {nsteps}, II {nsteps}"),
@@ -64,9 +112,11 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
         f"    reg [{spec.w_width - 1}:0] s1_w;",
         f"    reg [{spec.a_width - 1}:0] s1_a;",
         f"    wire last = (step == {cw}'d{nsteps - 1});",
-        "    wire out_free = ~out_valid | out_ready;",
+        *(["    // the last step waits for an empty y register, so every enable is a function of registers only",
+           "    wire out_free = ~out_valid;"] if gated else ["    wire out_free = ~out_valid | out_ready;"]),
         "    wire step_en = busy & (~last | out_free);",
-        "    assign in_ready = live & (~busy | (last & out_free));",
+        "    wire fin = step_en & last;",
+        "    assign in_ready = live & (~busy | fin);",
         "    wire accept = in_valid & in_ready;",
         "    always @(posedge clk) begin",
         "        if (!rst_n) begin",
@@ -83,17 +133,12 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
         "                busy <= ~last;",
         f"                step <= last ? {cw}'d0 : step + {cw}'d1;",
         "            end",
-        "            if (step_en & last) out_valid <= 1'b1;",
+        "            if (fin) out_valid <= 1'b1;",
         "            else if (out_ready) out_valid <= 1'b0;",
         "        end",
         "    end",
-        "    always @(posedge clk) begin",
-        "        if (accept) begin",
-        "            s1_w <= w;",
-        "            s1_a <= a;",
-        "        end",
-        "    end",
     ]
+    body += operand_registers(gated)
     # step table: which planes and whether the accumulator doubles first
     decl = []
     if m > 1:
@@ -135,9 +180,7 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
             f"    reg [{aw - 1}:0] acc;",
             f"    wire [{aw - 1}:0] acc_base = (step == {cw}'d0) ? {aw}'d0 : (dbl ? {{acc[{aw - 2}:0], 1'b0}} : acc);",
             f"    wire [{aw - 1}:0] acc_next = {add};",
-            "    always @(posedge clk) begin",
-            "        if (step_en) acc <= acc_next;",
-            "    end",
+            *accumulator_register(gated),
         ]
     else:
         only = pc_ext if step_signs[0] > 0 else f"{aw}'d0 - {pc_ext}"
@@ -150,9 +193,7 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
         f"    // y = {scale}sum_{{i,j}} {'s_i ' if min(signs) < 0 else ''}2^(i+j) pc_ij"
         f"{' - ' + constant_text(spec) if const else ''}{signed_planes_note(spec)}",
         f"    wire [{ow - 1}:0] y_next = {y_expr};",
-        "    always @(posedge clk) begin",
-        "        if (step_en & last) y <= y_next;",
-        "    end",
+        *result_register(gated),
         "endmodule",
         FOOTER,
     ]
@@ -161,32 +202,44 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
         "style": "iterative",
         "live": "live <= 0 at an edge with rst_n=0, else live <= 1 (so in_ready is 0 during reset and one edge after)",
         "registers": {
-            "s1_w, s1_a": "operands of the input being processed (loaded on accept, not reset)",
+            "s1_w, s1_a": ("operands of the input being processed (not reset): " + (
+                "clocked by s1_gclk, loaded with (w, a) at every edge where in_ready is 1 (the accepted input, or "
+                "an input nobody reads when in_valid is 0)" if gated else "loaded on accept")),
             "busy": "an input is being processed (reset 0)",
             "step": f"0..{nsteps - 1}, index into step_schedule (reset 0)",
             "acc": "Horner accumulator, acc_next = (step==0 ? 0 : dbl ? 2*acc : acc) + "
                    f"{'s_i*' if min(signs) < 0 else ''}pc(i,j) (not reset){signed_planes_note(spec)}",
-            "out_valid, y": "result register (out_valid reset 0; y not reset)",
+            "out_valid, y": "result register (out_valid reset 0; y not reset"
+                            f"{', clocked by y_gclk' if gated else ''})",
         },
         "combinational": {
             "last": f"step == {nsteps - 1}",
-            "out_free": "!out_valid | out_ready",
+            "out_free": "!out_valid" if gated else "!out_valid | out_ready",
             "step_en": "busy & (!last | out_free)",
-            "in_ready": "live & (!busy | (last & out_free))",
+            "fin": "step_en & last",
+            "in_ready": "live & (!busy | fin)",
             "accept": "in_valid & in_ready",
         },
         "on_edge": [
-            "accept: s1 <= (w, a); busy <= 1; step <= 0",
+            ("in_ready: s1 <= (w, a); accept: busy <= 1; step <= 0" if gated
+             else "accept: s1 <= (w, a); busy <= 1; step <= 0"),
             "else step_en: busy <= !last; step <= last ? 0 : step+1",
             "step_en: acc <= acc_next",
-            f"step_en & last: y <= {scale.strip() + '*' if shift else ''}acc_next"
+            f"fin: y <= {scale.strip() + '*' if shift else ''}acc_next"
             f"{' - ' + constant_text(spec, manifest=True) if const else ''}"
             "; out_valid <= 1",
             "else out_ready: out_valid <= 0",
         ],
         "step_schedule": [{"i": i, "j": j, "dbl": dbl} for i, j, dbl in steps],
+        **({"clock_gates": {"s1_gclk": {"enable": "in_ready", "registers": ["s1_w", "s1_a"]},
+                            "acc_gclk": {"enable": "step_en", "registers": ["acc"]},
+                            "y_gclk": {"enable": "fin", "registers": ["y"]},
+                            "kind": GATE_NOTE}} if gated else {}),
         "note": "a new input is accepted on the edge of the previous input's last step when the output "
-        "register is free, so II = WBITS*ABITS with out_ready high",
+        "register is free, so II = WBITS*ABITS with out_ready high" + (
+            "; gated: the last step completes only at an edge where out_valid is already 0 (free before the edge, "
+            "whatever out_ready does at it), so in_ready and every clock enable depend on registers only and, under "
+            "back-pressure, a y taken at the edge of the next last step costs that input one cycle" if gated else ""),
         "latency_definition": LATENCY_DEFINITION,
     }
     return ArchDesign(
@@ -204,6 +257,16 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
     )
 
 
+def cycle_model(spec: DesignSpec, manifest: Manifest | None = None) -> SerialModel:
+    """The serial cycle model in the form the generator emits for this spec (clock-gated from two steps on)."""
+    return serial_model(spec, manifest, gated=clock_gated(spec))
+
+
+def activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activity:
+    """The serial activity model in the generated form (clock-gated registers from two steps on)."""
+    return serial_activity(spec, w, a, gated=clock_gated(spec))
+
+
 def timing(spec: DesignSpec) -> tuple[int, int]:
     """One step per bit-plane pair: latency = II = WBITS*ABITS."""
     steps = len(serial_schedule(spec.wbits, spec.abits))
@@ -216,7 +279,7 @@ ARCH = Architecture(
                 "latency = II = W*A",
     generate=generate_serial,
     timing=timing,
-    cycle_model=serial_model,
-    activity=serial_activity,
+    cycle_model=cycle_model,
+    activity=activity,
     style=Style(color="#2ca02c", marker="s", label="serial"),
 )
