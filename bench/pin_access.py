@@ -81,11 +81,11 @@ def test_def(cells: list[str], info: dict[str, tuple[float, list[str]]]) -> tupl
     return text, owner
 
 
-def main() -> int:
-    names = sys.argv[1:] or list(DEFAULT_CELLS)
+def pin_access(names: list[str], out: Path = OUT) -> tuple[dict[str, list[str]], int]:
+    """Route the test DEF of ``names``; returns each cell's failed "pin@orientation" list and qrouter's failed nets."""
     pdk = find_pdk()
-    OUT.mkdir(parents=True, exist_ok=True)
-    lef = OUT / "router.lef"
+    out.mkdir(parents=True, exist_ok=True)
+    lef = out / "router.lef"
     lef.write_text(tech.router_lef_text(pdk))
     info = macros(lef.read_text())
     cells = [n if n.startswith(LIB) else LIB + n for n in names]
@@ -93,27 +93,33 @@ def main() -> int:
     if unknown:
         raise SystemExit(f"error: not in the cell LEF: {', '.join(unknown)}")
     text, owner = test_def(cells, info)
-    (OUT / "pin_access.def").write_text(text)
+    (out / "pin_access.def").write_text(text)
     die = re.search(r"DIEAREA \( 0 0 \) \( (\d+) (\d+) \)", text)
     w, h = int(die[1]) / U, int(die[2]) / U
     cfg = "\n".join([f"read_lef {pdk.techlef}", f"read_lef {lef}", "catch {layers 5}", "vdd VPWR,VPB", "gnd VGND,VNB",
                      f"obstruction 0 0 {w} {h} li1", *ROUTER_SETTINGS, "read_def pin_access.def",
                      "qrouter::standard_route routed.def false", "quit", ""])
-    (OUT / "route.cfg").write_text(cfg)
-    run = subprocess.run(["qrouter", "-nog", "-s", "route.cfg"], cwd=OUT, capture_output=True, text=True, timeout=600)
+    (out / "route.cfg").write_text(cfg)
+    run = subprocess.run(["qrouter", "-nog", "-s", "route.cfg"], cwd=out, capture_output=True, text=True, timeout=600)
     log = run.stdout + run.stderr
-    (OUT / "qrouter.log").write_text(log)
+    (out / "qrouter.log").write_text(log)
     failed: set[tuple[str, str, str]] = set()
     for m in re.finditer(r"Node (\S+)/(\S+) of net \"?(\S+?)\"? has no taps", log):
-        if m[3] in owner and not m[1].split("_")[-1].startswith("d"):
+        if m[3] in owner and not re.search(r"_d\d+$", m[1]):  # a cell's pin, not its diode's
             failed.add(owner[m[3]])
     result = parse_log(log)
     failed |= {owner[n] for n in result.failed_names if n in owner}
+    return {c[len(LIB):]: sorted(f"{pin}@{o}" for cc, pin, o in failed if cc == c) for c in cells}, result.failed_nets
+
+
+def main() -> int:
+    names = sys.argv[1:] or list(DEFAULT_CELLS)
+    fails, failed_nets = pin_access(names)
     print(f"pin access, {tool_version('qrouter')}, flow router LEF + settings ({'; '.join(ROUTER_SETTINGS)}), "
-          f"li1 blocked; orientations N FN FS S; failed nets {result.failed_nets}")
-    for cell in cells:
-        bad = sorted(f"{pin}@{o}" for c, pin, o in failed if c == cell)
-        print(f"  {cell[len(LIB):]:10} {len(info[cell][1])} pins x 4: " + (f"FAIL {', '.join(bad)}" if bad else "ok"))
+          f"li1 blocked; orientations N FN FS S; failed nets {failed_nets}")
+    info = macros(tech.router_lef_text(find_pdk()))
+    for cell, bad in fails.items():
+        print(f"  {cell:10} {len(info[LIB + cell][1])} pins x 4: " + (f"FAIL {', '.join(bad)}" if bad else "ok"))
     return 0
 
 

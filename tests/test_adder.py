@@ -96,3 +96,23 @@ def test_fa_netlist_has_adder_cells_and_matches_the_model(arch: str, bits: int, 
     assert "extract_fa" in (synth / "synth.ys").read_text() and (synth / "adder_map.v").is_file()
     m = read_metrics(spec.build_dir(build_root) / "flow" / "metrics.json")
     assert m["sim__vectors"] == 80 and m["sim__mismatch__count"] == 0
+
+
+@pytest.mark.slow
+def test_router_reaches_the_adder_and_flop_pins(need_tools, pdk, tmp_path: Path) -> None:
+    """bench/pin_access.py with the flow's router LEF and settings: every pin of fa_1, ha_1 and dfxtp_1 is reached
+    in every row orientation; fa_2, which has no landing, is not (the test can fail)."""
+    need_tools("qrouter")
+    import importlib.util
+
+    from flow.pnr import tech
+
+    spec = importlib.util.spec_from_file_location("bench_pin_access", REPO / "bench" / "pin_access.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    fails, failed_nets = mod.pin_access(["fa_1", "ha_1", "dfxtp_1", "fa_2"], tmp_path)
+    assert fails == {"fa_1": [], "ha_1": [], "dfxtp_1": [], "fa_2": ["CIN@FN", "CIN@FS", "CIN@N", "CIN@S"]}
+    assert failed_nets == 4
+    assert {c for c in ("sky130_fd_sc_hd__fa_1", "sky130_fd_sc_hd__ha_1", "sky130_fd_sc_hd__dfxtp_1")
+            if c in tech.dont_use_cells()} == set()
+    assert "sky130_fd_sc_hd__fa_2" in tech.dont_use_cells()
