@@ -1,5 +1,5 @@
 # bitbranch: thin wrappers over one Python entry point per stage.
-# Spec variables (blank = default): BITS (both widths), WBITS, ABITS, N, ARCH, POPCOUNT, ENCODING (pm1|twos).
+# Spec variables (blank = default): BITS (both widths), WBITS, ABITS, N, ARCH, POPCOUNT, ADDER (abc|fa), ENCODING (pm1|twos).
 # Tool variables: SIM (icarus|verilator), WAVES (1 keeps FST), JUNIT (verify's JUnit XML path), FLOW (local|openlane), CLOCK_NS.
 # Flow variables (synth sta power gds): BUILD_ROOT (build folder), FORCE=1 (rerun up-to-date stages); power and gds:
 # VECTORS, SEED (gate-level simulation stimulus); power: RUN_BITS (run-time widths b or mxk of that stimulus). A variable a command cannot use stops it with one error line.
@@ -11,6 +11,7 @@ ABITS    ?=
 N        ?=
 ARCH     ?=
 POPCOUNT ?=
+ADDER    ?=
 ENCODING ?=
 SIM      ?= icarus
 WAVES    ?= 0
@@ -39,7 +40,7 @@ DSE_ROOT ?= build/dse
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SPEC    = --arch '$(ARCH)' --bits '$(BITS)' --wbits '$(WBITS)' --abits '$(ABITS)' --n '$(N)' --popcount '$(POPCOUNT)' --encoding '$(ENCODING)'
+SPEC    = --arch '$(ARCH)' --bits '$(BITS)' --wbits '$(WBITS)' --abits '$(ABITS)' --n '$(N)' --popcount '$(POPCOUNT)' --adder '$(ADDER)' --encoding '$(ENCODING)'
 FLOWARGS = --clock-ns '$(CLOCK_NS)' --root '$(BUILD_ROOT)' --vectors '$(VECTORS)' --seed '$(SEED)' --run-bits '$(RUN_BITS)' $(if $(filter 1,$(FORCE)),--force)
 
 .DEFAULT_GOAL := help
@@ -64,7 +65,7 @@ help:
 	@echo "  make qnn                  accuracy vs bit-width on the digits data set"
 	@echo "  make bench                benchmark scripts"
 	@echo ""
-	@echo "  spec: BITS WBITS ABITS N ARCH=parallel|serial|baseline POPCOUNT=dadda|wallace ENCODING=pm1|twos"
+	@echo "  spec: BITS WBITS ABITS N ARCH=parallel|serial|baseline POPCOUNT=dadda|wallace ADDER=abc|fa ENCODING=pm1|twos"
 	@echo "  (make verify ENCODING=twos: the default regression in the twos encoding)"
 
 # deps, debian-deps, demo and test (the README's two set-up commands) install missing Debian packages (apt-get,

@@ -1,13 +1,15 @@
 """Combinational area of the generated parallel PE against the same dot product written behaviorally (#16).
 
-Usage: python bench/comb_area.py [N]   (default N=32; W=A=1..4, pm1 encoding)
-Both are synthesized by one yosys script (the issue's: ``synth -flatten -noabc; abc -fast -liberty; dfflibmap``) on
-the flow's filtered sky130_fd_sc_hd tt liberty; the combinational area is the total cell area minus the flip-flops
+Usage: python bench/comb_area.py [N]   (default N=32; W=A=1..4, pm1 encoding; both adder mappings)
+Both are synthesized by one yosys script (the issue's: ``synth -flatten -noabc; abc -fast -liberty; dfflibmap``, with
+the flow's ``ADDER=fa`` commands, ``flow.synth.adder_commands``, between synth and abc for that mapping) on the flow's
+filtered sky130_fd_sc_hd tt liberty; the combinational area is the total cell area minus the flip-flops
 (``stat -liberty`` per cell type). The behavioral description is one combinational module: XNOR planes, popcounts
 with ``+``, the shifted sum; the generated PE is its whole RTL (branch units with explicit compressor trees,
-shift-add, and the load-enable muxes of its registers, which the behavioral module does not have; the behavioral
-module is first simulated against the reference model). Goal in #16:
-<= 0.7x at every width. Prints one line per width and the ratios; writes under build/bench-comb/.
+shift-add; the behavioral module is first simulated against the reference model). The load-enable muxes of the
+generated PE's registers are not in its area: this script's ``dfflibmap`` runs after ``abc`` and leaves them as
+unmapped ``$_MUX_`` cells (counted and printed, like in the issue's figures). Goal in #16:
+<= 0.7x at every width. Prints one line per width and mapping and the ratios; writes under build/bench-comb/.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from common.tools import tool_version  # noqa: E402
 from flow.pdk import derived_liberty, find_pdk  # noqa: E402
+from flow.synth import ADDER_MAP_FILE, adder_commands, adder_map_text  # noqa: E402
 from model.contract import read_manifest  # noqa: E402
 from model.spec import DesignSpec  # noqa: E402
 from rtl.generate import generate  # noqa: E402
@@ -70,28 +73,34 @@ def check_behavioral(spec: DesignSpec, path: Path, vectors: int = 20) -> None:
         raise SystemExit(f"behavioral {spec.id} is wrong: y={got[:3]}..., the model says {want[:3]}...")
 
 
-def comb_area(top: str, sources: list[Path], liberty: Path, work: Path) -> float:
-    """Total cell area minus flip-flop area, from yosys ``stat -liberty`` per cell type."""
+def comb_area(top: str, sources: list[Path], liberty: Path, work: Path, adder: str = "abc") -> tuple[float, dict[str, int]]:
+    """Total cell area minus flip-flop area, from yosys ``stat -liberty`` per cell type, and the cell counts (the
+    unmapped ``$_MUX_`` of register enables among them)."""
     work.mkdir(parents=True, exist_ok=True)
     script = work / "synth.ys"
     stat = work / "stat.txt"
     reads = "\n".join(f"read_verilog -sv {p}" for p in sources)
+    if adder != "abc":
+        (work / ADDER_MAP_FILE).write_text(adder_map_text())
     script.write_text(f"read_liberty -lib {liberty}\n{reads}\nhierarchy -check -top {top}\n"
-                      f"synth -flatten -noabc -top {top}\nabc -fast -liberty {liberty}\n"
+                      f"synth -flatten -noabc -top {top}\n{adder_commands(adder, ADDER_MAP_FILE)}"
+                      f"abc -fast -liberty {liberty}\n"
                       f"dfflibmap -liberty {liberty}\nopt_clean -purge\ntee -q -o {stat} stat -liberty {liberty}\n")
     subprocess.run(["yosys", "-q", "-s", str(script)], check=True, cwd=work, stdout=subprocess.DEVNULL)
     total = seq = 0.0
-    areas = {}
+    counts = {}
     for line in stat.read_text().splitlines():
-        m = re.match(r"\s+(sky130_fd_sc_hd__\w+)\s+(\d+)\s*$", line)
+        m = re.match(r"\s+(sky130_fd_sc_hd__\w+|\$_\w+_)\s+(\d+)\s*$", line)
         if m:
-            areas[m[1]] = int(m[2])
+            counts[m[1]] = int(m[2])
     cell_area = _cell_areas(liberty)
-    for cell, count in areas.items():
+    for cell, count in counts.items():
+        if cell.startswith("$"):
+            continue
         a = count * cell_area[cell]
         total += a
         seq += a if SEQUENTIAL.match(cell) else 0.0
-    return total - seq
+    return total - seq, counts
 
 
 def _cell_areas(liberty: Path, _cache: dict = {}) -> dict[str, float]:  # noqa: B006 (per-process memo)
@@ -108,24 +117,31 @@ def main() -> int:
     liberty = derived_liberty(find_pdk(), "tt", OUT / "pdk")
     print(f"combinational area, generated parallel PE / behavioral, N={n}, {tool_version('yosys')}, "
           f"{liberty.name} (tt_025C_1v80); goal <= {GOAL}")
-    ratios = []
+    ratios: dict[str, list[float]] = {"abc": [], "fa": []}
     for b in range(1, 5):
         spec = DesignSpec("parallel", b, b, n)
         manifest_path = generate(spec, OUT)
         manifest = read_manifest(manifest_path)
-        gen = comb_area(manifest["top"], [manifest_path.parent / f for f in manifest["verilog_files"]], liberty,
-                        OUT / spec.id / "gen")
         beh_v = OUT / spec.id / "beh" / "beh.v"
         beh_v.parent.mkdir(parents=True, exist_ok=True)
         beh_v.write_text(behavioral(spec))
         check_behavioral(spec, beh_v)
-        beh = comb_area(f"beh_{spec.id}", [beh_v], liberty, OUT / spec.id / "beh")
-        if beh <= 0:
-            raise SystemExit(f"no combinational cells in the behavioral synthesis of {spec.id}: see {OUT / spec.id / 'beh'}")
-        ratios.append(gen / beh)
-        print(f"  W{b}A{b}: generated {gen:9.0f} um^2, behavioral {beh:9.0f} um^2, ratio {gen / beh:.2f}")
-    print("ratios: " + " / ".join(f"{r:.2f}" for r in ratios)
-          + f"  ({'goal met' if all(r <= GOAL for r in ratios) else 'goal not met'})")
+        for adder in ratios:
+            sub = "" if adder == "abc" else f"-{adder}"
+            gen, gcells = comb_area(manifest["top"], [manifest_path.parent / f for f in manifest["verilog_files"]],
+                                    liberty, OUT / spec.id / f"gen{sub}", adder)
+            beh, bcells = comb_area(f"beh_{spec.id}", [beh_v], liberty, OUT / spec.id / f"beh{sub}", adder)
+            if beh <= 0:
+                raise SystemExit(f"no combinational cells in the behavioral synthesis of {spec.id}: see {OUT / spec.id}")
+            ratios[adder].append(gen / beh)
+            adders = [f"{c.split('__')[1]} {gcells.get(c, 0)}/{bcells.get(c, 0)}" for c in
+                      ("sky130_fd_sc_hd__fa_1", "sky130_fd_sc_hd__ha_1") if gcells.get(c) or bcells.get(c)]
+            print(f"  W{b}A{b} ADDER={adder:3}: generated {gen:7.0f} um^2, behavioral {beh:7.0f} um^2, ratio "
+                  f"{gen / beh:.2f}  (unmapped enable muxes {gcells.get('$_MUX_', 0)}/{bcells.get('$_MUX_', 0)}"
+                  + (f"; {', '.join(adders)}" if adders else "") + ")")
+    for adder, rs in ratios.items():
+        print(f"ratios ADDER={adder}: " + " / ".join(f"{r:.2f}" for r in rs)
+              + f"  ({'goal met' if all(r <= GOAL for r in rs) else 'goal not met'})")
     return 0
 
 

@@ -47,6 +47,7 @@ class OpenLaneConfig:
     std_cell_library: str = "sky130_fd_sc_hd"
     core_util_pct: int = 50
     target_density_pct: int = 60
+    adder_type: str | None = None  # OpenLane's SYNTH_ADDER_TYPE ("FA" for ADDER=fa); None: OpenLane's default
 
     def __post_init__(self) -> None:
         if not self.verilog_files:
@@ -55,6 +56,10 @@ class OpenLaneConfig:
             raise BitbranchError(f"clock period must be > 0 ns, got {self.clock_period_ns} (set CLOCK_NS)")
         if not 1 <= self.core_util_pct <= 95:
             raise BitbranchError(f"core utilisation {self.core_util_pct}% out of range: use 1..95")
+
+
+ADDER_TYPES = {"abc": None, "fa": "FA"}
+"""bitbranch's ADDER -> OpenLane's SYNTH_ADDER_TYPE (``FA``: its full-adder techmap of sky130_fd_sc_hd)."""
 
 
 def config_dict(cfg: OpenLaneConfig) -> dict[str, Any]:
@@ -70,6 +75,7 @@ def config_dict(cfg: OpenLaneConfig) -> dict[str, Any]:
         "FP_SIZING": "relative",
         "FP_CORE_UTIL": cfg.core_util_pct,
         "PL_TARGET_DENSITY_PCT": cfg.target_density_pct,
+        **({"SYNTH_ADDER_TYPE": cfg.adder_type} if cfg.adder_type else {}),
     }
 
 

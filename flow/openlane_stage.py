@@ -37,7 +37,8 @@ class OpenLaneStage(Stage):
     def write(self, ctx: FlowContext) -> Path:
         m = read_manifest(ctx.path("rtl_manifest"))
         srcs = ctx.paths("rtl_sources")
-        cfg = openlane.OpenLaneConfig(m["top"], tuple(p.name for p in srcs), m.get("clock_port", "clk"), ctx.config.clock_ns)
+        cfg = openlane.OpenLaneConfig(m["top"], tuple(p.name for p in srcs), m.get("clock_port", "clk"), ctx.config.clock_ns,
+                                      adder_type=openlane.ADDER_TYPES[ctx.spec.adder])
         path = openlane.write_config(cfg, srcs, self.dir(ctx))
         print(f"OpenLane config: {path}")
         return path

@@ -26,6 +26,11 @@ MIN_N, MAX_N = 1, 65536
 POPCOUNT_STYLES: tuple[str, ...] = ("dadda", "wallace")
 """How the popcount compressor tree of the encoded PEs is reduced."""
 
+ADDER_MAPPINGS: tuple[str, ...] = ("abc", "fa")
+"""How synthesis implements adders (like OpenLane's SYNTH_ADDER_TYPE): ``abc`` lets ABC map every full adder onto
+XOR/majority gates; ``fa`` extracts full and half adders before ABC and maps them onto the library's ``fa``/``ha``
+cells. The RTL is the same; every architecture, the baseline included, gets the same mapping."""
+
 
 class SpecError(BitbranchError, ValueError):
     """An invalid design spec; the message names the bad field and the allowed range."""
@@ -55,6 +60,8 @@ class DesignSpec:
     abits: int = 2
     n: int = 32
     popcount: str = "dadda"
+    adder: str = "abc"
+    """How synthesis maps adders (``ADDER_MAPPINGS``): a flow knob kept in the spec so that the id says it."""
     encoding: str = encodings.DEFAULT
     """How a word is read and how the product splits into branches (``model.encodings``): ``pm1`` (odd {-1,+1}
     codes, the default) or ``twos`` (two's-complement weights, unsigned activations, {0,1} bit planes)."""
@@ -74,6 +81,8 @@ class DesignSpec:
             raise SpecError(
                 f"unknown popcount style {self.popcount!r}: choose one of {', '.join(POPCOUNT_STYLES)}"
             )
+        if self.adder not in ADDER_MAPPINGS:
+            raise SpecError(f"unknown adder mapping {self.adder!r}: choose one of {', '.join(ADDER_MAPPINGS)}")
         try:
             encodings.get(self.encoding)
         except EncodingError as e:

@@ -55,7 +55,8 @@ def run_flow_job(spec: DesignSpec, stage: str, clock_ns: float | None, root: Pat
     log = root / "sweep" / f"{spec.id}.{stage}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "flow", stage, "--arch", spec.arch, "--wbits", str(spec.wbits),
-            "--abits", str(spec.abits), "--n", str(spec.n), "--popcount", spec.popcount, "--encoding", spec.encoding,
+            "--abits", str(spec.abits), "--n", str(spec.n), "--popcount", spec.popcount, "--adder", spec.adder,
+            "--encoding", spec.encoding,
             "--clock-ns", "" if clock_ns is None else str(clock_ns), "--root", str(root), *extra]
     t0 = time.monotonic()
     with open(log, "w") as f:

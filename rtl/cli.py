@@ -10,18 +10,20 @@ import argparse
 import sys
 
 from model import encodings
-from model.spec import DesignSpec, SpecError, spec_from_vars
+from model.spec import ADDER_MAPPINGS, DesignSpec, SpecError, spec_from_vars
 from rtl import archs
 
 
 def add_spec_arguments(p: argparse.ArgumentParser) -> None:
-    """The Makefile's spec variables: BITS, WBITS, ABITS, N, ARCH, POPCOUNT, ENCODING (blank = default)."""
+    """The Makefile's spec variables: BITS, WBITS, ABITS, N, ARCH, POPCOUNT, ADDER, ENCODING (blank = default)."""
     p.add_argument("--arch", default=None, help=f"{' | '.join(archs.names())} (default {DesignSpec().arch})")
     p.add_argument("--bits", default=None, help="sets both WBITS and ABITS (default 2)")
     p.add_argument("--wbits", default=None, help="weight bits, overrides --bits")
     p.add_argument("--abits", default=None, help="activation bits, overrides --bits")
     p.add_argument("--n", default=None, help="vector length N (default 32)")
     p.add_argument("--popcount", default=None, help="popcount tree style: dadda | wallace")
+    p.add_argument("--adder", default=None,
+                   help=f"adder mapping in synthesis: {' | '.join(ADDER_MAPPINGS)} (default {DesignSpec().adder})")
     p.add_argument("--encoding", default=None,
                    help=f"{' | '.join(encodings.names())} (default {encodings.DEFAULT}): how words are read "
                         "and how the product splits into branches")
@@ -35,7 +37,7 @@ def spec_from_args(ns: argparse.Namespace) -> DesignSpec:
     encoding_from_args(ns)
     spec = archs.registered(spec_from_vars(
         arch=ns.arch, bits=ns.bits, wbits=ns.wbits, abits=ns.abits, n=ns.n, popcount=ns.popcount,
-        encoding=getattr(ns, "encoding", None),
+        adder=getattr(ns, "adder", None), encoding=getattr(ns, "encoding", None),
     ))
     msg = size_warning(spec)
     if msg:

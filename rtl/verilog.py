@@ -21,11 +21,13 @@ def top_name(spec: DesignSpec) -> str:
 
 
 def header_fields(spec: DesignSpec) -> dict:
-    """The spec as the RTL header states it: every field, except a default encoding (left out like in the id, so
-    the RTL of the {-1,+1} designs is the same as before encodings existed)."""
+    """The spec as the RTL header states it: every field, except a default encoding and a default adder mapping
+    (left out like in the id, so the RTL of plain designs is the same as before those knobs existed)."""
     fields = spec.to_dict()
     if fields["encoding"] == DEFAULT_ENCODING:
         del fields["encoding"]
+    if fields["adder"] == DesignSpec.adder:
+        del fields["adder"]
     return fields
 
 

@@ -157,11 +157,18 @@ def test_tech_files(tmp_path: Path) -> None:
         pytest.skip(f"no Sky130 PDK: {e}")
     assert "requires magic-8.3.111" not in tech.magic_tech_text(pdk)
     lef = tech.router_lef_text(pdk)
-    dff = lef[lef.index("MACRO sky130_fd_sc_hd__dfxtp_4"):]
-    assert "LAYER met1 ;\n        RECT 1.435000 1.245000 1.725000 1.600000" in dff[: dff.index("END D")]
+    for land in tech.LANDINGS:  # each landing is an extra met1 port of its own pin, nowhere else
+        macro = lef[lef.index(f"MACRO {land.cell}\n"):]
+        macro = macro[: macro.index(f"END {land.cell}\n")]
+        pin = macro[macro.index(f"  PIN {land.pin}\n"): macro.index(f"  END {land.pin}\n")]
+        rect = "LAYER met1 ;\n        RECT " + " ".join(f"{v:.6f}" for v in land.met1)
+        assert rect in pin and macro.count(rect) == 1
+        assert tech.GDS_PATCHES[land.cell].count((tech.MCON_GDS, land.mcon)) == 1
+    assert {land.cell for land in tech.LANDINGS} >= {"sky130_fd_sc_hd__dfxtp_1", "sky130_fd_sc_hd__fa_1"}
     cdl = tech.lvs_spice_text(pdk)
     assert "sky130_fd_pr__nfet_01v8 w=" in cdl and "short" not in cdl.split(".SUBCKT sky130_fd_sc_hd__conb_1")[1][:200]
-    assert "sky130_fd_sc_hd__dfxtp_1" in tech.dont_use_cells()
+    assert "sky130_fd_sc_hd__dfxtp_1" not in tech.dont_use_cells() and "sky130_fd_sc_hd__fa_1" not in tech.dont_use_cells()
+    assert "sky130_fd_sc_hd__fa_2" in tech.dont_use_cells()
     t1 = tech.prepare(pdk, tmp_path, tmp_path / "x.lib")
     before = {p: p.read_bytes() for p in t1.dir.rglob("*") if p.is_file()}
     tech.prepare(pdk, tmp_path, tmp_path / "x.lib")

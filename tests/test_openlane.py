@@ -40,6 +40,14 @@ def test_config_has_required_keys_and_version(tmp_path: Path) -> None:
         assert (path.parent / f.removeprefix("dir::")).is_file()
 
 
+def test_adder_mapping_becomes_synth_adder_type() -> None:
+    from model.spec import ADDER_MAPPINGS
+
+    assert set(ol.ADDER_TYPES) == set(ADDER_MAPPINGS)
+    assert "SYNTH_ADDER_TYPE" not in ol.config_dict(make_cfg(adder_type=ol.ADDER_TYPES["abc"]))  # OpenLane's default
+    assert ol.config_dict(make_cfg(adder_type=ol.ADDER_TYPES["fa"]))["SYNTH_ADDER_TYPE"] == "FA"
+
+
 def test_config_is_byte_identical(tmp_path: Path) -> None:
     srcs = write_sources(tmp_path / "rtl")
     a = ol.write_config(make_cfg(), srcs, tmp_path / "a").read_bytes()

@@ -90,7 +90,7 @@ def native_main(ns: argparse.Namespace, specs: Sequence[DesignSpec]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parse_args(argv)
-    given = any(str(v or "").strip() for v in (ns.arch, ns.bits, ns.wbits, ns.abits, ns.n, ns.popcount))
+    given = any(str(v or "").strip() for v in (ns.arch, ns.bits, ns.wbits, ns.abits, ns.n, ns.popcount, ns.adder))
     encoding = encoding_from_args(ns)  # ENCODING alone picks the default regression's encoding
     specs: list[DesignSpec] = [spec_from_args(ns)] if given or ns.netlist else default_specs(encoding)
     if _flag(ns.fast, "FAST"):

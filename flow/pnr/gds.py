@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.files import atomic_output
-from flow.pnr.tech import DFXTP4_GDS_PATCH, PnrTech
+from flow.pnr.tech import GDS_PATCHES, PnrTech
 
 
 def def_to_gds(t: PnrTech, routed_def: Path, out_gds: Path, top: str) -> dict[str, float]:
-    """Read the DEF with the tech/cell LEFs, resolve cells from the PDK GDS, add the dfxtp_4 D patch, write GDS."""
+    """Read the DEF with the tech/cell LEFs, resolve cells from the PDK GDS, add the pin landings' mcon + met1 (tech.LANDINGS), write GDS."""
     import klayout.db as db
 
     opt = db.LoadLayoutOptions()
@@ -28,7 +28,7 @@ def def_to_gds(t: PnrTech, routed_def: Path, out_gds: Path, top: str) -> dict[st
         raise ValueError(f"no top cell {top} in {routed_def}: top cells are {[c.name for c in ly.top_cells()]}")
     tc = cells[0]
     patched = 0
-    patch = {"sky130_fd_sc_hd__dfxtp_4": DFXTP4_GDS_PATCH}
+    patch = GDS_PATCHES
     for inst in tc.each_inst():
         for (layer, dtype), (x1, y1, x2, y2) in patch.get(inst.cell.name, ()):
             tc.shapes(ly.layer(layer, dtype)).insert(db.DBox(x1, y1, x2, y2).transformed(inst.dcplx_trans))

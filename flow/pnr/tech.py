@@ -1,7 +1,7 @@
 """Files derived from the Sky130 PDK for the local P&R tools, written under ``<build>/pdk/pnr/`` (never the repo).
 
 qflow 1.3.17 ships no Sky130 tech, magic 8.3.105 refuses the PDK tech file (``requires magic-8.3.111``),
-qrouter cannot reach dfxtp_4's li1-only D pin, and the PDK subset has no netgen setup: each gets a file here.
+qrouter cannot reach some li1-only pins (dfxtp_4/D, dfxtp_1/D, fa_1/CIN: router-only met1 landings), and the PDK subset has no netgen setup: each gets a file here.
 """
 
 from __future__ import annotations
@@ -17,12 +17,43 @@ from flow.pdk import ROUTER_DONT_USE_FILE, Pdk, router_dont_use
 DONT_USE_FILE = ROUTER_DONT_USE_FILE
 QFLOW_TECH = "sky130hd"
 
-# router-only extra met1 D port for dfxtp_4 (LEF) and the real mcon + met1 behind it (added to the GDS)
-DFXTP4_D_PORT = (1.435, 1.245, 1.725, 1.600)
-DFXTP4_GDS_PATCH: tuple[tuple[tuple[int, int], tuple[float, float, float, float]], ...] = (
-    ((67, 44), (1.495, 1.275, 1.665, 1.445)),
-    ((68, 20), (1.435, 1.245, 1.725, 1.600)),
+Rect = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Landing:
+    """A router-only met1 landing on a pin qrouter cannot reach through li1: the LEF gets ``met1`` as an extra port
+    of ``pin``, the GDS the real ``mcon`` (on the pin's li1) and ``met1`` behind it. Rectangles are in um in the
+    cell's frame; each ``met1`` covers one met1 x li1-track grid point (x 0.23 + 0.46 k, y 0.17 + 0.34 m) with room
+    for qrouter's tap test, is >= 0.14 um from the cell's own met1 and encloses its mcon by >= 0.06 (x) and >= 0.03
+    (y)."""
+
+    cell: str
+    pin: str
+    mcon: Rect
+    met1: Rect
+
+
+LANDINGS: tuple[Landing, ...] = (
+    # dfxtp_4/D: li1 1.44-1.72 x 1.065-1.665, under the met1 strap at y 1.755: grid point (1.61, 1.53)
+    Landing("sky130_fd_sc_hd__dfxtp_4", "D", (1.495, 1.275, 1.665, 1.445), (1.435, 1.245, 1.725, 1.600)),
+    # dfxtp_1/D: li1 1.37-1.65 x 0.715-1.665, its upper part under the met1 strap at y 1.415-1.645: grid point
+    # (1.61, 1.19), 0.155 below the strap and 0.156 diagonally from its bulge at x <= 1.255
+    Landing("sky130_fd_sc_hd__dfxtp_1", "D", (1.425, 1.105, 1.595, 1.275), (1.365, 1.075, 1.655, 1.305)),
+    # fa_1/CIN: its li1 lies under fa_1's met1 A and B straps except for the tab at 5.155-5.405 x 1.685-1.955:
+    # grid point (5.29, 1.87), the met1 0.155 above the B strap (top y 1.600). qrouter finds no tap unless the
+    # landing reaches 0.205 above the grid point (tried: top 1.985 fails, 2.075 works, bottom 1.74 or 1.755 alike);
+    # its right edge stays at 5.425, 0.165 from the via pad a B route drops on the next track (x 5.75): at 5.45
+    # magic found met1.2 there on parallel_w2a2_n32_adder-fa
+    Landing("sky130_fd_sc_hd__fa_1", "CIN", (5.195, 1.785, 5.365, 1.955), (5.135, 1.755, 5.425, 2.075)),
 )
+"""The landings the router LEF and the GDS get (measured: docs in README "Pin access")."""
+
+MCON_GDS, MET1_GDS = (67, 44), (68, 20)
+GDS_PATCHES: dict[str, tuple[tuple[tuple[int, int], Rect], ...]] = {}
+for _l in LANDINGS:
+    GDS_PATCHES[_l.cell] = GDS_PATCHES.get(_l.cell, ()) + ((MCON_GDS, _l.mcon), (MET1_GDS, _l.met1))
+"""(GDS layer, datatype) and rectangle of every shape the landings add, per cell (flow.pnr.gds places them)."""
 
 DEVICE_MODELS = (
     "sky130_fd_pr__nfet_01v8",
@@ -66,16 +97,22 @@ def magic_tech_text(pdk: Pdk) -> str:
 
 
 def router_lef_text(pdk: Pdk) -> str:
-    """The cell LEF with a met1 landing port on dfxtp_4/D (its real geometry is patched into the GDS)."""
+    """The cell LEF with each ``LANDINGS`` met1 rectangle as an extra port of its pin (its real geometry is
+    patched into the GDS)."""
     s = pdk.lef.read_text()
-    m = re.search(r"^MACRO sky130_fd_sc_hd__dfxtp_4\n.*?^END sky130_fd_sc_hd__dfxtp_4\n", s, re.M | re.S)
-    if not m:
-        return s
-    body = m.group(0)
-    x1, y1, x2, y2 = DFXTP4_D_PORT
-    port = f"    PORT\n      LAYER met1 ;\n        RECT {x1:.6f} {y1:.6f} {x2:.6f} {y2:.6f} ;\n    END\n"
-    new = re.sub(r"(  PIN D\n.*?)(  END D\n)", lambda p: p.group(1) + port + p.group(2), body, count=1, flags=re.S)
-    return s.replace(body, new)
+    for land in LANDINGS:
+        cell = re.escape(land.cell)
+        m = re.search(rf"^MACRO {cell}\n.*?^END {cell}\n", s, re.M | re.S)
+        if not m:
+            continue
+        body = m.group(0)
+        x1, y1, x2, y2 = land.met1
+        port = f"    PORT\n      LAYER met1 ;\n        RECT {x1:.6f} {y1:.6f} {x2:.6f} {y2:.6f} ;\n    END\n"
+        pin = re.escape(land.pin)
+        new = re.sub(rf"(  PIN {pin}\n.*?)(  END {pin}\n)", lambda p: p.group(1) + port + p.group(2), body, count=1,
+                     flags=re.S)
+        s = s.replace(body, new)
+    return s
 
 
 def klayout_map_text() -> str:
