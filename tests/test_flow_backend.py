@@ -123,6 +123,17 @@ def test_magic_drc_file_round_trip(tmp_path: Path) -> None:
         magic.drc_count("magic crashed")
 
 
+def test_magic_scripts_split_drc_from_extraction() -> None:
+    """The LVS extraction runs no DRC and extracts no parasitics; the DRC run extracts nothing."""
+    drc = magic.script(Path("t.tech"), Path("a b.gds"), "top", Path("/o/drc"))
+    ext = magic.extract_script(Path("t.tech"), Path("a b.gds"), "top", Path("/o/ext"))
+    assert "drc check" in drc and "extract" not in drc and "DRC_BOXES" in drc
+    assert "drc check" not in ext and "extract no all" in ext and 'ext2spice -o "/o/ext.spice"' in ext
+    for text in (drc, ext):
+        assert 'gds read "a b.gds"' in text
+        assert text.rstrip().endswith("quit -noprompt")
+
+
 def test_lvs_source_and_result(tmp_path: Path) -> None:
     cells = tmp_path / "cells.spice"
     cells.write_text(".subckt sky130_fd_sc_hd__nand2_1 A B VGND VNB VPB VPWR Y\n.ends\n"

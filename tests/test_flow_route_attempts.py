@@ -221,3 +221,39 @@ def test_a_speculative_attempt_gets_its_priority_back_when_it_decides(tmp_path):
 
     d, results = AT.run_in_order(DENS, run, lambda r: Outcome(r["failed"]), 2, log=lambda m: None)
     assert d.winner == 1 and results[1]["nice"] == base
+
+
+def test_autogroup_nice_only_for_a_session_leader(tmp_path):
+    """The session's scheduler group is re-niced only for a process that leads its own session (an attempt),
+    never for one sharing the caller's session."""
+    import os
+
+    me = os.getpid()
+    (tmp_path / str(me)).mkdir()
+    leader = os.getsid(me) == me
+    assert AT.autogroup_nice(me, 7, proc=tmp_path) is leader
+    if leader:
+        assert (tmp_path / str(me) / "autogroup").read_text() == "7\n"
+    else:
+        assert not (tmp_path / str(me) / "autogroup").exists()
+    assert AT.autogroup_nice(me, 7, proc=tmp_path / "missing") is False
+
+
+def test_speculative_attempt_sessions_get_a_lower_group_priority():
+    """Under autogroup scheduling the speculative attempt's session group is niced like the attempt itself."""
+    import os
+    import time
+    from pathlib import Path
+
+    if not Path("/proc/self/autogroup").is_file():
+        pytest.skip("no autogroup scheduling on this kernel")
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def run(i):
+        time.sleep(1.5 if i == 0 else 0.3)
+        return {"failed": 3 if i == 0 else 0, "group": Path("/proc/self/autogroup").read_text()}
+
+    d, results = AT.run_in_order(DENS, run, lambda r: Outcome(r["failed"]), 2, log=lambda m: None)
+    assert d.winner == 1
+    assert results[1]["group"].split()[-1] == str(min(19, base + AT.SPECULATIVE_NICE))
+    assert results[0]["group"].split()[-1] == str(base)

@@ -20,6 +20,7 @@ import signal
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from common.errors import BitbranchError
@@ -77,8 +78,10 @@ SPECULATIVE_NICE = 10
 that decides runs first; it gets its priority back (as root) when it becomes the first undecided attempt."""
 
 
-def _child(conn: Any, fn: Callable[[int], Any], i: int) -> None:
-    os.setsid()  # own process group: stopping the attempt stops the tools it started
+def _child(conn: Any, fn: Callable[[int], Any], i: int, lock: Any) -> None:
+    os.setsid()  # own process group and session: stopping the attempt stops the tools it started
+    with lock:  # the session's group gets the niceness the parent gave this process (before or after now)
+        autogroup_nice(os.getpid(), os.getpriority(os.PRIO_PROCESS, 0))
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stopped means stopped (the parent handles interruptions)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -92,14 +95,43 @@ def _child(conn: Any, fn: Callable[[int], Any], i: int) -> None:
         conn.close()
 
 
+def autogroup_nice(pid: int, nice: int, proc: Path = Path("/proc")) -> bool:
+    """Give the scheduler group of ``pid``'s session the niceness ``nice``, when ``pid`` leads its own session.
+
+    Linux with ``kernel.sched_autogroup_enabled`` (Debian's default) shares the CPU between sessions first: a
+    process's own niceness only ranks it inside its session, so a speculative attempt (a session of its own, see
+    ``_child``) at nice 10 took as much CPU as the deciding one. The group's niceness (``/proc/<pid>/autogroup``)
+    is what ranks sessions. Returns whether it was set (False: not a session leader, no autogroup, not allowed).
+    """
+    try:
+        if os.getsid(pid) != pid:  # never re-nice a session shared with the parent
+            return False
+        (proc / str(pid) / "autogroup").write_text(f"{nice}\n")
+        return True
+    except OSError:
+        return False
+
+
 def _priority(pid: int, nice: int, group: bool) -> None:
-    """Set the niceness of an attempt's process (and, with ``group``, of the tools in its process group); raising a
-    priority needs root, so without it an attempt just keeps its lower one."""
+    """Set the niceness of an attempt's process (with ``group``, of the tools in its process group too) and of its
+    session's scheduler group (``autogroup_nice``); raising a priority needs root, so without it an attempt just
+    keeps its lower one."""
     for which in ((os.PRIO_PROCESS, os.PRIO_PGRP) if group else (os.PRIO_PROCESS,)):
         try:
             os.setpriority(which, pid, nice)
         except OSError:
             pass
+    autogroup_nice(pid, nice)
+
+
+def _renice(lock: Any, pid: int, nice: int, group: bool) -> None:
+    """``_priority`` holding ``lock``; after 5 s without it (a child stopped inside its few lines), anyway."""
+    got = lock.acquire(timeout=5)
+    try:
+        _priority(pid, nice, group)
+    finally:
+        if got:
+            lock.release()
 
 
 def _stop(proc: multiprocessing.process.BaseProcess) -> None:
@@ -145,6 +177,7 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
     running: dict[int, tuple[multiprocessing.process.BaseProcess, Any]] = {}
     niced: set[int] = set()
     base = os.getpriority(os.PRIO_PROCESS, 0)
+    lock = ctx.Lock()  # orders the parent's re-nicing against a starting child's session setup (``_child``)
     try:
         while True:
             d, final = settled()
@@ -157,19 +190,19 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
                 conn.close()
             first = d.pending[0]
             if first in running and first in niced:  # now it decides: back to the parent's priority
-                _priority(running[first][0].pid, base, group=True)
+                _renice(lock, running[first][0].pid, base, group=True)
                 niced.discard(first)
             for i in d.pending:
                 if len(running) >= jobs:
                     break
                 if i not in running:
                     parent, child = ctx.Pipe(duplex=False)
-                    proc = ctx.Process(target=_child, args=(child, run, i), daemon=False)
+                    proc = ctx.Process(target=_child, args=(child, run, i, lock), daemon=False)
                     proc.start()
                     child.close()
                     running[i] = (proc, parent)
                     if i != first:  # set by the parent, so a quick re-prioritisation cannot come before it
-                        _priority(proc.pid, min(19, base + SPECULATIVE_NICE), group=False)
+                        _renice(lock, proc.pid, min(19, base + SPECULATIVE_NICE), group=False)
                         niced.add(i)
             ready = wait([conn for _, conn in running.values()])
             for i in [i for i, (_, conn) in running.items() if conn in ready]:

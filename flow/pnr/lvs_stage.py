@@ -1,4 +1,5 @@
-"""Stage lvs: magic extraction of the final GDS, netgen LVS against the routed netlist from the cell SPICE."""
+"""Stage lvs: magic extraction (devices and connectivity, no parasitics) of the final GDS, netgen LVS against the
+routed netlist from the cell SPICE."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from common.files import atomic_write_json, atomic_write_text
 from flow.pnr import lvs
 from flow.pnr.common import pnr_tech, top_of
-from flow.pnr.magic import run_magic
+from flow.pnr.magic import run_extract
 from flow.stage import FlowContext, Stage, run_tool
 
 
@@ -25,7 +26,7 @@ class LvsStage(Stage):
         d.mkdir(parents=True, exist_ok=True)
         t = pnr_tech(ctx)
         top = top_of(ctx)
-        run_magic(self.name, ctx, t, ctx.path("gds"), top, d / "extract", True)
+        run_extract(self.name, ctx, t, ctx.path("gds"), top, d / "extract")
         src, unconnected = lvs.source_spice(ctx.path("routed_def").read_text(), t.lvs_spice, top)
         atomic_write_text(d / "source.spice", src)
         log = run_tool(self.name, "netgen-lvs", ["netgen-lvs", "-batch", "lvs", f"extract.spice {top}", f"source.spice {top}",

@@ -1,5 +1,10 @@
-"""magic 8.3 full DRC and SPICE extraction of the merged GDS (cell GDS read, fillers flattened); ``run_magic`` runs it
-for the route (DRC) and LVS (extraction) stages."""
+"""magic 8.3 full DRC, or SPICE extraction, of the merged GDS (cell GDS read, fillers flattened); ``run_magic`` runs
+the DRC for the route stage, ``run_extract`` the extraction for the LVS stage.
+
+The extraction is device and connectivity only (``extract no all``: no parasitic or coupling capacitance, no
+resistance; LVS compares devices and nets, and the routed wire loads come from ``spef.py``) and runs no DRC (the
+route stage checked the same GDS): on parallel W2A2 N=32 that took magic from 304 s to 16 s, same netgen result.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +19,9 @@ from flow.stage import FlowContext, StageError, run_tool
 DrcBox = tuple[str, tuple[float, float, float, float]]
 
 
-def script(tech: Path, gds: Path, top: str, out_prefix: Path, extract: bool) -> str:
-    """Tcl for ``magic -dnull -noconsole``: writes <prefix>.drc.txt (why<TAB>x1 y1 x2 y2 in um), optional SPICE.
-    Paths are quoted for Tcl (``common.quote.tcl``)."""
-    spice, drc_txt = quote.tcl(f"{out_prefix}.spice"), quote.tcl(f"{out_prefix}.drc.txt")
+def _load(tech: Path, gds: Path, top: str) -> str:
+    """Tcl that loads ``top`` from the merged GDS (cells read-only, fillers flattened), ports made from labels."""
     tech, gds = quote.tcl(tech), quote.tcl(gds)  # type: ignore[assignment]
-    ext = f"""
-extract do local
-extract all
-ext2spice lvs
-ext2spice subcircuit top on
-ext2spice -o {spice}
-puts "EXTRACT_DONE"
-""" if extract else ""
     return f"""tech load {tech} -noprompt
 drc off
 gds readonly true
@@ -35,7 +30,14 @@ gds read {gds}
 load {top}
 select top cell
 catch {{port makeall}}
-drc style drc(full)
+"""
+
+
+def script(tech: Path, gds: Path, top: str, out_prefix: Path) -> str:
+    """Tcl for ``magic -dnull -noconsole``: full DRC, writes <prefix>.drc.txt (why<TAB>x1 y1 x2 y2 in um).
+    Paths are quoted for Tcl (``common.quote.tcl``)."""
+    drc_txt = quote.tcl(f"{out_prefix}.drc.txt")
+    return _load(tech, gds, top) + f"""drc style drc(full)
 drc euclidean on
 drc on
 drc check
@@ -55,7 +57,21 @@ foreach {{why boxes}} [drc listall why] {{
 close $fo
 puts "DRC_BOXES = $nb"
 drc off
-{ext}
+quit -noprompt
+"""
+
+
+def extract_script(tech: Path, gds: Path, top: str, out_prefix: Path) -> str:
+    """Tcl for ``magic -dnull -noconsole``: devices and connectivity only (no parasitics, no DRC) to <prefix>.spice,
+    hierarchical (each cell extracted once, ``ext2spice lvs``)."""
+    spice = quote.tcl(f"{out_prefix}.spice")
+    return _load(tech, gds, top) + f"""extract do local
+extract no all
+extract all
+ext2spice lvs
+ext2spice subcircuit top on
+ext2spice -o {spice}
+puts "EXTRACT_DONE"
 quit -noprompt
 """
 
@@ -88,18 +104,28 @@ def summarise(boxes: list[DrcBox]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def run_magic(stage: str, ctx: FlowContext, t: tech.PnrTech, gds_path: Path, top: str, prefix: Path, extract: bool) -> int:
-    """Magic DRC (and optionally extraction) of gds_path; returns the DRC box count."""
+def _run(stage: str, ctx: FlowContext, tcl_text: str, prefix: Path) -> tuple[Path, str]:
     tcl = prefix.with_suffix(".tcl")
-    atomic_write_text(tcl, script(t.magic_tech, gds_path.resolve(), top, prefix.resolve(), extract))
+    atomic_write_text(tcl, tcl_text)
     log = run_tool(stage, "magic", ["magic", "-dnull", "-noconsole", str(tcl.resolve())], prefix.parent,
                    ctx.config.timeout_s, cwd=prefix.parent, log_name=prefix.name + ".magic")
-    text = log.read_text(errors="replace")
+    return log, log.read_text(errors="replace")
+
+
+def run_magic(stage: str, ctx: FlowContext, t: tech.PnrTech, gds_path: Path, top: str, prefix: Path) -> int:
+    """Magic full DRC of gds_path; returns the unique DRC box count (boxes in <prefix>.drc.txt)."""
+    log, text = _run(stage, ctx, script(t.magic_tech, gds_path.resolve(), top, prefix.resolve()), prefix)
     try:
         drc_count(text)  # magic got to the end of its check
     except ValueError:
         raise StageError(stage, log, text.splitlines()[-8:], "magic reported no DRC count") from None
-    n = len(read_drc(prefix.with_name(prefix.name + ".drc.txt")))  # unique error boxes
-    if extract and "EXTRACT_DONE" not in text:
+    return len(read_drc(prefix.with_name(prefix.name + ".drc.txt")))  # unique error boxes
+
+
+def run_extract(stage: str, ctx: FlowContext, t: tech.PnrTech, gds_path: Path, top: str, prefix: Path) -> Path:
+    """Magic SPICE extraction of gds_path for LVS; returns <prefix>.spice."""
+    log, text = _run(stage, ctx, extract_script(t.magic_tech, gds_path.resolve(), top, prefix.resolve()), prefix)
+    spice = prefix.with_name(prefix.name + ".spice")
+    if "EXTRACT_DONE" not in text or not spice.is_file():
         raise StageError(stage, log, text.splitlines()[-8:], "magic extraction did not finish")
-    return n
+    return spice

@@ -75,13 +75,13 @@ def repair(in_gds: Path, out_gds: Path) -> dict[str, int]:
         top.shapes(LI).insert(top_li - slivers)
 
     vias = []
-    for inst in list(top.each_inst()):
-        if not inst.cell.name.startswith("VIA_L1M1"):
-            continue
+    via_insts = [inst for inst in top.each_inst() if inst.cell.name.startswith("VIA_L1M1")]
+    for inst in via_insts:
         ct = inst.cplx_trans
         vias.append({"li": db.Region(inst.cell.begin_shapes_rec(LI)).transformed(ct),
                      "cut": db.Region(inst.cell.begin_shapes_rec(MCON)).transformed(ct),
                      "met": db.Region(inst.cell.begin_shapes_rec(M1)).transformed(ct), "drop": False})
+    for inst in via_insts:  # deleted after all are read: a read after each delete re-derived the layout (25 of 35 s)
         inst.delete()
 
     for v in vias:

@@ -93,7 +93,7 @@ class RouteStage(Stage):
         gds.def_to_gds(t, routed, raw, top)
         fixed = work / f"{top}_{tag}.gds"
         reps = repair.repair(raw, fixed)
-        n = run_magic(self.name, ctx, t, fixed, top, work / f"drc_{tag}", False)
+        n = run_magic(self.name, ctx, t, fixed, top, work / f"drc_{tag}")
         return failed, n, routed, fixed, reps
 
     @staticmethod
