@@ -60,11 +60,11 @@ class DesignSpec:
     abits: int = 2
     n: int = 32
     popcount: str = "dadda"
-    adder: str = "abc"
-    """How synthesis maps adders (``ADDER_MAPPINGS``): a flow knob kept in the spec so that the id says it."""
     encoding: str = encodings.DEFAULT
     """How a word is read and how the product splits into branches (``model.encodings``): ``pm1`` (odd {-1,+1}
     codes, the default) or ``twos`` (two's-complement weights, unsigned activations, {0,1} bit planes)."""
+    adder: str = "abc"
+    """How synthesis maps adders (``ADDER_MAPPINGS``): a flow knob kept in the spec so that the id says it."""
 
     def __post_init__(self) -> None:
         for name in ("wbits", "abits", "n"):
