@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flow.flows import FLOWS  # noqa: E402
 from flow.metrics import read_metrics  # noqa: E402
 from flow.pdk import find_pdk  # noqa: E402
-from flow.stage import FlowConfig, FlowContext, run_stages  # noqa: E402
+from flow.stage import FlowConfig, FlowContext, run_flow  # noqa: E402
 from model.spec import DesignSpec  # noqa: E402
 
 GOAL = 1.3
@@ -25,10 +25,9 @@ ARCHS = ("serial", "parallel", "baseline")
 
 
 def measure(spec: DesignSpec, root: Path) -> dict:
-    """The power flow's metrics of one design (stages reused when up to date)."""
-    flow = FLOWS["power"]
-    ctx = FlowContext(spec, root, find_pdk(), FlowConfig()).with_flow(flow)
-    run_stages(list(flow.stages), ctx)
+    """The power flow's metrics of one design, as `python -m flow power` makes them (up-to-date stages reused)."""
+    ctx = FlowContext(spec, root, find_pdk(), FlowConfig())
+    run_flow(FLOWS["power"], ctx)
     return read_metrics(ctx.metrics_path)
 
 
