@@ -41,11 +41,11 @@ LANDINGS: tuple[Landing, ...] = (
     # (1.61, 1.19), 0.155 below the strap and 0.156 diagonally from its bulge at x <= 1.255
     Landing("sky130_fd_sc_hd__dfxtp_1", "D", (1.425, 1.105, 1.595, 1.275), (1.365, 1.075, 1.655, 1.305)),
     # fa_1/CIN: its li1 lies under fa_1's met1 A and B straps except for the tab at 5.155-5.405 x 1.685-1.955:
-    # grid point (5.29, 1.87), the met1 0.155 above the B strap (top y 1.600). qrouter finds no tap unless the
-    # landing reaches 0.205 above the grid point (tried: top 1.985 fails, 2.075 works, bottom 1.74 or 1.755 alike);
-    # its right edge stays at 5.425, 0.165 from the via pad a B route drops on the next track (x 5.75): at 5.45
-    # magic found met1.2 there on parallel_w2a2_n32_adder-fa
-    Landing("sky130_fd_sc_hd__fa_1", "CIN", (5.195, 1.785, 5.365, 1.955), (5.135, 1.755, 5.425, 2.075)),
+    # grid point (5.29, 1.87). Measured on routed PEs: qrouter finds no tap unless the landing reaches 0.205 above
+    # the grid point (top 1.985 fails, 2.075 works); a landing starting at y 1.755 makes it drop a rotated via1
+    # whose met1 comes 0.11 from the B strap (met1.2), one starting at 1.74 (0.14 from the strap) a flat one; the
+    # right edge stays 0.165 from the via pad a B route may drop on the next track (x 5.75: at 5.45, met1.2)
+    Landing("sky130_fd_sc_hd__fa_1", "CIN", (5.195, 1.785, 5.365, 1.955), (4.970, 1.740, 5.425, 2.075)),
 )
 """The landings the router LEF and the GDS get (measured: docs in README "Pin access")."""
 
