@@ -88,7 +88,7 @@ def adder_cell_modules(spec: DesignSpec) -> tuple[ModuleText, ...]:
 
 def popcount_module(spec: DesignSpec, name: str, tree: CompressorTree) -> ModuleText:
     """The compressor tree as explicit FA (xor3 + majority) and HA (xor + and) assigns, or with ``ADDER=fa`` as
-    instances of the one-bit adder modules (``adder_cell_modules``)."""
+    instances of the one-bit adder modules (``adder_cell_modules``), but for cells whose carry is dropped (an XOR)."""
     n, pw = tree.n_inputs, tree.width
     lines = [
         header(spec, name, f"popcount of {n} bits, {tree.style} compressor tree: "
@@ -103,9 +103,9 @@ def popcount_module(spec: DesignSpec, name: str, tree: CompressorTree) -> Module
         nets = [c.sum] + ([c.carry] if c.carry else [])
         lines.append(f"    wire {', '.join(nets)};  // {c.kind.upper()} weight {c.weight} stage {c.stage}")
         i = c.inputs
-        if spec.adder != "abc":
+        if spec.adder != "abc" and c.carry:  # a cell whose carry is dropped is only its XOR: no adder cell
             ports = [f".a({i[0]})", f".b({i[1]})"] + ([f".ci({i[2]})"] if c.kind == "fa" else [])
-            ports += [f".s({c.sum})", f".co({c.carry or ''})"]
+            ports += [f".s({c.sum})", f".co({c.carry})"]
             lines.append(f"    {fa_mod if c.kind == 'fa' else ha_mod} u_{c.kind}{k} ({', '.join(ports)});")
         elif c.kind == "fa":
             lines.append(f"    assign {c.sum} = {i[0]} ^ {i[1]} ^ {i[2]};")
