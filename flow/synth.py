@@ -103,6 +103,24 @@ module _bitbranch_fa_hold (A, B, C, X, Y);
     {PENDING_FA} fa (.A(A[i]), .B(B[i]), .C(C[i]), .X(X[i]), .Y(Y[i]));
   end endgenerate
 endmodule
+`elsif BITBRANCH_FOLD
+(* techmap_celltype = "{PENDING_FA}" *)
+module _bitbranch_fa_fold (A, B, C, X, Y);
+  parameter _TECHMAP_CONSTMSK_A_ = 0;
+  parameter _TECHMAP_CONSTVAL_A_ = 0;
+  parameter _TECHMAP_CONSTMSK_B_ = 0;
+  parameter _TECHMAP_CONSTVAL_B_ = 0;
+  parameter _TECHMAP_CONSTMSK_C_ = 0;
+  parameter _TECHMAP_CONSTVAL_C_ = 0;
+  input A, B, C;
+  output X, Y;
+  localparam CA = _TECHMAP_CONSTMSK_A_, CB = _TECHMAP_CONSTMSK_B_, CC = _TECHMAP_CONSTMSK_C_;
+  localparam ONE = (CA & _TECHMAP_CONSTVAL_A_) | (CB & _TECHMAP_CONSTVAL_B_) | (CC & _TECHMAP_CONSTVAL_C_);
+  // only an adder with two constant inputs or a constant 1 becomes gates (to be folded); the rest stays held
+  wire _TECHMAP_FAIL_ = !(CA + CB + CC >= 2 || ONE);
+  assign Y = A ^ B ^ C;
+  assign X = (A & B) | (C & (A ^ B));
+endmodule
 `else
 (* techmap_celltype = "{PENDING_FA}" *)
 module _bitbranch_fa_cell (A, B, C, X, Y);
@@ -140,11 +158,16 @@ def pending_fa_text() -> str:
     return f"(* blackbox *)\nmodule {PENDING_FA} (input A, input B, input C, output X, output Y);\nendmodule\n"
 
 
+FOLD_ROUNDS = 12
+"""Rounds of constant folding through held adders: an adder fed by constants becomes gates, which ``opt`` folds into
+the next adder's inputs (a constant operand or a constant bit of a product ripples this many cells deep)."""
+
+
 def adder_commands(adder: str, adder_map: Path | str, top: str) -> str:
     """The yosys commands that turn RTL into a generic gate netlist: ``synth -flatten`` for ``abc``; for ``fa``:
     every adder held as a ``PENDING_FA`` black box through yosys's whole generic synthesis (the generator's adder
-    modules, ``maccmap``'s carry-save trees of multi-operand sums, a ripple for each ``$alu``), then, with constants
-    and constant flops folded, each one a library cell or gates (``adder_map_text``)."""
+    modules, ``maccmap``'s carry-save trees of multi-operand sums, a ripple for each ``$alu``), then constants folded
+    through them (``FOLD_ROUNDS``), then each one a library cell or gates (``adder_map_text``)."""
     if adder == "abc":
         return f"synth -flatten -top {top}\n"
     if adder == "fa":
@@ -153,7 +176,9 @@ def adder_commands(adder: str, adder_map: Path | str, top: str) -> str:
                 f"techmap -D BITBRANCH_HOLD -map {m} t:{top}_fa t:{top}_ha\n"
                 f"synth -flatten -noabc -top {top} -run :fine\nmaccmap\n"
                 f"techmap -D BITBRANCH_ALU -map {m}\nopt -fast\ntechmap -D BITBRANCH_HOLD -map {m}\n"
-                f"synth -noabc -top {top} -run fine:\ntechmap -map {m}\ntechmap\nopt -fast\n")
+                f"synth -noabc -top {top} -run fine:\n"
+                + f"techmap -D BITBRANCH_FOLD -map {m}\ntechmap\nopt -fast\n" * FOLD_ROUNDS
+                + f"techmap -map {m}\ntechmap\nopt -fast\n")
     raise ValueError(f"unknown adder mapping {adder!r}")
 
 
