@@ -2,7 +2,7 @@
 
 Usage: python bench/comb_area.py [N]   (default N=32; W=A=1..4, pm1 encoding; both adder mappings)
 Both are synthesized by one yosys script (the issue's: ``synth -flatten -noabc; abc -fast -liberty; dfflibmap``, with
-the flow's ``ADDER=fa`` commands, ``flow.synth.adder_commands``, between synth and abc for that mapping) on the flow's
+the flow's ``ADDER=fa`` commands, ``flow.synth.adder_commands``, in place of the synth for that mapping) on the flow's
 filtered sky130_fd_sc_hd tt liberty; the combinational area is the total cell area minus the flip-flops
 (``stat -liberty`` per cell type). The behavioral description is one combinational module: XNOR planes, popcounts
 with ``+``, the shifted sum; the generated PE is its whole RTL (branch units with explicit compressor trees,
