@@ -2,7 +2,7 @@
 
 Usage: python bench/comb_area.py [N]   (default N=32; W=A=1..4, pm1 encoding; both adder mappings)
 Both are synthesized by one yosys script (the issue's: ``synth -flatten -noabc; abc -fast -liberty; dfflibmap``, with
-the flow's ``ADDER=fa`` commands, ``flow.synth.adder_commands``, between synth and abc for that mapping) on the flow's
+the flow's ``ADDER=fa`` commands, ``flow.synth.adder_commands``, in place of the synth for that mapping) on the flow's
 filtered sky130_fd_sc_hd tt liberty; the combinational area is the total cell area minus the flip-flops
 (``stat -liberty`` per cell type). The behavioral description is one combinational module: XNOR planes, popcounts
 with ``+``, the shifted sum; the generated PE is its whole RTL (branch units with explicit compressor trees,
@@ -24,10 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from common.tools import tool_version  # noqa: E402
 from flow.pdk import derived_liberty, find_pdk  # noqa: E402
-from flow.synth import ADDER_MAP_FILE, adder_commands, adder_map_text  # noqa: E402
+from flow.synth import ADDER_MAP_FILE, PENDING_FA, adder_commands, adder_map_text, pending_fa_text  # noqa: E402
 from model.contract import read_manifest  # noqa: E402
 from model.spec import DesignSpec  # noqa: E402
 from rtl.generate import generate  # noqa: E402
+from rtl.verilog import adder_cell_names  # noqa: E402
 from verif.sim import run_plain_icarus  # noqa: E402
 
 OUT = ROOT / "build" / "bench-comb"
@@ -73,7 +74,8 @@ def check_behavioral(spec: DesignSpec, path: Path, vectors: int = 20) -> None:
         raise SystemExit(f"behavioral {spec.id} is wrong: y={got[:3]}..., the model says {want[:3]}...")
 
 
-def comb_area(top: str, sources: list[Path], liberty: Path, work: Path, adder: str = "abc") -> tuple[float, dict[str, int]]:
+def comb_area(top: str, sources: list[Path], liberty: Path, work: Path, adder: str = "abc",
+              names: tuple[str, str] = ("", "")) -> tuple[float, dict[str, int]]:
     """Total cell area minus flip-flop area, from yosys ``stat -liberty`` per cell type, and the cell counts (the
     unmapped ``$_MUX_`` of register enables among them)."""
     work.mkdir(parents=True, exist_ok=True)
@@ -81,9 +83,10 @@ def comb_area(top: str, sources: list[Path], liberty: Path, work: Path, adder: s
     stat = work / "stat.txt"
     reads = "\n".join(f"read_verilog -sv {p}" for p in sources)
     if adder != "abc":
-        (work / ADDER_MAP_FILE).write_text(adder_map_text())
+        (work / ADDER_MAP_FILE).write_text(adder_map_text(*names))
+        (work / f"{PENDING_FA}.v").write_text(pending_fa_text())
     script.write_text(f"read_liberty -lib {liberty}\n{reads}\nhierarchy -check -top {top}\n"
-                      f"synth -flatten -noabc -top {top}\n{adder_commands(adder, ADDER_MAP_FILE)}"
+                      f"{adder_commands(adder, ADDER_MAP_FILE, top).replace('synth -flatten -top', 'synth -flatten -noabc -top')}"
                       f"abc -fast -liberty {liberty}\n"
                       f"dfflibmap -liberty {liberty}\nopt_clean -purge\ntee -q -o {stat} stat -liberty {liberty}\n")
     subprocess.run(["yosys", "-q", "-s", str(script)], check=True, cwd=work, stdout=subprocess.DEVNULL)
@@ -120,16 +123,17 @@ def main() -> int:
     ratios: dict[str, list[float]] = {"abc": [], "fa": []}
     for b in range(1, 5):
         spec = DesignSpec("parallel", b, b, n)
-        manifest_path = generate(spec, OUT)
-        manifest = read_manifest(manifest_path)
         beh_v = OUT / spec.id / "beh" / "beh.v"
         beh_v.parent.mkdir(parents=True, exist_ok=True)
         beh_v.write_text(behavioral(spec))
         check_behavioral(spec, beh_v)
         for adder in ratios:
             sub = "" if adder == "abc" else f"-{adder}"
-            gen, gcells = comb_area(manifest["top"], [manifest_path.parent / f for f in manifest["verilog_files"]],
-                                    liberty, OUT / spec.id / f"gen{sub}", adder)
+            gspec = DesignSpec("parallel", b, b, n, adder=adder)
+            gpath = generate(gspec, OUT)
+            gman = read_manifest(gpath)
+            gen, gcells = comb_area(gman["top"], [gpath.parent / f for f in gman["verilog_files"]],
+                                    liberty, OUT / spec.id / f"gen{sub}", adder, adder_cell_names(gspec))
             beh, bcells = comb_area(f"beh_{spec.id}", [beh_v], liberty, OUT / spec.id / f"beh{sub}", adder)
             if beh <= 0:
                 raise SystemExit(f"no combinational cells in the behavioral synthesis of {spec.id}: see {OUT / spec.id}")

@@ -62,8 +62,33 @@ class ModuleText:
         return f"{self.name}.v"
 
 
+def adder_cell_names(spec: DesignSpec) -> tuple[str, str]:
+    """Names of the full- and half-adder modules a popcount instantiates when ``spec.adder`` is ``fa``."""
+    top = top_name(spec)
+    return f"{top}_fa", f"{top}_ha"
+
+
+def adder_cell_modules(spec: DesignSpec) -> tuple[ModuleText, ...]:
+    """With ``ADDER=fa`` the popcount's cells are instances of two one-bit adder modules (synthesis maps them onto
+    the library's fa/ha cells, ``flow.synth``); none otherwise (the cells are plain XOR/AND/OR assigns)."""
+    if spec.adder == "abc":
+        return ()
+    fa, ha = adder_cell_names(spec)
+    return (
+        ModuleText(fa, "\n".join([header(spec, fa, "one-bit full adder: {co, s} = a + b + ci"),
+                                   f"module {fa} (", "    input  wire a,", "    input  wire b,", "    input  wire ci,",
+                                   "    output wire s,", "    output wire co", ");",
+                                   "    assign {co, s} = {1'b0, a} + {1'b0, b} + {1'b0, ci};", "endmodule", FOOTER])),
+        ModuleText(ha, "\n".join([header(spec, ha, "one-bit half adder: {co, s} = a + b"),
+                                   f"module {ha} (", "    input  wire a,", "    input  wire b,",
+                                   "    output wire s,", "    output wire co", ");",
+                                   "    assign {co, s} = {1'b0, a} + {1'b0, b};", "endmodule", FOOTER])),
+    )
+
+
 def popcount_module(spec: DesignSpec, name: str, tree: CompressorTree) -> ModuleText:
-    """The compressor tree as explicit FA (xor3 + majority) and HA (xor + and) assigns."""
+    """The compressor tree as explicit FA (xor3 + majority) and HA (xor + and) assigns, or with ``ADDER=fa`` as
+    instances of the one-bit adder modules (``adder_cell_modules``), but for cells whose carry is dropped (an XOR)."""
     n, pw = tree.n_inputs, tree.width
     lines = [
         header(spec, name, f"popcount of {n} bits, {tree.style} compressor tree: "
@@ -73,11 +98,16 @@ def popcount_module(spec: DesignSpec, name: str, tree: CompressorTree) -> Module
         f"    output wire [{pw - 1}:0] count",
         ");",
     ]
-    for c in tree.cells:
+    fa_mod, ha_mod = adder_cell_names(spec)
+    for k, c in enumerate(tree.cells):
         nets = [c.sum] + ([c.carry] if c.carry else [])
         lines.append(f"    wire {', '.join(nets)};  // {c.kind.upper()} weight {c.weight} stage {c.stage}")
         i = c.inputs
-        if c.kind == "fa":
+        if spec.adder != "abc" and c.carry:  # a cell whose carry is dropped is only its XOR: no adder cell
+            ports = [f".a({i[0]})", f".b({i[1]})"] + ([f".ci({i[2]})"] if c.kind == "fa" else [])
+            ports += [f".s({c.sum})", f".co({c.carry})"]
+            lines.append(f"    {fa_mod if c.kind == 'fa' else ha_mod} u_{c.kind}{k} ({', '.join(ports)});")
+        elif c.kind == "fa":
             lines.append(f"    assign {c.sum} = {i[0]} ^ {i[1]} ^ {i[2]};")
             if c.carry:
                 lines.append(f"    assign {c.carry} = ({i[0]} & {i[1]}) | ({i[2]} & ({i[0]} ^ {i[1]}));")

@@ -32,6 +32,7 @@ class Landing:
     pin: str
     mcon: Rect
     met1: Rect
+    keepout: Rect | None = None  # router-only met1 obstruction beside the landing (not in the GDS)
 
 
 LANDINGS: tuple[Landing, ...] = (
@@ -41,11 +42,14 @@ LANDINGS: tuple[Landing, ...] = (
     # (1.61, 1.19), 0.155 below the strap and 0.156 diagonally from its bulge at x <= 1.255
     Landing("sky130_fd_sc_hd__dfxtp_1", "D", (1.425, 1.105, 1.595, 1.275), (1.365, 1.075, 1.655, 1.305)),
     # fa_1/CIN: its li1 lies under fa_1's met1 A and B straps except for the tab at 5.155-5.405 x 1.685-1.955:
-    # grid point (5.29, 1.87), the met1 0.155 above the B strap (top y 1.600). qrouter finds no tap unless the
-    # landing reaches 0.205 above the grid point (tried: top 1.985 fails, 2.075 works, bottom 1.74 or 1.755 alike);
-    # its right edge stays at 5.425, 0.165 from the via pad a B route drops on the next track (x 5.75): at 5.45
-    # magic found met1.2 there on parallel_w2a2_n32_adder-fa
-    Landing("sky130_fd_sc_hd__fa_1", "CIN", (5.195, 1.785, 5.365, 1.955), (5.135, 1.755, 5.425, 2.075)),
+    # grid point (5.29, 1.87). Measured on routed PEs: qrouter finds no tap unless the landing reaches 0.205 above
+    # the grid point (top 1.985 fails, 2.075 works); a landing starting at y 1.755 makes it drop a rotated via1
+    # whose met1 comes 0.11 from the B strap (met1.2), one starting at 1.74 (0.14 from the strap) a flat one; the
+    # right edge stays 0.165 from the via pad a B route may drop on the next track (x 5.75: at 5.45, met1.2)
+    # keepout: in FN rows a B-net via1 dropped beside the landing's via came 0.095 from it (met1.2, magic and
+    # KLayout, parallel_w1a1_n8_adder-fa); the router may put no met1 between the B strap and the landing
+    Landing("sky130_fd_sc_hd__fa_1", "CIN", (5.195, 1.785, 5.365, 1.955), (4.970, 1.740, 5.425, 2.075),
+            keepout=(5.425, 1.600, 5.700, 1.740)),
 )
 """The landings the router LEF and the GDS get (measured: docs in README "Pin access")."""
 
@@ -111,6 +115,10 @@ def router_lef_text(pdk: Pdk) -> str:
         pin = re.escape(land.pin)
         new = re.sub(rf"(  PIN {pin}\n.*?)(  END {pin}\n)", lambda p: p.group(1) + port + p.group(2), body, count=1,
                      flags=re.S)
+        if land.keepout:
+            k1, k2, k3, k4 = land.keepout
+            obs = f"    LAYER met1 ;\n      RECT {k1:.6f} {k2:.6f} {k3:.6f} {k4:.6f} ;\n"
+            new = new.replace("  OBS\n", "  OBS\n" + obs, 1)
         s = s.replace(body, new)
     return s
 

@@ -14,6 +14,7 @@ from rtl.verilog import (
     FOOTER,
     ModuleText,
     TreeNode,
+    adder_cell_modules,
     adder_tree,
     branch_module,
     encoded_parts,
@@ -88,7 +89,8 @@ def generate_parallel(spec: DesignSpec) -> ArchDesign:
     ]
     return ArchDesign(
         top=top,
-        modules=(top_mod, branch_module(spec, br_name, pc_name, n, pw), popcount_module(spec, pc_name, tree)),
+        modules=(top_mod, branch_module(spec, br_name, pc_name, n, pw), popcount_module(spec, pc_name, tree),
+                 *adder_cell_modules(spec)),
         latency_cycles=2,
         initiation_interval=1,
         pipeline=lockstep_pipeline(stages),

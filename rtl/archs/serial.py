@@ -19,6 +19,7 @@ from rtl.design import LATENCY_DEFINITION, ArchDesign, port_list
 from rtl.verilog import (
     FOOTER,
     ModuleText,
+    adder_cell_modules,
     branch_module,
     clog2,
     constant_text,
@@ -245,7 +246,7 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
     return ArchDesign(
         top=top,
         modules=(ModuleText(top, "\n".join(body)), branch_module(spec, br_name, pc_name, n, pw),
-                 popcount_module(spec, pc_name, tree)),
+                 popcount_module(spec, pc_name, tree), *adder_cell_modules(spec)),
         latency_cycles=nsteps,
         initiation_interval=nsteps,
         pipeline=pipeline,
