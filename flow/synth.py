@@ -29,9 +29,10 @@ TIE_CELL = "sky130_fd_sc_hd__conb_1"
 
 
 def generator_inputs() -> list[Path]:
-    """Source files of the RTL generator (and the contract it obeys): newer ones make a manifest stale."""
+    """Source files of the RTL generator (every module under rtl/, the architectures in rtl/archs/ too, and the model
+    it builds on): newer ones make a manifest stale. Regenerating is cheap and leaves identical files untouched."""
     repo = Path(__file__).resolve().parents[1]
-    return sorted((repo / "rtl").glob("*.py")) + [repo / "model" / "contract.py", repo / "model" / "spec.py"]
+    return sorted((repo / "rtl").rglob("*.py")) + sorted((repo / "model").rglob("*.py"))
 
 
 def ensure_rtl(spec: DesignSpec, root: Path) -> dict[str, Any]:
