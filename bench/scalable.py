@@ -101,12 +101,14 @@ def table(rows: list[dict], bits: int, model: dict[str, tuple[float, float]] | N
     base = {r["run_bits"]: r for r in rows if r["arch"] == "baseline"}
     par = {r["wbits"]: r for r in rows if r["arch"] == "parallel"}
     head = f"{'design':<36} {'area um2':>9} {'E/MAC pJ':>9} {'cyc/dot':>7} {'E vs base':>9} {'A vs par':>8}"
+    # E vs base: over the W<bits>A<bits> baseline on data of the row's width; A vs par: over the dedicated parallel
+    # PE of the row's design width
     if model:
         head += f" {'model A':>8} {'model E':>8}"
     lines = [head, "-" * len(head)]
     for r in rows:
         b = base.get(r["run_bits"])
-        p = par.get(r["run_bits"] if r["arch"] != "scalable" else r["wbits"])
+        p = par.get(r["wbits"])  # the dedicated parallel PE of the design's own (maximum) width
         line = (f"{r['label']:<36} {r['area_um2']:>9.0f} {r['energy_per_mac_pj']:>9.4f} {r['cycles_per_dot']:>7} "
                 f"{r['energy_per_mac_pj'] / b['energy_per_mac_pj'] if b else float('nan'):>9.2f} "
                 f"{r['area_um2'] / p['area_um2'] if p else float('nan'):>8.2f}")

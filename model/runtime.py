@@ -64,18 +64,6 @@ def widths(spec: DesignSpec) -> list[tuple[int, int]]:
     return [(m, k) for m in range(1, spec.wbits + 1) for k in range(1, spec.abits + 1)]
 
 
-def branch_constant(enc: Encoding, n: int, wbits: int, abits: int) -> int:
-    """The per-branch share c of the encoding's constant (constant(m, k) = c (2^m-1)(2^k-1) for every m, k):
-    subtracting c on every step makes the constant follow the run-time widths (pm1: c = N; twos: 0)."""
-    c = enc.constant(1, 1, n)
-    for m in range(1, wbits + 1):
-        for k in range(1, abits + 1):
-            if enc.constant(m, k, n) != c * ((1 << m) - 1) * ((1 << k) - 1):
-                raise BitbranchError(f"encoding {enc.name!r}: its constant does not split into one share per branch, "
-                                     "so a run-time-precision PE cannot follow its widths")
-    return c
-
-
 def masked(words: Any, bits: int) -> np.ndarray:
     """The low ``bits`` bits of every word (what a run-time width of ``bits`` reads)."""
     return np.asarray(words, dtype=np.int64) & ((1 << bits) - 1)
@@ -123,13 +111,12 @@ def check_runtime_pipeline(spec: DesignSpec, manifest: dict[str, Any]) -> None:
 
 class RuntimeModel:
     """``scalable``: operands read in place from the held input, a diagonal walk (s = i+j from m+k-2 down to 0,
-    i ascending) bounded by the run-time widths, one accumulator adding s_i 2^pc_shift pc - c per step; the input
-    is accepted on its last step, which loads y and the flag."""
+    i ascending) bounded by the run-time widths, one accumulator adding s_i 2^pc_shift pc per step; the input is
+    accepted on its last step, which loads y = acc - the encoding's constant at the run-time widths, and the flag."""
 
     def __init__(self, spec: DesignSpec) -> None:
         self.spec = spec
         self.enc = spec.enc
-        self.c = branch_constant(spec.enc, spec.n, spec.wbits, spec.abits)
         self.ow = spec.out_width
         self.live: Bit = None
         self.busy: Bit = None
@@ -185,8 +172,7 @@ class RuntimeModel:
             return None
         else:
             base = self.acc << 1 if self.dbl else self.acc
-        term = self.enc.plane_sign(i, m) * (pc << self.enc.pc_shift) - self.c
-        return (base + term) & ((1 << self.ow) - 1)
+        return (base + self.enc.plane_sign(i, m) * (pc << self.enc.pc_shift)) & ((1 << self.ow) - 1)
 
     def edge(self, inp: PortInputs, in_ready: Bit = None) -> None:
         last, step_en, _ = self._control(inp)
@@ -194,7 +180,9 @@ class RuntimeModel:
         acc_next = self._acc_next(inp)
         fin = _and(step_en, last)
         more = _and(step_en, _not(last))
-        new_y = _load(fin, self.y, lambda: None if acc_next is None else (0 if bad else to_signed(acc_next, self.ow)))
+        m, k = self._widths(inp)
+        corr = 0 if bad else self.enc.constant(m, k, self.spec.n)
+        new_y = _load(fin, self.y, lambda: None if acc_next is None else (0 if bad else to_signed(acc_next - corr, self.ow)))
         new_flag = _load(fin, self.flag, lambda: bad)
         new_acc = _load(more, self.acc, lambda: acc_next)
         if step_en == 1 and s is not None and i is not None and not bad:
@@ -318,7 +306,7 @@ def runtime_activity_at(run: RunBits | None) -> Callable[[DesignSpec, np.ndarray
         T = w.shape[0]
         sched = schedule(m, k)
         S = len(sched)
-        c = branch_constant(enc, n, big_m, big_k)
+        c = enc.constant(m, k, n)
         wp, ap = _planes(w, big_m), _planes(a, big_k)
         wsel = np.stack([wp[i] for i, _, _ in sched], axis=1).reshape(T * S, n)
         asel = np.stack([ap[j] for _, j, _ in sched], axis=1).reshape(T * S, n)
@@ -328,9 +316,9 @@ def runtime_activity_at(run: RunBits | None) -> Callable[[DesignSpec, np.ndarray
         acc = np.zeros((T, S), dtype=np.int64)
         running = np.zeros(T, dtype=np.int64)
         for st, (i, _, dbl) in enumerate(sched):
-            running = (running * (2 if dbl else 1) if st else 0) + enc.plane_sign(i, m) * (pcs[:, st] << enc.pc_shift) - c
+            running = (running * (2 if dbl else 1) if st else 0) + enc.plane_sign(i, m) * (pcs[:, st] << enc.pc_shift)
             acc[:, st] = running
-        y = acc[:, -1]
+        y = acc[:, -1] - c
         cw = max(port_bits(big_m), port_bits(big_k)) + 1
         cyc, d = T * S - 1, T - 1
         walk = 3 + 2 * cw  # live busy dbl, s i (the operands are read in place: no operand register)
@@ -342,7 +330,8 @@ def runtime_activity_at(run: RunBits | None) -> Callable[[DesignSpec, np.ndarray
             Part("popcount_fa", "fa", nfa, fa_t / cyc * S),
             Part("popcount_ha", "ha", nha, ha_t / cyc * S),
             Part("accumulator", "reg", ow, _toggles(acc.reshape(-1), ow) / cyc * S),
-            Part("acc_adder", "adder", 2 * ow, 2 * _toggles(acc.reshape(-1), ow) / cyc * S),
+            Part("acc_adder", "adder", 2 * ow + (ow if c else 0), 2 * _toggles(acc.reshape(-1), ow) / cyc * S
+                 + (_toggles(y, ow) / d if c else 0.0)),
             Part("y", "reg", ow + 1, _toggles(y, ow) / d),
         )
         return Activity(spec.id if run is None else f"{spec.id}@{run.label}", T, S, parts)

@@ -198,7 +198,7 @@ def test_rtl_passes_every_run_time_width_on_both_simulators(spec_id, sim, build_
 
 @pytest.mark.slow
 @pytest.mark.parametrize("pattern, replacement, symptom", [
-    (r"y <= in_bad \? \d+'d0 : acc_next;", "y <= acc_next;", "expected y=0"),  # out-of-range input not zeroed
+    (r"y <= in_bad \? \d+'d0 : (acc_next[^;]*);", r"y <= \1;", "expected y=0"),  # out-of-range input not zeroed
     (r"\| \(i_c == s_c\);", ";", "MISMATCH"),  # the diagonal walk ignores the lower bound of the plane index
     (r"prec_err <= in_bad;", "prec_err <= 1'b0;", "expected prec_err=1, actual 0"),
 ])

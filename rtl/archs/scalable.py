@@ -3,10 +3,12 @@
 One branch unit (N-wide XNOR or AND + popcount) is reused over the run-time bit-plane pairs, like UNPU, BISMO or
 Loom: with each input come ``wprec`` = m (1..WBITS) and ``aprec`` = k (1..ABITS); only the low m (k) bits of each
 element's word count. The steps walk the diagonals s = i+j from m+k-2 down to 0 (i ascending within one), so the
-accumulator only doubles; every step adds s_i 2^pc_shift pc - c, where s_i is the encoding's sign of weight plane i
-*at width m* (twos: the top plane m-1 subtracts) and c the encoding's per-branch share of its constant (pm1: N, so
-the odd-code offset N(2^m-1)(2^k-1) follows the run-time widths; twos: 0). Latency = II = m*k.
-An input with m or k outside the range is accepted, takes one step and returns y = 0 with ``prec_err`` = 1.
+accumulator only doubles; every step adds s_i 2^pc_shift pc, where s_i is the encoding's sign of weight plane i
+*at width m* (twos: the top plane m-1 subtracts), and the last step subtracts the encoding's constant at (m, k) from
+a table (pm1: the odd-code offset N(2^m-1)(2^k-1); twos: none). The operands are read in place from the held
+input (the producer keeps an offered input unchanged until it is accepted), so there is no operand register; the
+input is accepted on its last step: II = m*k, latency 0. An input with m or k outside the range is accepted in its
+first cycle and returns y = 0 with ``prec_err`` = 1.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from model.energy_activity import Activity
 from model.runtime import (
     FLAG_PORT,
     WIDTH_PORTS,
-    branch_constant,
     port_bits,
     runtime_activity,
     runtime_model,
@@ -44,7 +45,8 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
     big_m, big_k, n, ow = spec.wbits, spec.abits, spec.n, spec.out_width
     enc = spec.enc
     top, tree, pc_name, br_name, _, _ = encoded_parts(spec)
-    c = branch_constant(enc, n, big_m, big_k)
+    consts = {(m, k): enc.constant(m, k, n) for m in range(1, big_m + 1) for k in range(1, big_k + 1)}
+    c = any(consts.values())
     pw_tree = tree.width
     shift = enc.pc_shift
     pw, pa = port_bits(big_m), port_bits(big_k)
@@ -123,20 +125,24 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
         add = "sub ? acc_base - term : acc_base + term"
     else:
         add = "acc_base + term"
-    if c:
-        add = f"({add}) - {ow}'d{c}"
+    if c:  # the encoding's constant at the run-time widths (pm1: N (2^wprec-1)(2^aprec-1)), once at the last step
+        sel = f"{{{wp}, {ap}}}"
+        body += [f"    reg [{ow - 1}:0] corr;", "    always @* begin", f"        case ({sel})"]
+        body += [f"            {pw + pa}'d{(m << pa) | k}: corr = {ow}'d{v};" for (m, k), v in consts.items()]
+        body += [f"            default: corr = {ow}'d0;", "        endcase", "    end"]
+    y_val = "acc_next - corr" if c else "acc_next"
     body += [
         f"    reg [{ow - 1}:0] acc;",
         f"    wire [{ow - 1}:0] acc_base = ~busy ? {ow}'d0 : (dbl ? {{acc[{ow - 2}:0], 1'b0}} : acc);",
-        f"    // acc_next = (first step ? 0 : dbl ? 2 acc : acc) + s_i 2^{shift} pc(i, j){f' - {c}' if c else ''}: the "
-        "constant follows the run-time widths",
+        f"    // acc_next = (first step ? 0 : dbl ? 2 acc : acc) + s_i 2^{shift} pc(i, j)"
+        + ("; y = acc_next - the encoding's constant at (wprec, aprec)" if c else ""),
         f"    wire [{ow - 1}:0] acc_next = {add};",
         "    always @(posedge clk) begin",
         "        if (step_en & ~last) acc <= acc_next;",
         "    end",
         "    always @(posedge clk) begin",
         "        if (step_en & last) begin",
-        f"            y <= in_bad ? {ow}'d0 : acc_next;",
+        f"            y <= in_bad ? {ow}'d0 : {y_val};",
         f"            {FLAG_PORT} <= in_bad;",
         "        end",
         "    end",
@@ -154,8 +160,9 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
             "busy": "an input is part-way (its first step is done; reset 0)",
             "s, i, dbl": "the diagonal walk after the first step: s = i+j, plane index i, first step of a diagonal "
                          "(not reset)",
-            "acc": f"accumulator, acc_next = (first ? 0 : dbl ? 2*acc : acc) + s_i*2^{shift}*pc(i, s-i) - {c} (not reset)",
-            f"out_valid, y, {FLAG_PORT}": f"result registers (out_valid reset 0; y = bad ? 0 : acc_next, {FLAG_PORT} = bad)",
+            "acc": f"accumulator, acc_next = (first ? 0 : dbl ? 2*acc : acc) + s_i*2^{shift}*pc(i, s-i) (not reset)",
+            f"out_valid, y, {FLAG_PORT}": f"result registers (out_valid reset 0; y = bad ? 0 : acc_next - "
+                                          f"constant(wprec, aprec), {FLAG_PORT} = bad)",
         },
         "combinational": {
             "s_c, i_c": f"busy ? (s, i) : ({wp}+{ap}-2, {wp}-1)",
@@ -169,7 +176,8 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
         "on_edge": [
             "step_en & !last: busy <= 1; acc <= acc_next; end of diagonal ? (s <= s_c-1; i <= max(0, s_c-aprec); "
             "dbl <= 1) : (s <= s_c; i <= i_c+1; dbl <= 0)",
-            f"step_en & last (= accept): busy <= 0; y <= bad ? 0 : acc_next; {FLAG_PORT} <= bad; out_valid <= 1",
+            "step_en & last (= accept): busy <= 0; y <= bad ? 0 : acc_next - constant(wprec, aprec); "
+            f"{FLAG_PORT} <= bad; out_valid <= 1",
             "else out_ready: out_valid <= 0",
         ],
         "note": "the input is accepted on its last step, so y shows right after the accepting edge (latency 0) "
@@ -190,7 +198,7 @@ def generate_scalable(spec: DesignSpec) -> ArchDesign:
                         f"and yields y = 0 with {FLAG_PORT} = 1; in range, {FLAG_PORT} = 0",
         "timing": [{"wprec": m, "aprec": k, "latency_cycles": 0, "initiation_interval": m * k}
                    for m in range(1, big_m + 1) for k in range(1, big_k + 1)],
-        "branch_constant": c,
+        "constant": [{"wprec": m, "aprec": k, "value": v} for (m, k), v in consts.items()],
     }
     return ArchDesign(
         top=top,
