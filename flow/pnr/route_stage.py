@@ -55,7 +55,8 @@ class RouteStage(Stage):
         return ctx.path("gds")
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
-        return {"router_settings": list(route.ROUTER_SETTINGS), "repair_rounds": PNR.repair_rounds,
+        return {"router_settings": list(route.ROUTER_SETTINGS), "cleanup_rounds": route.CLEANUP_ROUNDS,
+                "repair_rounds": PNR.repair_rounds,
                 "repair_patience": PNR.repair_patience,
                 "attempts": attempts_config(PNR.attempts), "route_cpu_s": PNR.route_cpu_s,
                 "graywolf_debian_version": debian_version("graywolf"),
