@@ -225,6 +225,37 @@ def _last_lines(path: Path, n: int = 8) -> list[str]:
         return []
 
 
+def descendants(pid: int, proc_root: Path = Path("/proc")) -> list[int]:
+    """Every live descendant of ``pid`` (from ``/proc/<pid>/stat`` parent ids; empty where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = [d for d in proc_root.iterdir() if d.name.isdigit()]
+    except OSError:
+        return []
+    for d in entries:
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and its descendants. Killing only the tool (as ``subprocess.run`` does on a time-out) left
+    qflow's placement.sh and graywolf running for 20 more minutes, parented to init, after a placement time-out."""
+    for p in [pid, *descendants(pid)]:  # collected before any dies: an orphan's parent becomes init
+        try:
+            os.kill(p, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def run_tool(
     stage_name: str,
     tool: str,
@@ -261,22 +292,24 @@ def run_tool(
     with open(log, "w") as f, scratch_env(argv, env) as run_env:
         f.write("$ " + " ".join(str(a) for a in argv) + "\n")
         f.flush()
-        try:
-            proc = subprocess.run(
-                [str(a) for a in argv],
-                cwd=cwd,
-                env=run_env,
-                input=stdin_text,
-                stdout=f,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=timeout_s,
-                preexec_fn=None if cpu_limit_s is None else functools.partial(_limit_cpu, cpu_limit_s),
-            )
-        except subprocess.TimeoutExpired:
-            f.write(f"\n*** timed out after {timeout_s:g} s\n")
-            f.flush()
-            raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {timeout_s:g} s") from None
+        with subprocess.Popen(
+            [str(a) for a in argv],
+            cwd=cwd,
+            env=run_env,
+            stdin=subprocess.PIPE if stdin_text is not None else None,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=None if cpu_limit_s is None else functools.partial(_limit_cpu, cpu_limit_s),
+        ) as proc:
+            try:
+                proc.communicate(input=stdin_text, timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                kill_tree(proc.pid)  # the tool and what it started (qflow -> placement.sh -> graywolf)
+                proc.wait()
+                f.write(f"\n*** timed out after {timeout_s:g} s\n")
+                f.flush()
+                raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {timeout_s:g} s") from None
     if cpu_limit_s is not None and proc.returncode == -signal.SIGXCPU:
         with open(log, "a") as f:
             f.write(f"\n*** timed out: CPU time limit {cpu_limit_s:g} s\n")

@@ -83,7 +83,11 @@ def test_route_script_and_log() -> None:
     head = "verbose 1\nread_lef x.lef\nvia stack 3\nqrouter::drc met1 0 0\nread_def t.def\nqrouter::standard_route\n"
     s = route.script(head, "u.def", "r.def", ["obs.tcl"])
     assert "via stack 3" not in s and "via stack 2" in s and "qrouter::drc met1 -0.06 -0.06" in s
-    assert s.index("source obs.tcl") < s.index("read_def u.def") < s.index("standard_route r.def")
+    assert s.index("source obs.tcl") < s.index("read_def u.def") < s.index("proc bb_route") < s.index("bb_route r.def r.rc")
+    assert "standard_route" not in s and s.rstrip().endswith("quit")
+    assert s.count("[stage3]") == 1 and "$k < 1}" in s and "$k < 2}" in route.script(head, "u.def", "r.def", [], 2)
+    with pytest.raises(ValueError):
+        route.route_proc(-1)
     assert route.parse_log("...\nFinal: No failed routes!\n").failed_nets == 0
     assert route.parse_log("Final: Failed net routes: 3\n").failed_nets == 3
     assert route.parse_log("crashed") .failed_nets > 0  # no Final line is never success

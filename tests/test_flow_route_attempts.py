@@ -257,3 +257,21 @@ def test_speculative_attempt_sessions_get_a_lower_group_priority():
     assert d.winner == 1
     assert results[1]["group"].split()[-1] == str(min(19, base + AT.SPECULATIVE_NICE))
     assert results[0]["group"].split()[-1] == str(base)
+
+
+def test_feedback_rounds_with_one_pin_access_retry():
+    """Re-routes up to repair_rounds while not clean and improving; then one retry only after failed nets."""
+    from flow.pnr.common import PnrConfig
+    from flow.pnr.route_stage import feedback_round
+
+    cfg = PnrConfig()  # repair_rounds 1, patience 1, pin-access retry on
+    assert feedback_round(1, False, 0, False, False, cfg) == (True, False)
+    assert feedback_round(1, True, 0, False, False, cfg) == (False, False)  # clean: nothing to do
+    assert feedback_round(2, False, 0, False, False, cfg) == (False, False)  # improved, not clean: budget spent
+    assert feedback_round(2, False, 1, True, False, cfg) == (True, True)  # last round cut nets off: one retry
+    assert feedback_round(3, False, 1, True, True, cfg) == (False, True)  # only once
+    off = PnrConfig(pin_access_retry=False)
+    assert feedback_round(2, False, 1, True, False, off) == (False, False)
+    more = PnrConfig(repair_rounds=3, repair_patience=2)
+    assert [feedback_round(k, False, s, False, False, more)[0] for k, s in ((2, 1), (3, 1), (3, 2), (4, 0))] == \
+        [True, True, False, False]

@@ -46,6 +46,26 @@ def test_failing_tool_reports_last_lines(tmp_path):
     assert e.value.log_path.read_text().startswith("$ sh -c")
 
 
+def test_timeout_stops_what_the_tool_started(tmp_path):
+    """A timed-out tool's children go with it (qflow's graywolf ran on for 20 minutes after a placement time-out)."""
+    import os
+    import time
+
+    pidfile = tmp_path / "child.pid"
+    with pytest.raises(StageError, match="timed out"):
+        run_tool("place", "sh", ["sh", "-c", f"sleep 30 & echo $! > {pidfile}; wait"], tmp_path / "s", timeout_s=0.5)
+    child = int(pidfile.read_text())
+    for _ in range(50):  # SIGKILL is asynchronous; a zombie reaped by init disappears shortly
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    else:
+        stat = open(f"/proc/{child}/stat").read()
+        assert stat.rsplit(")", 1)[1].split()[0] == "Z", "the grandchild still runs"
+
+
 def test_timeout(tmp_path):
     with pytest.raises(StageError, match="timed out after 0.3 s"):
         run_tool("power", "sleep", ["sleep", "5"], tmp_path / "s", timeout_s=0.3)

@@ -54,6 +54,7 @@ class PnrConfig:
     repair_rounds: int = 1  # DRC feedback re-routes after the first route (each one is a full qrouter run: the
     # first removes most boxes, e.g. 129 -> 56 on serial W3A3; more rounds doubled BITS=3 route times)
     repair_patience: int = 1  # stop after this many re-routes in a row that did not improve on the best
+    pin_access_retry: bool = True  # one more re-route, met1 left unobstructed, when the last one left failed nets
     tap_um: float = 7.0  # max distance from a row point to a well tap
 
 

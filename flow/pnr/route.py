@@ -20,8 +20,65 @@ class RouteResult:
     failed_names: tuple[str, ...] = ()  # the nets qrouter lists after "Final: Failed net routes: N"
 
 
-def script(qflow_cfg: str, unrouted_def: str, routed_def: str, sources: Iterable[str]) -> str:
-    """qflow's qrouter script head (LEFs, layers, power nets, edge obstructions) + our settings and sources."""
+CLEANUP_ROUNDS = 1
+"""qrouter's stage-3 clean-up rounds (its ``standard_route`` runs 2). On parallel W2A2 N=32 one round left the same
+route quality (0 failed nets, 0 shorts, the same 16 magic boxes, wire length +0.04%) and saved the second round
+(about 100 s of a 450 s qrouter run)."""
+
+
+def route_proc(cleanup_rounds: int = CLEANUP_ROUNDS) -> str:
+    """Tcl proc ``bb_route``: qrouter 1.4.71's ``qrouter::standard_route`` (stage 1, the stage-2 rip-up ladder,
+    stage-3 clean-up, write DEF / failed nets / RC) with ``cleanup_rounds`` stage-3 rounds instead of its fixed 2."""
+    if cleanup_rounds < 0:
+        raise ValueError(f"cleanup_rounds must be >= 0, not {cleanup_rounds}")
+    return f"""proc bb_route {{deffile rcfile}} {{
+    set result [stage1]
+    if {{$result > 0}} {{
+        set msize 10
+        while {{$msize <= 100}} {{
+            set lastresult $result
+            set result [stage2 mask $msize effort 10]
+            if {{!$result}} {{break}}
+            if {{$result > $lastresult}} {{
+                set result [stage2 mask [expr {{$msize + 80}}] effort 20]
+                if {{!$result}} {{break}}
+                if {{$result < 5}} {{set result [stage2 mask none effort 50]}}
+                if {{!$result}} {{break}}
+            }}
+            incr msize 10
+        }}
+    }}
+    if {{$result > 0}} {{
+        set esize 20
+        while {{$esize <= 100}} {{
+            set result [stage2 mask none effort $esize]
+            if {{!$result}} {{break}}
+            incr esize 20
+        }}
+    }}
+    if {{$result < 10}} {{
+        for {{set k 0}} {{$k < {cleanup_rounds}}} {{incr k}} {{
+            puts stdout "*** Running stage3 routing, round [expr {{$k + 1}}] of {cleanup_rounds}"
+            set result [stage3]
+            set i 0
+            while {{$result > 0 && $i < 5}} {{
+                set result [stage2 mask none]
+                incr i
+            }}
+        }}
+    }}
+    cleanup all
+    write_def $deffile
+    if {{$result > 0}} {{write_failed fail.out}}
+    write_delays $rcfile
+}}
+"""
+
+
+def script(qflow_cfg: str, unrouted_def: str, routed_def: str, sources: Iterable[str],
+           cleanup_rounds: int = CLEANUP_ROUNDS) -> str:
+    """qflow's qrouter script head (LEFs, layers, power nets, edge obstructions) + our settings, sources and route
+    procedure (``route_proc``)."""
     head = []
     for line in qflow_cfg.splitlines():
         if line.startswith("read_def"):
@@ -29,8 +86,9 @@ def script(qflow_cfg: str, unrouted_def: str, routed_def: str, sources: Iterable
         if line.startswith(("qrouter::drc", "source", "via stack")):
             continue
         head.append(line)
+    rc = routed_def.rsplit(".", 1)[0] + ".rc"
     tail = [*ROUTER_SETTINGS, *(f"source {s}" for s in sources), f"read_def {unrouted_def}",
-            f"qrouter::standard_route {routed_def} false", "quit"]
+            route_proc(cleanup_rounds).rstrip("\n"), f"bb_route {routed_def} {rc}", "quit"]
     return "\n".join(head + tail) + "\n"
 
 

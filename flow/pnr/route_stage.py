@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 from common.files import atomic_write_json, atomic_write_text
 from common.tools import debian_version
 from flow.pnr import attempts, defedit, gds, magic, netcheck, repair, route, tech
-from flow.pnr.common import PNR, Attempt, attempts_config, pnr_tech, recipe_name, route_jobs, top_of
+from flow.pnr.common import PNR, Attempt, PnrConfig, attempts_config, pnr_tech, recipe_name, route_jobs, top_of
 from flow.pnr.magic import run_magic
 from flow.pnr.place import PLACE_CONSUMES, place
 from flow.stage import FlowContext, Stage, StageError, run_tool
@@ -29,6 +29,24 @@ def design_area(def_text: str, sizes: Mapping[str, tuple[float, float]]) -> dict
     width = max(hi - lo for lo, hi in rows.values())
     return {"design__die__area": round(d.um(d.x2 - d.x1) * d.um(d.y2 - d.y1), 4),
             "design__core__area": round(len(rows) * width * defedit.ROW_UM, 4)}
+
+
+def feedback_round(k: int, clean: bool, stall: int, last_failed: bool, retried: bool,
+                   cfg: PnrConfig = PNR) -> tuple[bool, bool]:
+    """Whether to run DRC feedback re-route ``k`` (1, 2, ...), and whether the pin-access retry is now used.
+
+    Up to ``cfg.repair_rounds`` re-routes while the best round is not clean and fewer than ``cfg.repair_patience``
+    in a row failed to improve it; past that, one more (``cfg.pin_access_retry``, once) when the last re-route left
+    failed nets: its obstructions cut nets off their pins, and the retry leaves met1 unobstructed. On baseline W2A2
+    the first re-route left 3 failed nets; the retry gave magic 30 / KLayout 4 / LVS 0 against 118 / 32 / 1.
+    """
+    if clean:
+        return False, retried
+    if k <= cfg.repair_rounds and stall < cfg.repair_patience:
+        return True, retried
+    if cfg.pin_access_retry and last_failed and not retried:
+        return True, True
+    return False, retried
 
 
 class RouteStage(Stage):
@@ -55,8 +73,9 @@ class RouteStage(Stage):
         return ctx.path("gds")
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
-        return {"router_settings": list(route.ROUTER_SETTINGS), "repair_rounds": PNR.repair_rounds,
-                "repair_patience": PNR.repair_patience,
+        return {"router_settings": list(route.ROUTER_SETTINGS), "cleanup_rounds": route.CLEANUP_ROUNDS,
+                "repair_rounds": PNR.repair_rounds,
+                "repair_patience": PNR.repair_patience, "pin_access_retry": PNR.pin_access_retry,
                 "attempts": attempts_config(PNR.attempts), "route_cpu_s": PNR.route_cpu_s,
                 "graywolf_debian_version": debian_version("graywolf"),
                 "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes",
@@ -168,9 +187,11 @@ class RouteStage(Stage):
         attempt = Attempt(*best["attempt"])
         work = Path(best["def"]).parent
         legal, head = placements[work]
-        stall = 0
-        for k in range(1, PNR.repair_rounds + 1):
-            if self.rank(best) == (0, 0, 0) or stall >= PNR.repair_patience:
+        stall, k, retried = 0, 0, False
+        while True:
+            k += 1
+            go, retried = feedback_round(k, self.rank(best) == (0, 0, 0), stall, rounds[-1]["failed_nets"] > 0, retried)
+            if not go:
                 break
             # build on the best round so far: its obstructions plus its remaining spacing boxes, grown a little
             # more after each round that did not improve; after a failed net, leave met1 (pin access) alone
