@@ -55,7 +55,8 @@ def test_committed_page_in_headless_chromium(need_tools, tmp_path):
     f = res.facts
     n_plots = len(list((REPORTS / "plots").glob("*.png")))
     n_layouts = len(list((REPORTS / "layouts").glob("*.png")))
-    assert len(f["images"]) == n_plots + n_layouts and all(i["ok"] and i["width"] > 100 for i in f["images"])
+    n_dse = len(list((REPORTS / "dse").glob("*.png"))) if (REPORTS / "dse.json").is_file() else 0  # the DSE section's
+    assert len(f["images"]) == n_plots + n_layouts + n_dse and all(i["ok"] and i["width"] > 100 for i in f["images"])
     assert sorted(f["designs"]) == sorted(r.id for r in rows) and not f["hidden_rows"]
     assert f["scroll_width"] <= f["window_width"] == 1280
     assert f["first_h2"] == "Encoded PE against the conventional baseline"
