@@ -11,7 +11,7 @@ accepted input still yields exactly one output, in order. Nothing here names an 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -87,7 +87,7 @@ def embed(enc: Encoding, words: np.ndarray, side: str, bits: int, to_bits: int) 
 
 def view(spec: DesignSpec, m: int, k: int) -> DesignSpec:
     """The fixed-width spec whose arithmetic a run at (m, k) performs (same arch, N, encoding, knobs)."""
-    return DesignSpec(spec.arch, m, k, spec.n, spec.popcount, spec.encoding)
+    return replace(spec, wbits=m, abits=k)
 
 
 # --- the cycle model ------------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ DEFAULT_ROOT = "build/dse"
 
 
 def defaults() -> dict[str, Any]:
-    """The default grid: every registered arch and encoding, W, A in {1, 2} (unequal pairs included), N 8 and 16,
+    """The default grid: the archs of the default sweep (`rtl.archs.swept_names`), every encoding, W, A in {1, 2} (unequal pairs included), N 8 and 16,
     10 ns: 48 points with three archs and two encodings."""
-    return {"archs": ",".join(arch_registry.names()), "encodings": ",".join(encoding_registry.names()),
+    return {"archs": ",".join(arch_registry.swept_names()), "encodings": ",".join(encoding_registry.names()),
             "wbits": "1,2", "abits": "1,2", "pairs": None, "n": "8,16", "clock_ns": "10"}
 
 

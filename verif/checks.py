@@ -10,7 +10,7 @@ cycle c + L + 1; so a pipeline of R register stages from input to y has latency 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from model.contract import expected_y
@@ -97,7 +97,7 @@ def expectations(spec: DesignSpec, stim: Stimulus, latency: int, ii: int):
         return [expected_y(spec, w, a) for w, a in stim.vectors], None, (lambda i: latency), (lambda i: ii)
     from model import runtime
 
-    big = DesignSpec(spec.arch, stim.wbits, stim.abits, spec.n, spec.popcount, spec.encoding)
+    big = replace(spec, wbits=stim.wbits, abits=stim.abits)
     pairs = [runtime.expected(big, w, a, m, k) for (w, a), (m, k) in zip(stim.vectors, stim.precs)]
     steps = runtime.per_vector(big, stim.precs)
     # the operands are read in place, so the interval after accepting vector i is the next vector's own steps
