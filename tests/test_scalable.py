@@ -273,3 +273,26 @@ def test_stimulus_precs_default_to_the_spec_widths_for_plain_streams():
     inp = Driver(stim, 3).inputs(5)
     assert (inp.wprec, inp.aprec) == (2, 3)
     assert dataclasses.replace(stim, precs=((1, 1),) * len(stim.vectors)).precs[0] == (1, 1)
+
+
+@pytest.mark.parametrize("bits", [(4, 4), (3, 3), (1, 4), (4, 1)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_mixed_segment_resets_while_vectors_remain(bits, seed):
+    """The mixed segment's inputs take m*k cycles each, one when out of range, so its traffic before the mid-stream
+    reset is sized by the fastest rate: even an input accepted after exactly its own interval, from the first
+    cycle after the reset on, leaves vectors for after the mid-stream reset (CI's `make verify` once found the
+    W4A4 stream exhausted before it: coverage holes reset_mid_stream, reset_flushed_outputs)."""
+    from verif.runtime import mixed_stimulus
+    from verif.stimulus import StimulusConfig
+
+    spec = DesignSpec("scalable", *bits, 32)
+    stim = mixed_stimulus(spec, StimulusConfig(seed=seed))
+    cycles = sum(1 for k in range(stim.midreset_at) if not stim.rst[k])
+    used = accepted = 0
+    for m, k in stim.precs:
+        used += runtime.steps(spec, m, k)
+        if used > cycles:
+            break
+        accepted += 1
+    assert 0 < stim.midreset_at < len(stim.offer)
+    assert accepted < len(stim.vectors), f"all {len(stim.vectors)} inputs can be accepted in the {cycles} cycles before the reset"

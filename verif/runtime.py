@@ -55,7 +55,7 @@ def mixed_stimulus(spec: DesignSpec, config: StimulusConfig) -> Stimulus:
     """The maximum-width regression stream whose random inputs get random run-time widths (a share of them out of
     range, see OUT_OF_RANGE_SHARE); the corners stay at the maximum widths, so y_max and y_min are hit."""
     big = spec.wbits * spec.abits
-    base = make_stimulus(spec, config, big, big)
+    base = make_stimulus(spec, config, big, big, min_ii=1)  # an out-of-range input takes one cycle
     rng = np.random.default_rng([config.seed, spec.wbits, spec.abits, spec.n, 11])
     pw, pa = runtime.port_bits(spec.wbits), runtime.port_bits(spec.abits)
     precs = []

@@ -94,9 +94,13 @@ def random_vectors(spec: DesignSpec, count: int, rng: np.random.Generator) -> li
     return [(tuple(int(x) for x in w[k]), tuple(int(x) for x in a[k])) for k in range(count)]
 
 
-def make_stimulus(spec: DesignSpec, config: StimulusConfig, latency: int, ii: int) -> Stimulus:
-    """The full deterministic stream for ``spec``; latency and II (from the manifest) only size the phases."""
+def make_stimulus(spec: DesignSpec, config: StimulusConfig, latency: int, ii: int, min_ii: int | None = None
+                  ) -> Stimulus:
+    """The full deterministic stream for ``spec``; latency and II (from the manifest) only size the phases.
+    ``min_ii``: the shortest interval an input can take when it varies from input to input (a run-time-precision
+    PE's mixed widths); it sizes the traffic before the mid-stream reset, so the reset still finds vectors left."""
     latency, ii = max(int(latency), 0), max(int(ii), 1)
+    min_ii = ii if min_ii is None else min(max(int(min_ii), 1), ii)
     rng = np.random.default_rng([config.seed, spec.wbits, spec.abits, spec.n])
     corners = corner_vectors(spec)
     first_random = random_vectors(spec, 4, rng)
@@ -121,7 +125,7 @@ def make_stimulus(spec: DesignSpec, config: StimulusConfig, latency: int, ii: in
     add(len(clean) * ii + latency + 4, False, True, True)
     clean_end = len(rst)
     # random traffic; the reset comes while vectors surely remain (at most one is accepted per II cycles)
-    half = max(len(rest) // 2, 4) * ii
+    half = max(len(rest) // 2, 4) * min_ii
     add(half, False, rng.random(half) < config.p_valid, rng.random(half) < config.p_ready)
     add(latency + 3, False, True, False)  # back-pressure burst: outputs are in flight at the reset
     midreset_at = len(rst)
