@@ -145,6 +145,7 @@ def test_router_reaches_the_adder_and_flop_pins(need_tools, pdk, tmp_path: Path)
     fails, failed_nets = mod.pin_access(["fa_1", "ha_1", "dfxtp_1", "fa_2"], tmp_path)
     assert fails == {"fa_1": [], "ha_1": [], "dfxtp_1": [], "fa_2": ["CIN@FN", "CIN@FS", "CIN@N", "CIN@S"]}
     assert failed_nets == 4
-    assert {c for c in ("sky130_fd_sc_hd__fa_1", "sky130_fd_sc_hd__ha_1", "sky130_fd_sc_hd__dfxtp_1")
-            if c in tech.dont_use_cells()} == set()
+    assert {c for c in ("sky130_fd_sc_hd__fa_1", "sky130_fd_sc_hd__ha_1") if c in tech.dont_use_cells()} == set()
+    # reachable, but listed: the default W2A2 layout with dfxtp_1 flops was not DRC/LVS clean (qrouter_dont_use.txt)
+    assert "sky130_fd_sc_hd__dfxtp_1" in tech.dont_use_cells()
     assert "sky130_fd_sc_hd__fa_2" in tech.dont_use_cells()
