@@ -18,6 +18,7 @@ from common.errors import BitbranchError
 from common.files import atomic_write_text
 from model import encodings as encoding_registry
 from reports import dse
+from reports.estimates import largest_first
 from reports.executor import SCHEDULER_ENV, Done, ExecutorConfig, open_client, run_all
 from rtl import archs as arch_registry
 
@@ -111,8 +112,7 @@ def main(ns: argparse.Namespace, repo: Path) -> int:
             by_id = {r.id: r for part in parts for r in part}
             rows = [by_id[p.id] for p in points]
         else:
-            # biggest designs first: the long ones start at once, the short ones fill the other workers
-            order = sorted(range(len(points)), key=lambda i: -points[i].spec.wbits * points[i].spec.abits * points[i].spec.n)
+            order = largest_first([p.spec for p in points])
             done = run_all(client, dse.front_end_row, [points[i] for i in order], [f"dse-{points[i].id}" for i in order],
                            show, args=(settings,))
             rows = [None] * len(points)
@@ -120,7 +120,8 @@ def main(ns: argparse.Namespace, repo: Path) -> int:
                 rows[i] = r
         rows = dse.with_accuracy(rows, dse.accuracy_table(qnn))
         if gds:
-            chosen = dse.choose_for_gds(rows, gds)
+            # the largest layouts first (their routes are the long jobs), as for the front end
+            chosen = sorted(dse.choose_for_gds(rows, gds), key=lambda r: (-(r.area_um2 or 0.0), r.id))
             print(f"dse: routing {len(chosen)} point(s) ({gds}): {', '.join(r.id for r in chosen)}")
             routed = run_all(client, dse.gds_row, chosen, [f"dse-gds-{r.id}" for r in chosen],
                              lambda d, i, t: print(f"[gds {i}/{t}] {d.result.id:<36} {d.seconds:7.1f} s  "

@@ -27,3 +27,13 @@ def estimate_detail(spec: DesignSpec, cal: dict[str, Any] | None = None) -> ener
 def estimate(spec: DesignSpec, stage: str = "post-route") -> tuple[float, float]:
     """model.energy.estimate with the spec's registered activity function: (area_um2, energy_per_mac_pj)."""
     return energy.estimate(spec, archs.get(spec.arch).activity, stage)
+
+
+def largest_first(specs: list[DesignSpec] | tuple[DesignSpec, ...]) -> list[int]:
+    """Indices of ``specs``, the largest estimated design first (ties by id): the order a sweep submits its jobs in,
+    so the long jobs start at once and the short ones fill the workers at the end (a tail of one short job rather
+    than one long one). The model's post-synthesis area stands in for a job's cost: synthesis, simulation, routing
+    all grow with the cell count, and the arch is in it (a serial PE is smaller than a parallel one of its width)."""
+    cal = energy.load_calibration()
+    area = {s: energy.estimate_detail(s, archs.get(s.arch).activity, cal).area_um2 for s in set(specs)}
+    return sorted(range(len(specs)), key=lambda i: (-area[specs[i]], specs[i].id))

@@ -24,6 +24,7 @@ from flow.stage import DEFAULT_CLOCK_NS
 from model import encodings as encoding_registry
 from model.spec import DesignSpec
 from reports import page, plots, summary
+from reports.estimates import largest_first
 from reports.executor import Done, ExecutorConfig, open_client, run_all
 from reports.table import PpaRow, to_csv, to_json
 from rtl import archs as registry
@@ -69,8 +70,7 @@ def run_jobs(specs: Sequence[DesignSpec], job: Callable[[DesignSpec], JobResult]
              progress: Callable[[str], None] = print) -> list[JobResult]:
     """Run ``job`` over ``specs`` on the Dask executor (``reports.executor``), printing one progress line per
     finished design; results in ``specs`` order."""
-    # biggest designs first: the long routes start at once and the short ones fill the other workers
-    by_size = sorted(specs, key=lambda s: -s.wbits * s.abits * s.n)
+    by_size = [specs[i] for i in largest_first(list(specs))]
 
     def show(done: Done, i: int, total: int) -> None:
         r = done.result
