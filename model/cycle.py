@@ -74,6 +74,16 @@ def _load(cond: Bit, old: Any, new: Callable[[], Any]) -> Any:
     return old if value == old else None
 
 
+def _next_out_valid(fin: Bit, out_valid: Bit, out_ready: Any) -> Bit:
+    """The output-valid flop of a PE that finishes a dot product over several steps (serial, scalable): set by the
+    finishing step, cleared when the consumer takes the output, unknown when whether it finished is."""
+    if fin == 1:
+        return 1
+    if fin == 0 and out_ready:
+        return 0
+    return None if fin is None else out_valid
+
+
 # --- datapath arithmetic, exactly as the RTL computes it ---------------------------------------
 
 def plane(bus: int, bits: int, index: int, n: int) -> int:
@@ -271,12 +281,7 @@ class SerialModel:
                 self.step = 0 if last else self.step + 1  # type: ignore[operator]
             elif accept is None or step_en is None:
                 self.busy, self.step = None, None
-            if fin == 1:
-                self.out_valid = 1
-            elif fin == 0 and inp.out_ready:
-                self.out_valid = 0
-            elif fin is None:
-                self.out_valid = None
+            self.out_valid = _next_out_valid(fin, self.out_valid, inp.out_ready)
         self.s1, self.acc, self.y = new_s1, new_acc, new_y
 
     def reset_edge(self) -> None:

@@ -25,6 +25,7 @@ from model.cycle import (
     PortInputs,
     _and,
     _load,
+    _next_out_valid,
     _not,
     _or,
     _pipeline_problems,
@@ -205,12 +206,7 @@ class RuntimeModel:
                 self.busy = _not(last)
             elif step_en is None:
                 self.busy = None
-            if fin == 1:
-                self.out_valid = 1
-            elif fin == 0 and inp.out_ready:
-                self.out_valid = 0
-            elif fin is None:
-                self.out_valid = None
+            self.out_valid = _next_out_valid(fin, self.out_valid, inp.out_ready)
         self.acc, self.y, self.flag = new_acc, new_y, new_flag
         self.s, self.i, self.dbl = new_walk
 
