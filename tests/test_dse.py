@@ -241,3 +241,18 @@ def test_any_fault_of_a_task_is_a_failed_row(tmp_path, monkeypatch):
     r = dse.front_end_row(p, settings(tmp_path, "front-end"))
     assert (r.id, r.status) == ("serial_twos_w2a1_n8@5ns", "failed: RuntimeError: metrics file damaged")
     assert r.area_um2 is None and not r.measured
+
+
+def test_largest_first_orders_by_model_area_then_id():
+    from model.spec import DesignSpec
+    from reports.estimates import estimate_detail, largest_first
+
+    specs = [DesignSpec(arch="serial", wbits=2, abits=2, n=32), DesignSpec(arch="parallel", wbits=1, abits=1, n=32),
+             DesignSpec(arch="parallel", wbits=2, abits=2, n=32), DesignSpec(arch="parallel", wbits=2, abits=2, n=32)]
+    order = largest_first(specs)
+    assert sorted(order) == [0, 1, 2, 3]  # a permutation, duplicates kept
+    areas = [estimate_detail(specs[i]).area_um2 for i in order]
+    assert areas == sorted(areas, reverse=True)
+    # the serial W2A2 PE is smaller than the parallel W2A2 one (what W*A*N alone could not tell apart)
+    assert order.index(0) > order.index(2)
+    assert order[:2] in ([2, 3], [3, 2])
