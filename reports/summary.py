@@ -166,11 +166,35 @@ def synthesis_table(rows: Sequence[PpaRow]) -> list[str]:
     return out if len(out) > 2 else []
 
 
+def model_error_line(measured: Sequence[PpaRow], meta: Mapping[str, Any]) -> str:
+    """The model's largest errors against the measured rows, split into the designs its energy coefficients were
+    fitted on (by id, as the report's meta records them) and the rest, which are out of sample."""
+    def worst(rs: Sequence[PpaRow]) -> str:
+        return (f"area |err| max {max(abs(r.model_area_err_pct or 0.0) for r in rs):.1f}%, energy per MAC |err| max "
+                f"{max(abs(r.model_energy_err_pct or 0.0) for r in rs):.1f}%")
+
+    line = f"Model against the flow on {len(measured)} measured designs: {worst(measured)}."
+    if "calibration_energy_designs" not in meta:
+        return line + " (which of them the model was fitted on is not recorded in this report)"
+    fitted = set(meta["calibration_energy_designs"])
+    ins = [r for r in measured if r.id in fitted]
+    outs = [r for r in measured if r.id not in fitted]
+    parts = []
+    if ins:
+        parts.append(f"{len(ins)} of them carry the id of a design the energy coefficients were fitted on "
+                     f"({worst(ins)}; a design whose generator changed since the fit was fitted in its old form)")
+    if outs:
+        parts.append(f"{len(outs)} are out of sample ({worst(outs)})")
+    return (f"{line} Calibration of {meta.get('calibration_date', 'unknown date')} (model/energy_calibration.json, "
+            f"leave-one-out errors there): {'; '.join(parts)}.")
+
+
 def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any], model_points: Sequence[ModelPoint] = ()) -> str:
     """The whole ppa.md: provenance line, measured table, ratios (encoded/baseline, twos/pm1), model error summary
     and, with ``model_points``, the model's comparison of the three families."""
-    errs = [(abs(r.model_area_err_pct), abs(r.model_energy_err_pct)) for r in rows
-            if r.status == "ok" and r.model_area_err_pct is not None and r.model_energy_err_pct is not None]
+    measured = [r for r in rows
+                if r.status == "ok" and r.model_area_err_pct is not None and r.model_energy_err_pct is not None]
+    errs = [(abs(r.model_area_err_pct), abs(r.model_energy_err_pct)) for r in measured]
     lines = [f"PPA report, {meta.get('made_utc', '')}, bitbranch {meta.get('commit', '')}, {meta.get('flow', '')}, "
              f"clock {meta.get('clock_ns', '')} ns, PDK {meta.get('pdk', '')}.", "",
              *measured_table(rows), ""]
@@ -189,7 +213,5 @@ def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any], model_points: Sequ
                   "predictions until the flow has run them). Area in um^2:", "", *model_table(model_points, "area_um2"),
                   "", "Energy per MAC in pJ:", "", *model_table(model_points, "energy_per_mac_pj"), ""]
     if errs:
-        lines.append(f"Model against the flow on {len(errs)} measured designs: area |err| max {max(e[0] for e in errs):.1f}%, "
-                     f"energy per MAC |err| max {max(e[1] for e in errs):.1f}%, in-sample (the coefficients were fitted on these and "
-                     "other designs; leave-one-out errors are in model/energy_calibration.json).")
+        lines.append(model_error_line(measured, meta))
     return "\n".join(lines) + "\n"

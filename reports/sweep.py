@@ -205,7 +205,18 @@ def report_meta(stage: str, clock_ns: float | None, root: Path, out: Path | None
         "pdk": os.environ.get("PDK_ROOT", "flow/pdk.py discovery (../shared/pdk)"),
         "build_root": str(root),
         "tops_convention": "2 ops per MAC",
+        **calibration_meta(),
     }
+
+
+def calibration_meta() -> dict:
+    """Which designs (by id) and date the model's coefficients were fitted on (model/energy_calibration.json), so
+    the report can tell in-sample from out-of-sample model errors."""
+    from model.energy import load_calibration
+
+    prov = load_calibration().get("provenance", {})
+    return {"calibration_date": prov.get("date", "unknown"),
+            "calibration_energy_designs": sorted(prov.get("energy_designs", []))}
 
 
 Estimator = Callable[..., tuple[float, float]]  # (spec, stage="post-route" | "post-synthesis") -> (area, E/MAC)

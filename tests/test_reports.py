@@ -263,3 +263,22 @@ def test_a_damaged_report_json_is_one_line_not_a_traceback(tmp_path, capsys):
             rows_from_json(tmp_path / "ppa.json")
     with pytest.raises(BitbranchError, match="no .*missing.json: a report is written by `make ppa`"):
         rows_from_json(tmp_path / "missing.json")
+
+
+def test_model_error_line_splits_fitted_designs_from_out_of_sample_ones():
+    from reports.summary import model_error_line
+    from reports.table import PpaRow
+
+    def row(arch, bits, a_err, e_err, encoding="pm1"):
+        spec = DesignSpec(arch, bits, bits, 32, encoding=encoding)
+        return PpaRow(arch, bits, bits, 32, spec.id, "ok", "post-synthesis", encoding=encoding,
+                      model_area_err_pct=a_err, model_energy_err_pct=e_err)
+
+    rows = [row("parallel", 2, -2.0, 1.0), row("parallel", 2, 12.5, -19.9, "twos")]
+    meta = {"calibration_date": "2026-11-27", "calibration_energy_designs": ["parallel_w2a2_n32"]}
+    line = model_error_line(rows, meta)
+    assert "on 2 measured designs: area |err| max 12.5%, energy per MAC |err| max 19.9%" in line
+    assert "1 of them carry the id of a design the energy coefficients were fitted on (area |err| max 2.0%, " \
+           "energy per MAC |err| max 1.0%" in line
+    assert "1 are out of sample (area |err| max 12.5%, energy per MAC |err| max 19.9%)" in line
+    assert "not recorded" in model_error_line(rows, {})  # an older report without the calibration's design list
