@@ -142,7 +142,7 @@ def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict,
     model-estimate comparison of the families to ppa.md."""
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "ppa.csv", to_csv(rows))
-    atomic_write_text(out_dir / "ppa.json", to_json(rows, meta))
+    atomic_write_text(out_dir / "ppa.json", to_json(rows, meta, model_points))
     atomic_write_text(out_dir / "ppa.md", summary.markdown(rows, meta, model_points))
     footnote = f"bitbranch {meta.get('commit', '')}; {meta.get('pdk', '')}; {meta.get('flow', '')}"
     made = plots.all_plots(rows, out_dir / "plots", footnote)
@@ -174,6 +174,17 @@ def rows_from_json(path: Path) -> tuple[list[PpaRow], dict]:
     return [PpaRow(**r) for r in data["rows"]], dict(data["meta"])
 
 
+def model_points_from_json(path: Path) -> list[summary.ModelPoint]:
+    """The model estimates a written report compared the families with (none in a report written before they were
+    kept in ``ppa.json``)."""
+    data = read_state(path, keys_of({"rows": list, "meta": dict}))
+    try:
+        return [summary.ModelPoint(**p) for p in (data or {}).get("model_points", [])]
+    except TypeError as e:
+        raise BitbranchError(f"{path}: model_points do not match this code ({e}): rewrite the report with `make ppa`")\
+            from None
+
+
 def page_texts(out_dir: Path) -> dict[str, str]:
     """``index.html`` and ``ppa.md`` of an existing report, rendered from its ``ppa.json`` (rows and provenance
     unchanged), its ``qnn.json`` and the plots and layout renders already in it; runs and measures nothing."""
@@ -181,11 +192,12 @@ def page_texts(out_dir: Path) -> dict[str, str]:
     if not (out_dir / "ppa.json").is_file():
         raise BitbranchError(f"no {out_dir / 'ppa.json'}: a report is written by `make ppa` (python -m reports ppa)")
     rows, meta = rows_from_json(out_dir / "ppa.json")
+    points = model_points_from_json(out_dir / "ppa.json")
     plots_made = sorted((out_dir / "plots").glob("*.png"))
     layouts = [(r.id, out_dir / "layouts" / f"{r.id}.png") for r in rows
                if r.status == "ok" and (out_dir / "layouts" / f"{r.id}.png").is_file()]
     return {"index.html": page.render(rows, plots_made, layouts, meta, out_dir, read_qnn(out_dir), read_dse(out_dir)),
-            "ppa.md": summary.markdown(rows, meta), page.CSS_FILE.name: page.CSS_FILE.read_text()}
+            "ppa.md": summary.markdown(rows, meta, points), page.CSS_FILE.name: page.CSS_FILE.read_text()}
 
 
 def rerender_page(out_dir: Path) -> Path:

@@ -225,6 +225,8 @@ def to_csv(rows: Iterable[PpaRow]) -> str:
     return buf.getvalue()
 
 
-def to_json(rows: Iterable[PpaRow], meta: Mapping[str, Any]) -> str:
-    """JSON with the run's provenance (``meta``), the units and the rows."""
-    return json.dumps({"meta": dict(meta), "units": UNITS, "rows": [asdict(r) for r in rows]}, indent=2, sort_keys=True) + "\n"
+def to_json(rows: Iterable[PpaRow], meta: Mapping[str, Any], model_points: Iterable[Any] = ()) -> str:
+    """JSON with the run's provenance (``meta``), the units, the rows and the model's estimates of the compared
+    families (``model_points``, dataclasses; kept so the report re-renders exactly without re-running the model)."""
+    return json.dumps({"meta": dict(meta), "units": UNITS, "rows": [asdict(r) for r in rows],
+                       "model_points": [asdict(p) for p in model_points]}, indent=2, sort_keys=True) + "\n"

@@ -282,3 +282,17 @@ def test_model_error_line_splits_fitted_designs_from_out_of_sample_ones():
            "energy per MAC |err| max 1.0%" in line
     assert "1 are out of sample (area |err| max 12.5%, energy per MAC |err| max 19.9%)" in line
     assert "not recorded" in model_error_line(rows, {})  # an older report without the calibration's design list
+
+
+def test_rerendered_report_keeps_the_model_estimates(tmp_path):
+    """`python -m reports page` renders ppa.md from ppa.json alone: the model-estimate section must survive it."""
+    from reports.estimates import estimate
+    from reports.sweep import model_points, page_texts
+
+    _design(tmp_path, GOOD)
+    rows = [row_from_build(SPEC, tmp_path)]
+    points = model_points([SPEC, DesignSpec("baseline", 2, 2, 32)], estimate)
+    write_report(rows, tmp_path / "out", tmp_path, {"commit": "abc"}, points)
+    written = (tmp_path / "out" / "ppa.md").read_text()
+    assert "Model estimates of the three families" in written
+    assert page_texts(tmp_path / "out")["ppa.md"] == written
