@@ -141,6 +141,7 @@ def write_report(rows: Sequence[PpaRow], out_dir: Path, root: Path, meta: dict,
     ``model_points`` (the model's estimate of every design of the comparison, :func:`model_points`) add the
     model-estimate comparison of the families to ppa.md."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    meta = dict(sorted(meta.items()))  # the order ppa.json keeps, so `python -m reports page` renders the same page
     atomic_write_text(out_dir / "ppa.csv", to_csv(rows))
     atomic_write_text(out_dir / "ppa.json", to_json(rows, meta, model_points))
     atomic_write_text(out_dir / "ppa.md", summary.markdown(rows, meta, model_points))

@@ -292,7 +292,8 @@ def test_rerendered_report_keeps_the_model_estimates(tmp_path):
     _design(tmp_path, GOOD)
     rows = [row_from_build(SPEC, tmp_path)]
     points = model_points([SPEC, DesignSpec("baseline", 2, 2, 32)], estimate)
-    write_report(rows, tmp_path / "out", tmp_path, {"commit": "abc"}, points)
+    write_report(rows, tmp_path / "out", tmp_path, {"commit": "abc", "build_root": "b"}, points)  # keys unsorted
     written = (tmp_path / "out" / "ppa.md").read_text()
     assert "Model estimates of the three families" in written
     assert page_texts(tmp_path / "out")["ppa.md"] == written
+    assert page_texts(tmp_path / "out")["index.html"] == (tmp_path / "out" / "index.html").read_text()
