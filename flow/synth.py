@@ -104,37 +104,13 @@ module _bitbranch_fa_hold (A, B, C, X, Y);
   end endgenerate
 endmodule
 `elsif BITBRANCH_FOLD
-(* techmap_celltype = "{PENDING_FA}" *)
-module _bitbranch_fa_fold (A, B, C, X, Y);
-  parameter _TECHMAP_CONSTMSK_A_ = 0;
-  parameter _TECHMAP_CONSTVAL_A_ = 0;
-  parameter _TECHMAP_CONSTMSK_B_ = 0;
-  parameter _TECHMAP_CONSTVAL_B_ = 0;
-  parameter _TECHMAP_CONSTMSK_C_ = 0;
-  parameter _TECHMAP_CONSTVAL_C_ = 0;
-  input A, B, C;
-  output X, Y;
-  localparam CA = _TECHMAP_CONSTMSK_A_, CB = _TECHMAP_CONSTMSK_B_, CC = _TECHMAP_CONSTMSK_C_;
-  localparam ONE = (CA & _TECHMAP_CONSTVAL_A_) | (CB & _TECHMAP_CONSTVAL_B_) | (CC & _TECHMAP_CONSTVAL_C_);
-  // only an adder with two constant inputs or a constant 1 becomes gates (to be folded); the rest stays held
+{const_head('_bitbranch_fa_fold')}  // only an adder with two constant inputs or a constant 1 becomes gates (to be folded); the rest stays held
   wire _TECHMAP_FAIL_ = !(CA + CB + CC >= 2 || ONE);
   assign Y = A ^ B ^ C;
   assign X = (A & B) | (C & (A ^ B));
 endmodule
 `else
-(* techmap_celltype = "{PENDING_FA}" *)
-module _bitbranch_fa_cell (A, B, C, X, Y);
-  parameter _TECHMAP_CONSTMSK_A_ = 0;
-  parameter _TECHMAP_CONSTVAL_A_ = 0;
-  parameter _TECHMAP_CONSTMSK_B_ = 0;
-  parameter _TECHMAP_CONSTVAL_B_ = 0;
-  parameter _TECHMAP_CONSTMSK_C_ = 0;
-  parameter _TECHMAP_CONSTVAL_C_ = 0;
-  input A, B, C;
-  output X, Y;
-  localparam CA = _TECHMAP_CONSTMSK_A_, CB = _TECHMAP_CONSTMSK_B_, CC = _TECHMAP_CONSTMSK_C_;
-  localparam ONE = (CA & _TECHMAP_CONSTVAL_A_) | (CB & _TECHMAP_CONSTVAL_B_) | (CC & _TECHMAP_CONSTVAL_C_);
-  generate
+{const_head('_bitbranch_fa_cell')}  generate
     if (CA + CB + CC == 0)
       {FA_CELL} fa (.A(A), .B(B), .CIN(C), .COUT(X), .SUM(Y));
     else if (CA + CB + CC == 1 && !ONE && CC)
@@ -151,6 +127,16 @@ module _bitbranch_fa_cell (A, B, C, X, Y);
 endmodule
 `endif
 """
+
+
+def const_head(name: str) -> str:
+    """Head of a techmap rule for one held adder (``PENDING_FA``) that sees which of its inputs are constant: ``CA``,
+    ``CB``, ``CC`` (input is constant) and ``ONE`` (some input is a constant 1)."""
+    params = "".join(f"  parameter _TECHMAP_CONST{k}_{p}_ = 0;\n" for p in "ABC" for k in ("MSK", "VAL"))
+    return (f'(* techmap_celltype = "{PENDING_FA}" *)\nmodule {name} (A, B, C, X, Y);\n{params}'
+            "  input A, B, C;\n  output X, Y;\n"
+            "  localparam CA = _TECHMAP_CONSTMSK_A_, CB = _TECHMAP_CONSTMSK_B_, CC = _TECHMAP_CONSTMSK_C_;\n"
+            "  localparam ONE = (CA & _TECHMAP_CONSTVAL_A_) | (CB & _TECHMAP_CONSTVAL_B_) | (CC & _TECHMAP_CONSTVAL_C_);\n")
 
 
 def pending_fa_text() -> str:
