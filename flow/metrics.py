@@ -28,6 +28,8 @@ METRIC_UNITS: dict[str, str] = {
     "clock__period": "ns",
     "timing__setup__ws": "ns (worst over corners)",
     "timing__hold__ws": "ns (worst over corners)",
+    "timing__setup__ws__propagated": "ns (worst over corners, propagated clocks: the clock's cells and nets counted, no clock tree)",
+    "timing__hold__ws__propagated": "ns (worst over corners, propagated clocks: the clock's cells and nets counted, no clock tree)",
     "timing__fmax__mhz": "MHz at the worst setup corner: 1000 / (clock__period - timing__setup__ws)",
     "power__internal__total": "W",
     "power__switching__total": "W",

@@ -74,6 +74,11 @@ def sta_script(liberty: Path, netlist: Path, top: str, sdc: Path, operating_cond
         f"report_tns -digits 4\n"
         f'puts "BB_SETUP_WS [sta::worst_slack -max]"\n'
         f'puts "BB_HOLD_WS [sta::worst_slack -min]"\n'
+        # the same checks with the delay of the clock's own cells and nets counted (no clock tree is built: a clock
+        # gate driving its registers unbuffered shows here as skew against the ungated ones)
+        f"set_propagated_clock [all_clocks]\n"
+        f'puts "BB_PROP_SETUP_WS [sta::worst_slack -max]"\n'
+        f'puts "BB_PROP_HOLD_WS [sta::worst_slack -min]"\n'
         f"{extra}"
     )
 
@@ -81,16 +86,33 @@ def sta_script(liberty: Path, netlist: Path, top: str, sdc: Path, operating_cond
 _UNCONSTRAINED = 1e20
 
 
-def parse_slacks(log_text: str) -> dict[str, float | None]:
-    """Worst setup/hold slack (ns) from the BB_* marker lines; None when no path is constrained."""
+def parse_slacks(log_text: str, prefix: str = "BB_") -> dict[str, float | None]:
+    """Worst setup/hold slack (ns) from the ``<prefix>SETUP_WS`` / ``<prefix>HOLD_WS`` marker lines; None when no
+    path is constrained."""
     out: dict[str, float | None] = {}
-    for key, marker in (("setup", "BB_SETUP_WS"), ("hold", "BB_HOLD_WS")):
+    for key, marker in (("setup", f"{prefix}SETUP_WS"), ("hold", f"{prefix}HOLD_WS")):
         m = re.findall(rf"^{marker}\s+(\S+)\s*$", log_text, re.M)
         if not m:
             raise ValueError(f"no {marker} line in the OpenSTA log")
         v = float(m[-1])
         out[key] = None if abs(v) >= _UNCONSTRAINED else v
     return out
+
+
+def parse_propagated(log_text: str) -> dict[str, float | None]:
+    """Worst setup/hold slack (ns) with propagated clocks (the BB_PROP_* lines); None when no path is constrained."""
+    return parse_slacks(log_text, prefix="BB_PROP_")
+
+
+def propagated_metrics(setups: Mapping[str, float | None], holds: Mapping[str, float | None]) -> dict[str, Any]:
+    """Worst setup and hold slack per corner and overall with propagated clocks (``__propagated`` keys)."""
+    values: dict[str, Any] = {}
+    for corner in setups:
+        values[corner_key("timing__setup__ws__propagated", corner)] = setups[corner]
+        values[corner_key("timing__hold__ws__propagated", corner)] = holds.get(corner)
+    values["timing__setup__ws__propagated"] = min((v for v in setups.values() if v is not None), default=None)
+    values["timing__hold__ws__propagated"] = min((v for v in holds.values() if v is not None), default=None)
+    return values
 
 
 def timing_metrics(setups: Mapping[str, float], holds: Mapping[str, float | None], clock_ns: float) -> dict[str, Any]:
@@ -114,7 +136,8 @@ class StaStage(Stage):
     name = "sta"
     tools = ("sta",)
     metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "clock__period",
-                    "timing__setup__critical_path__ns")
+                    "timing__setup__critical_path__ns",
+                    "timing__setup__ws__propagated", "timing__hold__ws__propagated")
     consumes = ("rtl_manifest", "netlist", *(f"liberty_{c}" for c in STA_CORNERS))
     produces = {"sta_logs": tuple(f"sta-{c}.log" for c in STA_CORNERS)}
 
@@ -129,7 +152,8 @@ class StaStage(Stage):
         c = self.constraints(ctx)
         return {"clock_ns": c.clock_ns, "clock_port": c.clock_port, "io_delay_ns": c.io_delay_ns,
                 "driving_cell": c.driving_cell, "output_load_pf": c.output_load_pf,
-                "parasitics": f"pre-layout: liberty wire-load model '{WIRE_LOAD_MODEL}', ideal clock",
+                "parasitics": f"pre-layout: liberty wire-load model '{WIRE_LOAD_MODEL}', ideal clock; "
+                "__propagated metrics: the clock's cells and nets counted (no clock tree)",
                 "corners": {k: CORNERS[k] for k in STA_CORNERS}}
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
@@ -138,7 +162,7 @@ class StaStage(Stage):
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(self.constraints(ctx)))
         values: dict[str, Any] = {"clock__period": ctx.config.clock_ns}
-        setups, holds = {}, {}
+        setups, holds, psetups, pholds = {}, {}, {}, {}
         for corner, lib in self.liberties(ctx).items():
             script = d / f"sta-{corner}.tcl"
             atomic_write_text(script, sta_script(relative_to(lib, d), relative_to(ctx.path("netlist"), d), top,
@@ -147,11 +171,12 @@ class StaStage(Stage):
             log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", script.name], d,
                            ctx.config.timeout_s, cwd=d, log_name=f"sta-{corner}")
             try:
-                slacks = parse_slacks(log.read_text())
+                slacks, prop = parse_slacks(log.read_text()), parse_propagated(log.read_text())
             except ValueError as e:
                 lines = log.read_text().splitlines()[-8:]
                 raise StageError(self.name, log, lines, str(e)) from None
             setups[corner], holds[corner] = slacks["setup"], slacks["hold"]
+            psetups[corner], pholds[corner] = prop["setup"], prop["hold"]
         if any(v is None for v in setups.values()):
             raise StageError(self.name, d / "sta-tt.log", [], "found no constrained setup path: is the clock port right?")
-        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns)}
+        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns), **propagated_metrics(psetups, pholds)}

@@ -1,6 +1,7 @@
 """Metrics file: atomic merge, provenance, status marker, fmax, and parsing of tool reports."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,18 @@ def test_parse_stat_area(tmp_path):
     f.write_text("   Number of cells: 96\n   Chip area for module '\\bb_x': 1126.080000\n")
     assert parse_stat_area(f) == pytest.approx(1126.08)
     assert parse_stat_area(tmp_path / "missing.txt") is None
+
+
+def test_propagated_clock_slacks_are_read_apart_from_the_ideal_ones():
+    from flow.sta import parse_propagated, propagated_metrics, sta_script
+
+    text = sta_script(Path("lib"), Path("nl.v"), "top", Path("c.sdc"), "tt")
+    assert text.index('"BB_HOLD_WS') < text.index("set_propagated_clock [all_clocks]") < text.index('"BB_PROP_HOLD_WS')
+    log = "BB_SETUP_WS 5.0\nBB_HOLD_WS 0.03\nBB_PROP_SETUP_WS 4.1\nBB_PROP_HOLD_WS -1.36\n"
+    assert parse_slacks(log) == {"setup": 5.0, "hold": 0.03}
+    assert parse_propagated(log) == {"setup": 4.1, "hold": -1.36}
+    with pytest.raises(ValueError):
+        parse_propagated("BB_SETUP_WS 5.0\nBB_HOLD_WS 0.03\n")  # an older log without the propagated pass
+    m = propagated_metrics({"tt": 4.1, "ff": 6.0}, {"tt": -2.0, "ff": -1.36})
+    assert m["timing__hold__ws__propagated"] == -2.0 and m["timing__setup__ws__propagated"] == 4.1
+    assert m["timing__hold__ws__propagated__corner:ff"] == -1.36

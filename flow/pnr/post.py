@@ -21,7 +21,9 @@ from flow.pnr import defedit, spef
 from flow.sta import (
     STA_CORNERS,
     TimingConstraints,
+    parse_propagated,
     parse_slacks,
+    propagated_metrics,
     relative_to,
     sdc_text,
     sta_script,
@@ -100,7 +102,8 @@ class PostRouteStaStage(Stage):
 
     name = "sta-routed"
     tools = ("sta",)
-    metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "timing__setup__critical_path__ns")
+    metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "timing__setup__critical_path__ns",
+                    "timing__setup__ws__propagated", "timing__hold__ws__propagated")
     consumes = ("rtl_manifest", "routed_netlist", "routed_spef", *(f"liberty_{c}" for c in STA_CORNERS))
     produces = {"routed_sta_logs": tuple(f"sta-{c}.log" for c in STA_CORNERS)}
 
@@ -111,7 +114,7 @@ class PostRouteStaStage(Stage):
         m = read_manifest(ctx.path("rtl_manifest"))
         c = TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)
         return {"constraints": sdc_text(c), "parasitics": "post-route: lumped wire C per net from the routed DEF (SPEF), "
-                "no wire R, ideal clock", "corners": {k: CORNERS[k] for k in STA_CORNERS}}
+                "no wire R, ideal clock; __propagated metrics: the clock's cells and nets counted (no clock tree)", "corners": {k: CORNERS[k] for k in STA_CORNERS}}
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         d = self.dir(ctx)
@@ -119,7 +122,7 @@ class PostRouteStaStage(Stage):
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)))
         values: dict[str, Any] = {}
-        setups, holds = {}, {}
+        setups, holds, psetups, pholds = {}, {}, {}, {}
         for corner, lib in self.liberties(ctx).items():
             text = sta_script(relative_to(lib, d), relative_to(ctx.path("routed_netlist"), d), m["top"],
                               relative_to(sdc, d), CORNERS[corner], wire_load_model=None)
@@ -133,13 +136,14 @@ class PostRouteStaStage(Stage):
             if "Error" in body and "read_spef" in body:
                 raise StageError(self.name, log, body.splitlines()[-6:], "OpenSTA could not read the routed SPEF")
             try:
-                s = parse_slacks(body)
+                s, p = parse_slacks(body), parse_propagated(body)
             except ValueError as e:
                 raise StageError(self.name, log, body.splitlines()[-6:], str(e)) from None
             setups[corner], holds[corner] = s["setup"], s["hold"]
+            psetups[corner], pholds[corner] = p["setup"], p["hold"]
         if any(v is None for v in setups.values()):
             raise StageError(self.name, d / "sta-tt.log", [], "no constrained setup path after routing")
-        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns)}
+        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns), **propagated_metrics(psetups, pholds)}
 
 
 class PostRoutePowerStage(Stage):
