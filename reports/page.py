@@ -15,7 +15,7 @@ import html
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from reports.table import UNITS, PpaRow
+from reports.table import PROPAGATED_NOTE, UNITS, PpaRow
 
 PLOT_ORDER = ("energy_per_mac_vs_bits", "area_vs_bits", "fmax_vs_bits", "adp_vs_bits",
               "pareto_energy_vs_throughput_density", "model_vs_flow")
@@ -146,11 +146,13 @@ def dse_section(data: Mapping[str, Any] | None, out_dir: Path) -> str:
 
 Cell = Callable[[PpaRow], str]
 
+
 MEASURED: tuple[tuple[str, str, Cell], ...] = (
     ("measured", "", lambda r: f"<td>{E(r.source) if r.status == 'ok' else '&ndash;'}</td>"),
     ("area", "um&sup2;", lambda r: _num(r.area_um2, ",.0f")),
     ("cells", "", lambda r: _num(r.cells, ",d")),
     ("fmax (ss)", "MHz", lambda r: _num(r.fmax_mhz, ".1f")),
+    ("hold, propagated clock", "ns", lambda r: _num(r.hold_ws_propagated_ns, ".2f")),
     ("power", "mW", lambda r: _num(r.power_mw, ".3f")),
     ("energy / MAC", "pJ", lambda r: _num(r.energy_per_mac_pj, ".3f")),
     ("throughput", "GMAC/s", lambda r: _num(r.throughput_gmacs, ".2f")),
@@ -200,6 +202,8 @@ def measured_section(rows: Sequence[PpaRow]) -> str:
            + "</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table>\n")
     if notes:
         out += "<ol class=notes>" + "".join(notes) + "</ol>\n"
+    if any(r.hold_ws_propagated_ns is not None and r.hold_ws_propagated_ns < 0 for r in rows if r.status == "ok"):
+        out += f"<p class=note>{E(PROPAGATED_NOTE)}</p>\n"
     if synth_body:
         out += ("<h3>Post-synthesis numbers of the same designs</h3>\n<p class=note>Front end only (yosys netlist, "
                 "OpenSTA without wires, gate-level simulation), also for a design whose back end failed.</p>\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from reports.table import PpaRow
+from reports.table import PROPAGATED_NOTE, PpaRow
 
 DEFAULT_ENCODING = "pm1"
 BASELINE = "baseline"
@@ -41,8 +41,8 @@ def _f(v: Any, fmt: str) -> str:
 
 def measured_table(rows: Sequence[PpaRow]) -> list[str]:
     """One line per flow design (model-only rows left out); blank numbers for rows that are not ok."""
-    out = ["| design | status | measured | area um^2 | fmax MHz (ss) | energy/MAC pJ | GMAC/s | TOPS/W | model area err | "
-           "model E err | DRC magic | DRC KLayout | LVS |", "|" + "---|" * 13]
+    out = ["| design | status | measured | area um^2 | fmax MHz (ss) | hold ns (prop. clock) | energy/MAC pJ | GMAC/s | "
+           "TOPS/W | model area err | model E err | DRC magic | DRC KLayout | LVS |", "|" + "---|" * 14]
     for r in rows:
         if r.status == "model-only":
             continue
@@ -50,7 +50,7 @@ def measured_table(rows: Sequence[PpaRow]) -> list[str]:
         status = r.status.split(":")[0]
         g = (lambda v, fmt: _f(v if ok else None, fmt))  # noqa: E731
         pct = (lambda v: g(v, "+.1f") + ("%" if ok and v is not None else ""))  # noqa: E731
-        out.append(f"| {r.id} | {status} | {r.source if ok else '–'} | {g(r.area_um2, '.0f')} | {g(r.fmax_mhz, '.1f')} | {g(r.energy_per_mac_pj, '.3f')} "
+        out.append(f"| {r.id} | {status} | {r.source if ok else '–'} | {g(r.area_um2, '.0f')} | {g(r.fmax_mhz, '.1f')} | {g(r.hold_ws_propagated_ns, '.2f')} | {g(r.energy_per_mac_pj, '.3f')} "
                    f"| {g(r.throughput_gmacs, '.2f')} | {g(r.tops_per_w, '.2f')} | {pct(r.model_area_err_pct)} "
                    f"| {pct(r.model_energy_err_pct)} | {g(r.drc_errors, 'd')} | {g(r.klayout_drc_errors, 'd')} "
                    f"| {g(r.lvs_errors, 'd')} |")
@@ -198,6 +198,8 @@ def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any], model_points: Sequ
     lines = [f"PPA report, {meta.get('made_utc', '')}, bitbranch {meta.get('commit', '')}, {meta.get('flow', '')}, "
              f"clock {meta.get('clock_ns', '')} ns, PDK {meta.get('pdk', '')}.", "",
              *measured_table(rows), ""]
+    if any(r.hold_ws_propagated_ns is not None and r.hold_ws_propagated_ns < 0 for r in rows if r.status == "ok"):
+        lines += [PROPAGATED_NOTE, ""]
     synth = synthesis_table(rows)
     if synth:
         lines += ["Post-synthesis numbers of the same designs (front end only: yosys netlist, OpenSTA without wires, "

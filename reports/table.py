@@ -60,9 +60,15 @@ class PpaRow:
     synth_energy_per_mac_pj: float | None = None
     provenance: str = ""
     encoding: str = "pm1"  # model.encodings: pm1 ({-1,+1} encoded) or twos ({0,1} bit-plane); last, so positional rows stay valid
+    hold_ws_propagated_ns: float | None = None  # worst hold slack with propagated clocks (no clock tree is built)
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PpaRow))
+PROPAGATED_NOTE = ("hold, propagated clock: the worst hold slack over the corners with the clock's own cells and "
+                   "nets counted. This flow builds no clock tree and times the other columns with ideal clocks; a "
+                   "negative value marks a design whose clock gates drive their registers unbuffered (the "
+                   "clock-gated serial PE), whose timing therefore holds for ideal clocks only.")
+"""Shown under the measured table when a design's hold slack with propagated clocks is negative."""
 
 UNITS: dict[str, str] = {
     "area_um2": "um^2",
@@ -77,6 +83,8 @@ UNITS: dict[str, str] = {
     "weight_bits": "bits of weights per dot product (N*WBITS)",
     "drc_errors": "magic DRC error boxes (sky130A.tech, drc(full))",
     "klayout_drc_errors": "KLayout DRC markers (sky130A_mr.drc: feol, beol, offgrid)",
+    "hold_ws_propagated_ns": ("ns, worst hold slack over corners with propagated clocks (the clock's own cells and "
+                              "nets counted; this flow builds no clock tree, so a clock gate's delay shows as skew)"),
     "synth_area_um2": "um^2, post-synthesis cell area",
     "synth_fmax_mhz": "MHz, post-synthesis (no wires)",
     "synth_energy_per_mac_pj": "pJ per MAC, post-synthesis (no wires)",
@@ -210,6 +218,7 @@ def _row(spec: DesignSpec, root: Path | str, d: Path, base: dict[str, Any], expe
         drc_errors=int(drc) if drc is not None else None,
         klayout_drc_errors=int(kdrc) if kdrc is not None else None,
         lvs_errors=int(lvs) if lvs is not None else None,
+        hold_ws_propagated_ns=_num(metrics, "timing__hold__ws__propagated"),
         provenance=_provenance_summary(metrics),
         **synth,
     )

@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,20 @@ def test_rerendered_report_keeps_the_model_estimates(tmp_path):
     assert "Model estimates of the three families" in written
     assert page_texts(tmp_path / "out")["ppa.md"] == written
     assert page_texts(tmp_path / "out")["index.html"] == (tmp_path / "out" / "index.html").read_text()
+
+
+def test_hold_with_propagated_clocks_is_a_column_and_a_negative_one_is_explained(tmp_path):
+    from reports.summary import markdown
+    from reports.table import PROPAGATED_NOTE
+
+    _design(tmp_path, {**GOOD, "timing__hold__ws__propagated": -1.36})
+    row = row_from_build(SPEC, tmp_path)
+    assert row.hold_ws_propagated_ns == -1.36
+    md = markdown([row], {"commit": "abc"})
+    assert "| hold ns (prop. clock) |" in md.splitlines()[2] and "| 250.0 | -1.36 | 0.500 |" in md
+    assert PROPAGATED_NOTE in md
+    page = write_report([row], tmp_path / "out", tmp_path, {"commit": "abc"}).read_text()
+    assert "hold, propagated clock" in page and "-1.36" in page
+    # a design without a clock gate (propagated equals ideal, positive) gets the column but not the note
+    ok = replace(row, hold_ws_propagated_ns=0.03)
+    assert PROPAGATED_NOTE not in markdown([ok], {"commit": "abc"})
