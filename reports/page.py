@@ -152,7 +152,7 @@ MEASURED: tuple[tuple[str, str, Cell], ...] = (
     ("area", "um&sup2;", lambda r: _num(r.area_um2, ",.0f")),
     ("cells", "", lambda r: _num(r.cells, ",d")),
     ("fmax (ss)", "MHz", lambda r: _num(r.fmax_mhz, ".1f")),
-    ("hold, propagated clock", "ns", lambda r: _num(r.hold_ws_propagated_ns, ".2f")),
+    ("hold (prop.)", "ns", lambda r: _num(r.hold_ws_propagated_ns, ".2f")),
     ("power", "mW", lambda r: _num(r.power_mw, ".3f")),
     ("energy / MAC", "pJ", lambda r: _num(r.energy_per_mac_pj, ".3f")),
     ("throughput", "GMAC/s", lambda r: _num(r.throughput_gmacs, ".2f")),

@@ -64,7 +64,7 @@ class PpaRow:
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PpaRow))
-PROPAGATED_NOTE = ("hold, propagated clock: the worst hold slack over the corners with the clock's own cells and "
+PROPAGATED_NOTE = ("hold ns (prop. clock), hold (prop.) on the page: the worst hold slack over the corners with the clock's own cells and "
                    "nets counted. This flow builds no clock tree and times the other columns with ideal clocks; a "
                    "negative value marks a design whose clock gates drive their registers unbuffered (the "
                    "clock-gated serial PE), whose timing therefore holds for ideal clocks only.")
