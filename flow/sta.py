@@ -115,18 +115,53 @@ def propagated_metrics(setups: Mapping[str, float | None], holds: Mapping[str, f
     return values
 
 
-def timing_metrics(setups: Mapping[str, float], holds: Mapping[str, float | None], clock_ns: float) -> dict[str, Any]:
-    """OpenLane-named timing metrics from per-corner worst slacks: per corner and worst, critical path, fmax."""
+GATING_GROUP = "**clock_gating_default**"
+"""OpenSTA's path group of clock-gating checks: for a gate that passes the clock while the enable is stable over the
+clock's low (or high) phase, a half-period path."""
+
+
+def group_setup_slacks(log_text: str) -> dict[str, float]:
+    """Worst setup slack per path group from ``report_checks -path_delay max`` (one path per group)."""
+    out: dict[str, float] = {}
+    for block in log_text.split("Startpoint:")[1:]:
+        g = re.search(r"^Path Group:\s*(\S+)\s*$", block, re.M)
+        t = re.search(r"^Path Type:\s*(\S+)\s*$", block, re.M)
+        sl = re.search(r"^\s*(-?[\d.]+(?:e[-+]?\d+)?)\s+slack\s+\((?:MET|VIOLATED)\)", block, re.M)
+        if g and t and sl and t.group(1) == "max":
+            out[g.group(1)] = min(float(sl.group(1)), out.get(g.group(1), float("inf")))
+    return out
+
+
+def min_period_ns(clock_ns: float, worst_setup_ns: float, groups: Mapping[str, float]) -> float:
+    """The shortest clock period that meets setup: register paths need ``period - slack``; a clock-gating check is
+    a half-period path and needs ``period - 2 x slack``. Without per-group slacks, the worst slack as a register
+    path."""
+    reg = [v for g, v in groups.items() if g != GATING_GROUP]
+    gating_worst = GATING_GROUP in groups and (not reg or groups[GATING_GROUP] < min(reg))
+    # the worst slack (full precision) is a register path's unless a gating check is worse (the report has 4 digits)
+    limits = [clock_ns - (min(reg) if gating_worst and reg else worst_setup_ns)]
+    if GATING_GROUP in groups:
+        limits.append(clock_ns - 2 * groups[GATING_GROUP])
+    return max(limits)
+
+
+def timing_metrics(setups: Mapping[str, float], holds: Mapping[str, float | None], clock_ns: float,
+                   groups: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """OpenLane-named timing metrics from per-corner worst slacks: per corner and worst, critical path, fmax (from
+    the per-corner path-group slacks ``groups`` when given: clock-gating checks counted as half-period paths)."""
     values: dict[str, Any] = {}
+    fmax: dict[str, float] = {}
     for corner in setups:
         values[corner_key("timing__setup__ws", corner)] = setups[corner]
         values[corner_key("timing__hold__ws", corner)] = holds.get(corner)
-        values[corner_key("timing__fmax__mhz", corner)] = fmax_mhz(clock_ns, setups[corner])
+        period = min_period_ns(clock_ns, setups[corner], (groups or {}).get(corner, {}))
+        fmax[corner] = fmax_mhz(clock_ns, clock_ns - period)
+        values[corner_key("timing__fmax__mhz", corner)] = fmax[corner]
     ws = min(setups.values())
     values["timing__setup__ws"] = ws
     values["timing__hold__ws"] = min((v for v in holds.values() if v is not None), default=None)
     values["timing__setup__critical_path__ns"] = clock_ns - ws
-    values["timing__fmax__mhz"] = fmax_mhz(clock_ns, ws)
+    values["timing__fmax__mhz"] = min(fmax.values())
     return values
 
 
@@ -162,7 +197,7 @@ class StaStage(Stage):
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(self.constraints(ctx)))
         values: dict[str, Any] = {"clock__period": ctx.config.clock_ns}
-        setups, holds, psetups, pholds = {}, {}, {}, {}
+        setups, holds, psetups, pholds, groups = {}, {}, {}, {}, {}
         for corner, lib in self.liberties(ctx).items():
             script = d / f"sta-{corner}.tcl"
             atomic_write_text(script, sta_script(relative_to(lib, d), relative_to(ctx.path("netlist"), d), top,
@@ -177,6 +212,8 @@ class StaStage(Stage):
                 raise StageError(self.name, log, lines, str(e)) from None
             setups[corner], holds[corner] = slacks["setup"], slacks["hold"]
             psetups[corner], pholds[corner] = prop["setup"], prop["hold"]
+            groups[corner] = group_setup_slacks(log.read_text())
         if any(v is None for v in setups.values()):
             raise StageError(self.name, d / "sta-tt.log", [], "found no constrained setup path: is the clock port right?")
-        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns), **propagated_metrics(psetups, pholds)}
+        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns, groups),
+                **propagated_metrics(psetups, pholds)}

@@ -100,3 +100,41 @@ def test_propagated_clock_slacks_are_read_apart_from_the_ideal_ones():
     m = propagated_metrics({"tt": 4.1, "ff": 6.0}, {"tt": -2.0, "ff": -1.36})
     assert m["timing__hold__ws__propagated"] == -2.0 and m["timing__setup__ws__propagated"] == 4.1
     assert m["timing__hold__ws__propagated__corner:ff"] == -1.36
+
+
+GATED_LOG = """Startpoint: _598_ (rising edge-triggered flip-flop clocked by clk)
+Endpoint: _438_ (falling clock gating-check end-point clocked by clk)
+Path Group: **clock_gating_default**
+Path Type: max
+                                 4.1466   slack (MET)
+
+Startpoint: _533_ (rising edge-triggered flip-flop clocked by clk)
+Endpoint: _608_ (rising edge-triggered flip-flop clocked by clk)
+Path Group: clk
+Path Type: max
+                                 6.6300   slack (MET)
+
+Startpoint: _597_ (rising edge-triggered flip-flop clocked by clk)
+Endpoint: _439_ (falling clock gating-check end-point clocked by clk)
+Path Group: **clock_gating_default**
+Path Type: min
+            10.2585   slack (MET)
+BB_SETUP_WS 4.1466
+BB_HOLD_WS 0.03
+"""
+
+
+def test_fmax_counts_a_clock_gating_check_as_a_half_period_path():
+    from flow.sta import GATING_GROUP, group_setup_slacks, min_period_ns, timing_metrics
+
+    groups = group_setup_slacks(GATED_LOG)
+    assert groups == {GATING_GROUP: pytest.approx(4.1466), "clk": pytest.approx(6.63)}  # min-delay paths left out
+    # register paths need 10 - 6.63 = 3.37 ns, the gating check (required at the half period) 10 - 2 x 4.1466 = 1.71
+    assert min_period_ns(10.0, 4.1466, groups) == pytest.approx(3.37)
+    m = timing_metrics({"ff": 4.1466}, {"ff": 0.03}, 10.0, {"ff": groups})
+    assert m["timing__fmax__mhz"] == pytest.approx(1000 / 3.37)  # not 1000 / (10 - 4.1466) = 171 MHz
+    assert m["timing__setup__ws"] == pytest.approx(4.1466)  # the worst slack itself is unchanged
+    # a slow gating check limits: slack -0.65 needs 11.3 ns, more than a register path of 9 ns
+    assert min_period_ns(10.0, -0.65, {GATING_GROUP: -0.65, "clk": 1.0}) == pytest.approx(11.3)
+    # without per-group slacks (an older log), the worst slack as a register path, as before
+    assert timing_metrics({"tt": 2.0}, {"tt": 0.1}, 10.0)["timing__fmax__mhz"] == pytest.approx(125.0)

@@ -21,6 +21,7 @@ from flow.pnr import defedit, spef
 from flow.sta import (
     STA_CORNERS,
     TimingConstraints,
+    group_setup_slacks,
     parse_propagated,
     parse_slacks,
     propagated_metrics,
@@ -122,7 +123,7 @@ class PostRouteStaStage(Stage):
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)))
         values: dict[str, Any] = {}
-        setups, holds, psetups, pholds = {}, {}, {}, {}
+        setups, holds, psetups, pholds, groups = {}, {}, {}, {}, {}
         for corner, lib in self.liberties(ctx).items():
             text = sta_script(relative_to(lib, d), relative_to(ctx.path("routed_netlist"), d), m["top"],
                               relative_to(sdc, d), CORNERS[corner], wire_load_model=None)
@@ -141,9 +142,11 @@ class PostRouteStaStage(Stage):
                 raise StageError(self.name, log, body.splitlines()[-6:], str(e)) from None
             setups[corner], holds[corner] = s["setup"], s["hold"]
             psetups[corner], pholds[corner] = p["setup"], p["hold"]
+            groups[corner] = group_setup_slacks(body)
         if any(v is None for v in setups.values()):
             raise StageError(self.name, d / "sta-tt.log", [], "no constrained setup path after routing")
-        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns), **propagated_metrics(psetups, pholds)}
+        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns, groups),
+                **propagated_metrics(psetups, pholds)}
 
 
 class PostRoutePowerStage(Stage):
