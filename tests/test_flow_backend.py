@@ -79,6 +79,20 @@ def test_rail_obstructions_block_li1() -> None:
     assert len(obs) == 1 + 2  # core block + the two rails of one row
 
 
+def test_offtrack_obstructions_block_the_rows_between_met3_tracks() -> None:
+    # met1 grid every 0.34 um from -0.34, met3 tracks every 0.68 um from 0: the rows at -0.34, 0.34, 1.02, ... are
+    # between met3 tracks and get a stripe across the die; the met3 tracks themselves stay free
+    text = DEF.replace("TRACKS X -184.0 DO 30 STEP 92 LAYER met2 ;",
+                       "TRACKS X -184.0 DO 30 STEP 92 LAYER met2 ;\nTRACKS Y 0.0 DO 9 STEP 136 LAYER met3 ;")
+    obs = route.offtrack_obstructions(text).splitlines()
+    rows = [round((float(o.split()[2]) + float(o.split()[4])) / 2, 3) for o in obs]
+    assert rows == [round(-0.34 + 0.68 * k, 3) for k in range(10)]  # 20 met1 rows from -0.34: 10 between tracks
+    assert all(o.endswith(" met3") for o in obs)
+    assert all(float(o.split()[1]) < -0.92 and float(o.split()[3]) > 23.0 for o in obs)  # the die is -0.92..23.0
+    assert all(float(o.split()[4]) - float(o.split()[2]) < 0.34 - 2 * 0.15 for o in obs)  # clear of the next row
+    assert route.offtrack_obstructions(DEF) == ""  # no met3 tracks in the DEF: nothing blocked
+
+
 def test_route_script_and_log() -> None:
     head = "verbose 1\nread_lef x.lef\nvia stack 3\nqrouter::drc met1 0 0\nread_def t.def\nqrouter::standard_route\n"
     s = route.script(head, "u.def", "r.def", ["obs.tcl"])
