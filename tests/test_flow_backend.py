@@ -245,3 +245,26 @@ def test_routed_cell_area_counts_logic_cells_and_keeps_fill_apart():
     assert got["design__instance__count"] == 2  # u1, u2
     assert got["design__instance__area"] == pytest.approx(2 * 1.38 * 2.72)
     assert got["design__instance__area__physical"] == pytest.approx((3 * 3.68 + 1.84) * 2.72)
+
+
+def test_same_net_gap_fills_bridge_only_one_nets_pieces() -> None:
+    db = pytest.importorskip("klayout.db")
+    from flow.pnr import repair
+
+    def reg(*boxes):
+        return db.Region([db.Box(*b) for b in boxes])
+
+    wire = (850, 71215, 990, 71810)  # net a: a met2 wire ending 0.11 um below ...
+    pad = (790, 71920, 1050, 72240)  # ... net a's via pad (the serial_w3a3_n32 a[43] geometry, nm)
+    far = (5000, 71215, 5140, 72240)  # net b, far away
+    layer = reg(wire, pad, far).merged()
+    nets = {"a": reg(wire, pad), "b": reg(far)}
+    fills = repair.same_net_gap_fills(layer, nets, 140, 5)
+    assert [str(b.bbox()) for b in fills.each()] == ["(790,71810;1050,71920)"]  # the gap, pad-wide, on the grid
+    assert (layer + fills).merged().count() == 2  # a is one polygon now, b untouched
+    # the same gap between two nets is a real spacing error: never bridged
+    assert repair.same_net_gap_fills(layer, {"a": reg(wire), "b": reg(pad, far)}, 140, 5).is_empty()
+    # a third net's metal within the spacing of the bridge: not bridged either
+    near = (1100, 71700, 1240, 72000)
+    layer2 = reg(wire, pad, far, near).merged()
+    assert repair.same_net_gap_fills(layer2, {**nets, "c": reg(near)}, 140, 5).is_empty()

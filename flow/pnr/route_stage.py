@@ -112,7 +112,7 @@ class RouteStage(Stage):
         raw = work / f"raw_{tag}.gds"
         gds.def_to_gds(t, routed, raw, top)
         fixed = work / f"{top}_{tag}.gds"
-        reps = repair.repair(raw, fixed)
+        reps = repair.repair(raw, fixed, routed)
         n = run_magic(self.name, ctx, t, fixed, top, work / f"drc_{tag}")
         return failed, n, routed, fixed, reps
 
