@@ -268,3 +268,18 @@ def test_same_net_gap_fills_bridge_only_one_nets_pieces() -> None:
     near = (1100, 71700, 1240, 72000)
     layer2 = reg(wire, pad, far, near).merged()
     assert repair.same_net_gap_fills(layer2, {**nets, "c": reg(near)}, 140, 5).is_empty()
+
+
+def test_lvs_counts_disconnected_layout_pins() -> None:
+    def log(lay: str, src: str) -> str:
+        return ("Contents of circuit 1:  Circuit: 'sky130_fd_sc_hd__conb_1'\nCircuit contains 4 nets, and 2 disconnected pins.\n"
+                "Contents of circuit 2:  Circuit: 'sky130_fd_sc_hd__conb_1'\nCircuit contains 4 nets, and 2 disconnected pins.\n"
+                f"Contents of circuit 1:  Circuit: 'top'\nCircuit contains 909 nets{lay}.\n"
+                f"Contents of circuit 2:  Circuit: 'top'\nCircuit contains 909 nets{src}.\nCircuits match uniquely.\n")
+
+    assert lvs.disconnected_pins(log(", and 2 disconnected pins", "")) == (2, 0)  # the top circuits, not conb_1's
+    bad = lvs.parse_result(log(", and 2 disconnected pins", ""), "")
+    assert not bad.match and bad.errors == 2
+    assert lvs.parse_result(log("", ""), "").match
+    one = log(", and 1 disconnected pin", ", and 1 disconnected pin")  # an unused input on both sides
+    assert lvs.parse_result(one, "").match and lvs.disconnected_pins(one) == (1, 1)
