@@ -79,6 +79,20 @@ def test_rail_obstructions_block_li1() -> None:
     assert len(obs) == 1 + 2  # core block + the two rails of one row
 
 
+def test_offtrack_obstructions_block_the_rows_between_met3_tracks() -> None:
+    # met1 grid every 0.34 um from -0.34, met3 tracks every 0.68 um from 0: the rows at -0.34, 0.34, 1.02, ... are
+    # between met3 tracks and get a stripe across the die; the met3 tracks themselves stay free
+    text = DEF.replace("TRACKS X -184.0 DO 30 STEP 92 LAYER met2 ;",
+                       "TRACKS X -184.0 DO 30 STEP 92 LAYER met2 ;\nTRACKS Y 0.0 DO 9 STEP 136 LAYER met3 ;")
+    obs = route.offtrack_obstructions(text).splitlines()
+    rows = [round((float(o.split()[2]) + float(o.split()[4])) / 2, 3) for o in obs]
+    assert rows == [round(-0.34 + 0.68 * k, 3) for k in range(10)]  # 20 met1 rows from -0.34: 10 between tracks
+    assert all(o.endswith(" met3") for o in obs)
+    assert all(float(o.split()[1]) < -0.92 and float(o.split()[3]) > 23.0 for o in obs)  # the die is -0.92..23.0
+    assert all(float(o.split()[4]) - float(o.split()[2]) < 0.34 - 2 * 0.15 for o in obs)  # clear of the next row
+    assert route.offtrack_obstructions(DEF) == ""  # no met3 tracks in the DEF: nothing blocked
+
+
 def test_route_script_and_log() -> None:
     head = "verbose 1\nread_lef x.lef\nvia stack 3\nqrouter::drc met1 0 0\nread_def t.def\nqrouter::standard_route\n"
     s = route.script(head, "u.def", "r.def", ["obs.tcl"])
@@ -231,3 +245,41 @@ def test_routed_cell_area_counts_logic_cells_and_keeps_fill_apart():
     assert got["design__instance__count"] == 2  # u1, u2
     assert got["design__instance__area"] == pytest.approx(2 * 1.38 * 2.72)
     assert got["design__instance__area__physical"] == pytest.approx((3 * 3.68 + 1.84) * 2.72)
+
+
+def test_same_net_gap_fills_bridge_only_one_nets_pieces() -> None:
+    db = pytest.importorskip("klayout.db")
+    from flow.pnr import repair
+
+    def reg(*boxes):
+        return db.Region([db.Box(*b) for b in boxes])
+
+    wire = (850, 71215, 990, 71810)  # net a: a met2 wire ending 0.11 um below ...
+    pad = (790, 71920, 1050, 72240)  # ... net a's via pad (the serial_w3a3_n32 a[43] geometry, nm)
+    far = (5000, 71215, 5140, 72240)  # net b, far away
+    layer = reg(wire, pad, far).merged()
+    nets = {"a": reg(wire, pad), "b": reg(far)}
+    fills = repair.same_net_gap_fills(layer, nets, 140, 5)
+    assert [str(b.bbox()) for b in fills.each()] == ["(790,71810;1050,71920)"]  # the gap, pad-wide, on the grid
+    assert (layer + fills).merged().count() == 2  # a is one polygon now, b untouched
+    # the same gap between two nets is a real spacing error: never bridged
+    assert repair.same_net_gap_fills(layer, {"a": reg(wire), "b": reg(pad, far)}, 140, 5).is_empty()
+    # a third net's metal within the spacing of the bridge: not bridged either
+    near = (1100, 71700, 1240, 72000)
+    layer2 = reg(wire, pad, far, near).merged()
+    assert repair.same_net_gap_fills(layer2, {**nets, "c": reg(near)}, 140, 5).is_empty()
+
+
+def test_lvs_counts_disconnected_layout_pins() -> None:
+    def log(lay: str, src: str) -> str:
+        return ("Contents of circuit 1:  Circuit: 'sky130_fd_sc_hd__conb_1'\nCircuit contains 4 nets, and 2 disconnected pins.\n"
+                "Contents of circuit 2:  Circuit: 'sky130_fd_sc_hd__conb_1'\nCircuit contains 4 nets, and 2 disconnected pins.\n"
+                f"Contents of circuit 1:  Circuit: 'top'\nCircuit contains 909 nets{lay}.\n"
+                f"Contents of circuit 2:  Circuit: 'top'\nCircuit contains 909 nets{src}.\nCircuits match uniquely.\n")
+
+    assert lvs.disconnected_pins(log(", and 2 disconnected pins", "")) == (2, 0)  # the top circuits, not conb_1's
+    bad = lvs.parse_result(log(", and 2 disconnected pins", ""), "")
+    assert not bad.match and bad.errors == 2
+    assert lvs.parse_result(log("", ""), "").match
+    one = log(", and 1 disconnected pin", ", and 1 disconnected pin")  # an unused input on both sides
+    assert lvs.parse_result(one, "").match and lvs.disconnected_pins(one) == (1, 1)

@@ -157,6 +157,40 @@ def drc_obstructions(drc_boxes: Iterable[tuple[str, tuple[float, float, float, f
     return out
 
 
+OFFTRACK_LAYERS = ("met3",)
+"""Layers whose off-track rows ``offtrack_obstructions`` blocks. qrouter 1.4.71 routes met3 (LEF pitch 0.68) on the
+0.34 met1 grid and blocks only the grid points off-track in both x and y (``create_obstructions_from_variable_pitch``),
+so via2/via3 pads can land on an off-track row; a pad there sits 0.34 (one grid row) and 0.46 (one column) from
+another net's on-track pad or wire end, diagonally, which qrouter never checks (it blocks only the four orthogonal
+neighbours of a via): 0.01-0.15 um apart where met3.2 wants 0.3. On parallel W3A3 N=32 (be2 sweep) every met3.2
+marker pair had a via on an off-track row, and the stacked via2+via3 islands there were the met3.6 (min-area) markers
+the repair could not extend."""
+
+
+def offtrack_obstructions(def_text: str, layers: Iterable[str] = OFFTRACK_LAYERS, half_um: float = 0.01) -> str:
+    """qrouter ``obstruction`` lines, one thin stripe across the die on every row of the routing grid (the finest
+    horizontal ``TRACKS Y``) that is not a ``TRACKS Y`` track of ``layer``: no wire or via of that layer on those
+    rows. qrouter grows a user obstruction by half the route width only (0.15 on met3), so a stripe +-``half_um``
+    on a row blocks that row and leaves the rows 0.34 above and below free."""
+    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    x1, _y1, x2, _y2 = (int(v) for v in re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)",
+                                                    def_text).groups())
+    tracks = {lay: (float(a), int(n), float(st)) for a, n, st, lay in
+              re.findall(r"^TRACKS Y (-?[\d.]+) DO (\d+) STEP ([\d.]+) LAYER (\S+) ;", def_text, re.M)}
+    if not tracks:
+        return ""
+    g0, gn, gstep = min(tracks.values(), key=lambda t: t[2])
+    rows = [g0 + k * gstep for k in range(gn)]
+    out = []
+    for layer in layers:
+        if layer not in tracks:
+            continue
+        t0, _tn, tstep = tracks[layer]
+        out += [f"obstruction {x1 / units - 0.5:.3f} {y / units - half_um:.3f} {x2 / units + 0.5:.3f} "
+                f"{y / units + half_um:.3f} {layer}" for y in rows if round(y - t0) % round(tstep)]
+    return "\n".join(out) + ("\n" if out else "")
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

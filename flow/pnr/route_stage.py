@@ -92,9 +92,10 @@ class RouteStage(Stage):
         work.mkdir(parents=True, exist_ok=True)
         (work / "unrouted.def").write_text(legal)
         (work / "rail_obs.tcl").write_text(defedit.rail_obstructions(legal))
+        (work / "track_obs.tcl").write_text(route.offtrack_obstructions(legal))
         (work / f"fix_obs_{tag}.tcl").write_text("\n".join(obs) + "\n")
         routed = work / f"routed_{tag}.def"
-        cfg = route.script(head, "unrouted.def", routed.name, ["rail_obs.tcl", f"fix_obs_{tag}.tcl"])
+        cfg = route.script(head, "unrouted.def", routed.name, ["rail_obs.tcl", "track_obs.tcl", f"fix_obs_{tag}.tcl"])
         (work / f"route_{tag}.cfg").write_text(cfg)
         log = work / f"qrouter_{tag}.log"
         try:
@@ -111,7 +112,7 @@ class RouteStage(Stage):
         raw = work / f"raw_{tag}.gds"
         gds.def_to_gds(t, routed, raw, top)
         fixed = work / f"{top}_{tag}.gds"
-        reps = repair.repair(raw, fixed)
+        reps = repair.repair(raw, fixed, routed)
         n = run_magic(self.name, ctx, t, fixed, top, work / f"drc_{tag}")
         return failed, n, routed, fixed, reps
 
