@@ -49,6 +49,19 @@ def feedback_round(k: int, clean: bool, stall: int, last_failed: bool, retried: 
     return False, retried
 
 
+def routed_before(obs: Sequence[str], rounds: Sequence[Mapping[str, Any]], attempt: Sequence[Any]) -> int | None:
+    """The round of placement ``attempt`` already routed with exactly the obstructions ``obs`` (round 0: none), or None.
+
+    qrouter is deterministic: the same placement, script and obstructions give the same route (the saved parallel
+    W2A2 N=32 placement re-routed alone gave a byte-identical DEF), so such a feedback re-route could only repeat
+    that round. It happens when a round leaves only boxes that make no obstruction (no spacing box, no short).
+    """
+    for r in rounds:
+        if list(r["attempt"]) == list(attempt) and list(r.get("obs", [])) == list(obs):
+            return int(r["round"])
+    return None
+
+
 class RouteStage(Stage):
     """qrouter with a DRC feedback loop: route -> GDS -> repair -> magic DRC; spacing boxes become obstructions.
 
@@ -211,6 +224,12 @@ class RouteStage(Stage):
             drc_file = Path(best["drc_file"])
             obs = list(best.get("obs", [])) + netcheck.obstructions(best.get("shorts", ())) + route.drc_obstructions(
                 magic.read_drc(drc_file) if drc_file.is_file() else [], grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
+            same = routed_before(obs, rounds, best["attempt"])
+            if same is not None:  # the same input as a round already run: it would repeat that round
+                print(f"[route] {attempt.name} round {k}: the obstructions of round {same} again; not re-routed "
+                      f"(qrouter is deterministic)", flush=True)
+                stall += 1
+                continue
             failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, obs, f"r{k}")
             shorts = self.shorts(failed, rdef)
             times = self.stage_times(work / f"qrouter_r{k}.log")
