@@ -107,6 +107,23 @@ def test_route_script_and_log() -> None:
     assert route.parse_log("crashed") .failed_nets > 0  # no Final line is never success
 
 
+def test_route_script_times_each_stage_call() -> None:
+    s = route.script("verbose 1\nread_def t.def\n", "u.def", "r.def", ["obs.tcl"])
+    # the wrappers replace stage1/2/3 before the route procedure calls them, and log one bb_stage line per call
+    assert s.index("source obs.tcl") < s.index("rename $bb_cmd _bb_$bb_cmd") < s.index("read_def u.def")
+    assert "foreach bb_cmd {stage1 stage2 stage3}" in s and 'puts stdout "bb_stage @CMD@' in s
+    log = ("Nets remaining: 3\nbb_stage stage1 13389 ms -> 475 : \n"
+           "bb_stage stage2 317 ms -> 289 : mask 10 effort 10\nbb_stage stage2 72153 ms -> 0 : mask 120 effort 20\n"
+           "bb_stage stage3 13409 ms -> 0 : \nFinal: No failed routes!\n")
+    times = route.stage_times(log)
+    assert [(t.stage, t.options, t.failed) for t in times] == [
+        ("stage1", "", 475), ("stage2", "mask 10 effort 10", 289), ("stage2", "mask 120 effort 20", 0), ("stage3", "", 0)]
+    assert times[2].seconds == pytest.approx(72.153)
+    assert route.stage_summary(times) == {"stage1_s": 13.389, "stage2_s": 72.47, "stage3_s": 13.409, "stage2_calls": 2}
+    assert route.stage_summary([]) == {"stage1_s": 0.0, "stage2_s": 0.0, "stage3_s": 0.0, "stage2_calls": 0}
+    assert route.parse_log(log).failed_nets == 0  # the timing lines do not disturb the failed-net count
+
+
 def test_wirelength_and_caps() -> None:
     assert route.def_wirelength_um(DEF) == pytest.approx((737 + 600 + 200) / U)
     caps = {"met1": spef.LayerRC(0.14, 25.7784e-6, 40.567e-6), "met2": spef.LayerRC(0.14, 16.9423e-6, 37.759e-6)}

@@ -275,3 +275,14 @@ def test_feedback_rounds_with_one_pin_access_retry():
     more = PnrConfig(repair_rounds=3, repair_patience=2)
     assert [feedback_round(k, False, s, False, False, more)[0] for k, s in ((2, 1), (3, 1), (3, 2), (4, 0))] == \
         [True, True, False, False]
+
+
+def test_feedback_skips_a_re_route_with_obstructions_already_routed():
+    from flow.pnr.route_stage import routed_before
+
+    a, b = [0.28, 1, False], [0.28, 2, False]
+    rounds = [{"attempt": a, "round": 0}, {"attempt": a, "round": 1, "obs": ["obstruction 1 1 2 2 met3"]}]
+    assert routed_before([], rounds, a) == 0  # no obstruction: round 0's input again
+    assert routed_before(["obstruction 1 1 2 2 met3"], rounds, a) == 1
+    assert routed_before(["obstruction 1 1 2 3 met3"], rounds, a) is None  # grown boxes: a new input
+    assert routed_before([], rounds, b) is None  # another placement

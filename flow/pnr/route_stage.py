@@ -49,6 +49,19 @@ def feedback_round(k: int, clean: bool, stall: int, last_failed: bool, retried: 
     return False, retried
 
 
+def routed_before(obs: Sequence[str], rounds: Sequence[Mapping[str, Any]], attempt: Sequence[Any]) -> int | None:
+    """The round of placement ``attempt`` already routed with exactly the obstructions ``obs`` (round 0: none), or None.
+
+    qrouter is deterministic: the same placement, script and obstructions give the same route (the saved parallel
+    W2A2 N=32 placement re-routed alone gave a byte-identical DEF), so such a feedback re-route could only repeat
+    that round. It happens when a round leaves only boxes that make no obstruction (no spacing box, no short).
+    """
+    for r in rounds:
+        if list(r["attempt"]) == list(attempt) and list(r.get("obs", [])) == list(obs):
+            return int(r["round"])
+    return None
+
+
 class RouteStage(Stage):
     """qrouter with a DRC feedback loop: route -> GDS -> repair -> magic DRC; spacing boxes become obstructions.
 
@@ -139,10 +152,22 @@ class RouteStage(Stage):
         names = (route.parse_log(log.read_text(errors="replace")).failed_names
                  if failed not in (0, TIMED_OUT) and log.is_file() else ())
         shorts = self.shorts(failed, rdef)
-        print(f"[route] {a.name} round 0: {self.describe(failed, n, names, len(shorts))}", flush=True)
+        times = self.stage_times(log)
+        print(f"[route] {a.name} round 0: {self.describe(failed, n, names, len(shorts))}; {self.describe_times(times)}",
+              flush=True)
         return {"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
                 "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt"),
-                "failed_names": list(names), "shorts": shorts, "legal": legal, "head": head}
+                "failed_names": list(names), "shorts": shorts, "qrouter": times, "legal": legal, "head": head}
+
+    @staticmethod
+    def stage_times(log: Path) -> dict[str, float]:
+        """Wall seconds of qrouter's stages in one run (``route.stage_summary`` of its ``bb_stage`` lines)."""
+        return route.stage_summary(route.stage_times(log.read_text(errors="replace")) if log.is_file() else [])
+
+    @staticmethod
+    def describe_times(times: Mapping[str, float]) -> str:
+        return (f"qrouter stage1 {times['stage1_s']:.0f} s, stage2 {times['stage2_s']:.0f} s "
+                f"({times['stage2_calls']:.0f} calls), stage3 {times['stage3_s']:.0f} s")
 
     @staticmethod
     def shorts(failed: int, routed_def: Path) -> list[tuple[str, tuple[float, float, float, float]]]:
@@ -200,13 +225,21 @@ class RouteStage(Stage):
             drc_file = Path(best["drc_file"])
             obs = list(best.get("obs", [])) + netcheck.obstructions(best.get("shorts", ())) + route.drc_obstructions(
                 magic.read_drc(drc_file) if drc_file.is_file() else [], grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
+            same = routed_before(obs, rounds, best["attempt"])
+            if same is not None:  # the same input as a round already run: it would repeat that round
+                print(f"[route] {attempt.name} round {k}: the obstructions of round {same} again; not re-routed "
+                      f"(qrouter is deterministic)", flush=True)
+                stall += 1
+                continue
             failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, obs, f"r{k}")
             shorts = self.shorts(failed, rdef)
+            times = self.stage_times(work / f"qrouter_r{k}.log")
             r = {"attempt": best["attempt"], "round": k, "failed_nets": failed, "drc": n, "def": str(rdef),
                  "gds": str(rgds), "repairs": reps, "obs": obs, "drc_file": str(work / f"drc_r{k}.drc.txt"),
-                 "shorts": shorts}
+                 "shorts": shorts, "qrouter": times}
             rounds.append(r)
-            print(f"[route] {attempt.name} round {k}: {self.describe(failed, n, (), len(shorts))}", flush=True)
+            print(f"[route] {attempt.name} round {k}: {self.describe(failed, n, (), len(shorts))}; "
+                  f"{self.describe_times(times)}", flush=True)
             if self.rank(r) < self.rank(best):
                 best, stall = r, 0
             else:
