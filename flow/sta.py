@@ -145,6 +145,34 @@ def min_period_ns(clock_ns: float, worst_setup_ns: float, groups: Mapping[str, f
     return max(limits)
 
 
+@dataclass(frozen=True)
+class CornerTiming:
+    """What one corner's OpenSTA log says: worst setup/hold slack with ideal and with propagated clocks (None: no
+    constrained path), and the worst setup slack per path group."""
+
+    setup: float | None
+    hold: float | None
+    setup_propagated: float | None
+    hold_propagated: float | None
+    groups: dict[str, float]
+
+
+def parse_corner(log_text: str) -> CornerTiming:
+    """The ``CornerTiming`` of one ``sta_script`` log; ValueError when a marker line is missing."""
+    ideal, prop = parse_slacks(log_text), parse_propagated(log_text)
+    return CornerTiming(ideal["setup"], ideal["hold"], prop["setup"], prop["hold"], group_setup_slacks(log_text))
+
+
+def corner_metrics(corners: Mapping[str, CornerTiming], clock_ns: float) -> dict[str, Any]:
+    """Every timing metric of a set of corners (``timing_metrics`` and ``propagated_metrics``); the corners' ideal
+    setup slacks must all be constrained."""
+    setups = {c: t.setup for c, t in corners.items()}
+    return {**timing_metrics(setups, {c: t.hold for c, t in corners.items()}, clock_ns,  # type: ignore[arg-type]
+                             {c: t.groups for c, t in corners.items()}),
+            **propagated_metrics({c: t.setup_propagated for c, t in corners.items()},
+                                 {c: t.hold_propagated for c, t in corners.items()})}
+
+
 def timing_metrics(setups: Mapping[str, float], holds: Mapping[str, float | None], clock_ns: float,
                    groups: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
     """OpenLane-named timing metrics from per-corner worst slacks: per corner and worst, critical path, fmax (from
@@ -197,7 +225,7 @@ class StaStage(Stage):
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(self.constraints(ctx)))
         values: dict[str, Any] = {"clock__period": ctx.config.clock_ns}
-        setups, holds, psetups, pholds, groups = {}, {}, {}, {}, {}
+        corners: dict[str, CornerTiming] = {}
         for corner, lib in self.liberties(ctx).items():
             script = d / f"sta-{corner}.tcl"
             atomic_write_text(script, sta_script(relative_to(lib, d), relative_to(ctx.path("netlist"), d), top,
@@ -205,15 +233,11 @@ class StaStage(Stage):
             # run in the stage folder with the script's bare name: OpenSTA sources its argument unquoted
             log = run_tool(self.name, "sta", ["sta", "-no_init", "-exit", script.name], d,
                            ctx.config.timeout_s, cwd=d, log_name=f"sta-{corner}")
+            text = log.read_text()
             try:
-                slacks, prop = parse_slacks(log.read_text()), parse_propagated(log.read_text())
+                corners[corner] = parse_corner(text)
             except ValueError as e:
-                lines = log.read_text().splitlines()[-8:]
-                raise StageError(self.name, log, lines, str(e)) from None
-            setups[corner], holds[corner] = slacks["setup"], slacks["hold"]
-            psetups[corner], pholds[corner] = prop["setup"], prop["hold"]
-            groups[corner] = group_setup_slacks(log.read_text())
-        if any(v is None for v in setups.values()):
+                raise StageError(self.name, log, text.splitlines()[-8:], str(e)) from None
+        if any(t.setup is None for t in corners.values()):
             raise StageError(self.name, d / "sta-tt.log", [], "found no constrained setup path: is the clock port right?")
-        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns, groups),
-                **propagated_metrics(psetups, pholds)}
+        return {**values, **corner_metrics(corners, ctx.config.clock_ns)}

@@ -138,3 +138,14 @@ def test_fmax_counts_a_clock_gating_check_as_a_half_period_path():
     assert min_period_ns(10.0, -0.65, {GATING_GROUP: -0.65, "clk": 1.0}) == pytest.approx(11.3)
     # without per-group slacks (an older log), the worst slack as a register path, as before
     assert timing_metrics({"tt": 2.0}, {"tt": 0.1}, 10.0)["timing__fmax__mhz"] == pytest.approx(125.0)
+
+
+def test_one_corner_log_gives_every_timing_metric():
+    from flow.sta import corner_metrics, parse_corner
+
+    t = parse_corner(GATED_LOG + "BB_PROP_SETUP_WS 3.9\nBB_PROP_HOLD_WS -1.36\n")
+    assert (t.setup, t.hold, t.setup_propagated, t.hold_propagated) == (4.1466, 0.03, 3.9, -1.36)
+    m = corner_metrics({"ff": t}, 10.0)
+    assert m["timing__fmax__mhz"] == pytest.approx(1000 / 3.37) and m["timing__hold__ws__propagated"] == -1.36
+    with pytest.raises(ValueError):
+        parse_corner(GATED_LOG)  # no propagated lines

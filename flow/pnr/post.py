@@ -20,15 +20,13 @@ from flow.pdk import CORNERS
 from flow.pnr import defedit, spef
 from flow.sta import (
     STA_CORNERS,
+    CornerTiming,
     TimingConstraints,
-    group_setup_slacks,
-    parse_propagated,
-    parse_slacks,
-    propagated_metrics,
+    corner_metrics,
+    parse_corner,
     relative_to,
     sdc_text,
     sta_script,
-    timing_metrics,
 )
 from flow.stage import FlowContext, Stage, StageError, run_tool
 from model.contract import read_manifest
@@ -123,7 +121,7 @@ class PostRouteStaStage(Stage):
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)))
         values: dict[str, Any] = {}
-        setups, holds, psetups, pholds, groups = {}, {}, {}, {}, {}
+        corners: dict[str, CornerTiming] = {}
         for corner, lib in self.liberties(ctx).items():
             text = sta_script(relative_to(lib, d), relative_to(ctx.path("routed_netlist"), d), m["top"],
                               relative_to(sdc, d), CORNERS[corner], wire_load_model=None)
@@ -137,16 +135,12 @@ class PostRouteStaStage(Stage):
             if "Error" in body and "read_spef" in body:
                 raise StageError(self.name, log, body.splitlines()[-6:], "OpenSTA could not read the routed SPEF")
             try:
-                s, p = parse_slacks(body), parse_propagated(body)
+                corners[corner] = parse_corner(body)
             except ValueError as e:
                 raise StageError(self.name, log, body.splitlines()[-6:], str(e)) from None
-            setups[corner], holds[corner] = s["setup"], s["hold"]
-            psetups[corner], pholds[corner] = p["setup"], p["hold"]
-            groups[corner] = group_setup_slacks(body)
-        if any(v is None for v in setups.values()):
+        if any(t.setup is None for t in corners.values()):
             raise StageError(self.name, d / "sta-tt.log", [], "no constrained setup path after routing")
-        return {**values, **timing_metrics(setups, holds, ctx.config.clock_ns, groups),
-                **propagated_metrics(psetups, pholds)}
+        return {**values, **corner_metrics(corners, ctx.config.clock_ns)}
 
 
 class PostRoutePowerStage(Stage):
