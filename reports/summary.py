@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from reports.table import PROPAGATED_NOTE, PpaRow
+from reports.table import PROPAGATED_NOTE, PpaRow, needs_propagated_note
 
 DEFAULT_ENCODING = "pm1"
 BASELINE = "baseline"
@@ -198,7 +198,7 @@ def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any], model_points: Sequ
     lines = [f"PPA report, {meta.get('made_utc', '')}, bitbranch {meta.get('commit', '')}, {meta.get('flow', '')}, "
              f"clock {meta.get('clock_ns', '')} ns, PDK {meta.get('pdk', '')}.", "",
              *measured_table(rows), ""]
-    if any(r.hold_ws_propagated_ns is not None and r.hold_ws_propagated_ns < 0 for r in rows if r.status == "ok"):
+    if needs_propagated_note(rows):
         lines += [PROPAGATED_NOTE, ""]
     synth = synthesis_table(rows)
     if synth:

@@ -164,26 +164,27 @@ def read_dse(out_dir: Path) -> dict | None:
     return load_state(Path(out_dir) / "dse.json", "design-space report", then="the page is written without it")
 
 
-def rows_from_json(path: Path) -> tuple[list[PpaRow], dict]:
-    """The rows and provenance of a written report (``ppa.json``), exactly as they were measured."""
+def report_from_json(path: Path) -> tuple[list[PpaRow], dict, list[summary.ModelPoint]]:
+    """The rows, provenance and model estimates of a written report (``ppa.json``), exactly as they were measured
+    (no model estimates in a report written before they were kept there)."""
     try:
         data = read_state(path, keys_of({"rows": list, "meta": dict}))
     except DamagedState as e:
         raise BitbranchError(f"{e}: rewrite the report with `make ppa` (python -m reports ppa|table)") from None
     if data is None:
         raise BitbranchError(f"no {path}: a report is written by `make ppa` (python -m reports ppa)")
-    return [PpaRow(**r) for r in data["rows"]], dict(data["meta"])
-
-
-def model_points_from_json(path: Path) -> list[summary.ModelPoint]:
-    """The model estimates a written report compared the families with (none in a report written before they were
-    kept in ``ppa.json``)."""
-    data = read_state(path, keys_of({"rows": list, "meta": dict}))
     try:
-        return [summary.ModelPoint(**p) for p in (data or {}).get("model_points", [])]
+        points = [summary.ModelPoint(**p) for p in data.get("model_points", [])]
     except TypeError as e:
         raise BitbranchError(f"{path}: model_points do not match this code ({e}): rewrite the report with `make ppa`")\
             from None
+    return [PpaRow(**r) for r in data["rows"]], dict(data["meta"]), points
+
+
+def rows_from_json(path: Path) -> tuple[list[PpaRow], dict]:
+    """The rows and provenance of a written report (``ppa.json``), exactly as they were measured."""
+    rows, meta, _ = report_from_json(path)
+    return rows, meta
 
 
 def page_texts(out_dir: Path) -> dict[str, str]:
@@ -192,8 +193,7 @@ def page_texts(out_dir: Path) -> dict[str, str]:
     out_dir = Path(out_dir)
     if not (out_dir / "ppa.json").is_file():
         raise BitbranchError(f"no {out_dir / 'ppa.json'}: a report is written by `make ppa` (python -m reports ppa)")
-    rows, meta = rows_from_json(out_dir / "ppa.json")
-    points = model_points_from_json(out_dir / "ppa.json")
+    rows, meta, points = report_from_json(out_dir / "ppa.json")
     plots_made = sorted((out_dir / "plots").glob("*.png"))
     layouts = [(r.id, out_dir / "layouts" / f"{r.id}.png") for r in rows
                if r.status == "ok" and (out_dir / "layouts" / f"{r.id}.png").is_file()]

@@ -70,6 +70,11 @@ PROPAGATED_NOTE = ("hold ns (prop. clock), hold (prop.) on the page: the worst h
                    "clock-gated serial PE), whose timing therefore holds for ideal clocks only.")
 """Shown under the measured table when a design's hold slack with propagated clocks is negative."""
 
+
+def needs_propagated_note(rows: Iterable[PpaRow]) -> bool:
+    """Whether a measured row's hold slack with propagated clocks is negative (``PROPAGATED_NOTE`` is then shown)."""
+    return any(r.status == "ok" and r.hold_ws_propagated_ns is not None and r.hold_ws_propagated_ns < 0 for r in rows)
+
 UNITS: dict[str, str] = {
     "area_um2": "um^2",
     "clock_ns": "ns",
