@@ -160,6 +160,40 @@ def parallel_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray) -> Activit
     return Activity(spec.id, T, 1, parts)
 
 
+@dataclass(frozen=True)
+class StepWalk:
+    """One branch unit walked over bit-plane pairs, step by step (rows: vector-major, then step): the selected
+    planes, the branch gate's outputs, the popcount tree's activity, and the Horner accumulator after each step."""
+
+    wsel: np.ndarray  # (T*S, n) weight plane at each step
+    asel: np.ndarray  # (T*S, n) activation plane at each step
+    x: np.ndarray  # (T*S, n) branch gate outputs
+    fa_toggles: float
+    ha_toggles: float
+    full_adders: int
+    half_adders: int
+    acc: np.ndarray  # (T, S) accumulator after each step
+
+
+def step_walk(spec: DesignSpec, wp: list[np.ndarray], ap: list[np.ndarray], sched: list[tuple[int, int, bool]],
+              weight: list[int]) -> StepWalk:
+    """The ``StepWalk`` of the (i, j, double first) steps ``sched`` over the planes ``wp``/``ap``; step s adds
+    ``weight[i]`` x its popcount to the accumulator (doubled first when the step starts a diagonal)."""
+    T, n = wp[0].shape[0], spec.n
+    S = len(sched)
+    wsel = np.stack([wp[i] for i, _, _ in sched], axis=1).reshape(T * S, n)  # cycle order: vector, step
+    asel = np.stack([ap[j] for _, j, _ in sched], axis=1).reshape(T * S, n)
+    x = _gate(spec, wsel, asel)
+    pcs, fa_t, ha_t, nfa, nha = popcount_tree_activity(x, spec.popcount)
+    pcs = pcs.reshape(T, S)
+    acc = np.zeros((T, S), dtype=np.int64)
+    run = np.zeros(T, dtype=np.int64)
+    for s, (i, _, dbl) in enumerate(sched):
+        run = (run * (2 if dbl else 1) if s else 0) + weight[i] * pcs[:, s]
+        acc[:, s] = run
+    return StepWalk(wsel, asel, x, fa_t, ha_t, nfa, nha, acc)
+
+
 def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray, gated: bool = False) -> Activity:
     """The serial PE's parts; ``gated``: operands, accumulator and y on gated clocks (kind ``flop``, no enable
     multiplexer), the operands and y clocked once per dot (valid and ready high), the accumulator every step."""
@@ -169,18 +203,10 @@ def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray, gated: bool 
     sched = serial_schedule(m, k)
     S = len(sched)
     aw = ow - enc.pc_shift
-    signs = enc.signs(m)
     wp, ap = _planes(w, m), _planes(a, k)
-    wsel = np.stack([wp[i] for i, _, _ in sched], axis=1).reshape(T * S, n)  # cycle order: vector, step
-    asel = np.stack([ap[j] for _, j, _ in sched], axis=1).reshape(T * S, n)
-    x = _gate(spec, wsel, asel)
-    pcs, fa_t, ha_t, nfa, nha = popcount_tree_activity(x, spec.popcount)
-    pcs = pcs.reshape(T, S)
-    acc = np.zeros((T, S), dtype=np.int64)
-    run = np.zeros(T, dtype=np.int64)
-    for s, (i, _, dbl) in enumerate(sched):
-        run = (run * (2 if dbl else 1) if s else 0) + signs[i] * pcs[:, s]
-        acc[:, s] = run
+    walk = step_walk(spec, wp, ap, sched, list(enc.signs(m)))
+    wsel, asel, x, acc = walk.wsel, walk.asel, walk.x, walk.acc
+    fa_t, ha_t, nfa, nha = walk.fa_toggles, walk.ha_toggles, walk.full_adders, walk.half_adders
     y = (acc[:, -1] << enc.pc_shift) - constant_correction(spec)
     cw = max(1, (S - 1).bit_length())
     c = T * S - 1

@@ -35,7 +35,7 @@ from model.cycle import (
     serial_schedule,
 )
 from model.encodings import Encoding
-from model.energy_activity import Activity, Part, _bool_toggles, _gate, _planes, _toggles, popcount_tree_activity
+from model.energy_activity import Activity, Part, _bool_toggles, _planes, _toggles, step_walk
 from model.spec import DesignSpec
 
 WIDTH_PORTS: tuple[str, str] = ("wprec", "aprec")
@@ -304,16 +304,10 @@ def runtime_activity_at(run: RunBits | None) -> Callable[[DesignSpec, np.ndarray
         S = len(sched)
         c = enc.constant(m, k, n)
         wp, ap = _planes(w, big_m), _planes(a, big_k)
-        wsel = np.stack([wp[i] for i, _, _ in sched], axis=1).reshape(T * S, n)
-        asel = np.stack([ap[j] for _, j, _ in sched], axis=1).reshape(T * S, n)
-        x = _gate(spec, wsel, asel)
-        pcs, fa_t, ha_t, nfa, nha = popcount_tree_activity(x, spec.popcount)
-        pcs = pcs.reshape(T, S)
-        acc = np.zeros((T, S), dtype=np.int64)
-        running = np.zeros(T, dtype=np.int64)
-        for st, (i, _, dbl) in enumerate(sched):
-            running = (running * (2 if dbl else 1) if st else 0) + enc.plane_sign(i, m) * (pcs[:, st] << enc.pc_shift)
-            acc[:, st] = running
+        # each step adds s_i 2^pc_shift pc, the plane sign at run-time width m
+        walk = step_walk(spec, wp, ap, sched, [enc.plane_sign(i, m) << enc.pc_shift for i in range(m)])
+        wsel, asel, x, acc = walk.wsel, walk.asel, walk.x, walk.acc
+        fa_t, ha_t, nfa, nha = walk.fa_toggles, walk.ha_toggles, walk.full_adders, walk.half_adders
         y = acc[:, -1] - c
         cw = max(port_bits(big_m), port_bits(big_k)) + 1
         cyc, d = T * S - 1, T - 1
