@@ -75,7 +75,7 @@ def sta_script(liberty: Path, netlist: Path, top: str, sdc: Path, operating_cond
         f'puts "BB_SETUP_WS [sta::worst_slack -max]"\n'
         f'puts "BB_HOLD_WS [sta::worst_slack -min]"\n'
         # the same checks with the delay of the clock's own cells and nets counted (no clock tree is built: a clock
-        # gate driving its registers unbuffered shows here as skew against the ungated ones)
+        # gate shows here as its buffer tree's insertion delay against the ungated registers)
         f"set_propagated_clock [all_clocks]\n"
         f'puts "BB_PROP_SETUP_WS [sta::worst_slack -max]"\n'
         f'puts "BB_PROP_HOLD_WS [sta::worst_slack -min]"\n'

@@ -17,6 +17,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from common import quote
 from common.files import atomic_write_json, atomic_write_text
+from flow.clocktree import LEAF_BUFFER, MAX_FANOUT, ROOT_BUFFER, buffer_gated_clocks
 from flow.liberty import load_library
 from flow.netlist import parse_netlist
 from flow.pdk import is_dont_use
@@ -255,7 +256,7 @@ class SynthStage(Stage):
     name = "synth"
     tools = ("yosys",)
     metric_names = ("design__instance__count", "design__instance__area", "clock__period",
-                    "design__instance__count__sequential")
+                    "design__instance__count__sequential", "design__instance__count__clock_buffer")
     consumes = ("rtl_manifest", "rtl_sources", "liberty_tt")
     produces = {"netlist": "{top}.nl.v", "synth_cells": "cells.json"}
 
@@ -273,7 +274,8 @@ class SynthStage(Stage):
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         cfg: dict[str, Any] = {"clock_ns": ctx.config.clock_ns, "extra_dont_use": list(ctx.config.extra_dont_use),
-                               "liberty_corner": "tt", "abc_delay_target_ps": round(ctx.config.clock_ns * 1000)}
+                               "liberty_corner": "tt", "abc_delay_target_ps": round(ctx.config.clock_ns * 1000),
+                               "gated_clock_trees": {"root": ROOT_BUFFER, "leaf": LEAF_BUFFER, "max_fanout": MAX_FANOUT}}
         if ctx.spec.adder != DesignSpec.adder:  # the default leaves the stage's fingerprint as it was
             cfg["adder_map"] = adder_map_text(*adder_cell_names(ctx.spec))
         return cfg
@@ -306,7 +308,15 @@ class SynthStage(Stage):
             run_tool(self.name, "yosys", ["yosys", "-q", "-l", "yosys.log", "-s", "synth.ys"],
                      d, ctx.config.timeout_s, cwd=d, log_name="yosys.stdout")
         lib = load_library(lib_path, ctx.pdk_build_dir / "cache")
-        nl = parse_netlist(self.netlist(ctx).read_text())
+        text = self.netlist(ctx).read_text()
+        nl = parse_netlist(text)
+        try:
+            buffered, trees = buffer_gated_clocks(text, nl, lib)
+        except ValueError as e:
+            raise StageError(self.name, d / "yosys.log", [], f"gated clock trees: {e}") from None
+        if trees:  # no CTS in this flow: each clock gate drives a balanced clock-buffer tree (flow/clocktree.py)
+            atomic_write_text(self.netlist(ctx), buffered)
+            nl = parse_netlist(buffered)
         counts: dict[str, int] = {}
         for inst in nl.instances:
             counts[inst.cell] = counts.get(inst.cell, 0) + 1
@@ -316,13 +326,19 @@ class SynthStage(Stage):
         by_type = {c: {"count": n, "area_um2": n * lib.cells[c].area} for c, n in sorted(counts.items())}
         area = sum(v["area_um2"] for v in by_type.values())
         yosys_area = parse_stat_area(d / "stat.txt")
-        if yosys_area is not None and abs(yosys_area - area) > 1e-3 * max(area, 1.0):
-            raise StageError(self.name, d / "stat.txt", [], f"area mismatch: yosys {yosys_area} vs netlist {area} um^2")
+        tree_area = sum(lib.cells[ROOT_BUFFER if lvl == 0 else LEAF_BUFFER].area * k
+                        for t in trees for lvl, k in enumerate(t.levels))
+        if yosys_area is not None and abs(yosys_area + tree_area - area) > 1e-3 * max(area, 1.0):
+            raise StageError(self.name, d / "stat.txt", [],
+                             f"area mismatch: yosys {yosys_area} + clock trees {tree_area} vs netlist {area} um^2")
         atomic_write_json(d / "cells.json", {"cells": by_type, "area_um2": area, "count": sum(counts.values()),
-                                             "liberty": str(lib_path), "yosys_stat_area_um2": yosys_area})
+                                             "liberty": str(lib_path), "yosys_stat_area_um2": yosys_area,
+                                             "clock_trees": [{"net": t.net, "sinks": t.sinks, "buffers_per_level":
+                                                              list(t.levels)} for t in trees]})
         seq = sum(n for c, n in counts.items() if lib.cells[c].is_sequential)
         return {"design__instance__count": sum(counts.values()), "design__instance__area": area,
-                "design__instance__count__sequential": seq, "clock__period": ctx.config.clock_ns}
+                "design__instance__count__sequential": seq, "clock__period": ctx.config.clock_ns,
+                "design__instance__count__clock_buffer": sum(t.buffers for t in trees)}
 
 
 def parse_stat_area(path: Path) -> float | None:

@@ -65,9 +65,12 @@ class PpaRow:
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PpaRow))
 PROPAGATED_NOTE = ("hold ns (prop. clock), hold (prop.) on the page: the worst hold slack over the corners with the clock's own cells and "
-                   "nets counted. This flow builds no clock tree and times the other columns with ideal clocks; a "
-                   "negative value marks a design whose clock gates drive their registers unbuffered (the "
-                   "clock-gated serial PE), whose timing therefore holds for ideal clocks only.")
+                   "nets counted; the other columns time ideal clocks. This flow has no CTS: clk is an ideal source, "
+                   "and each clock gate of the clock-gated serial PE drives a balanced tree of clock buffers "
+                   "(flow/clocktree.py). A negative value there is the gated operand registers' hold against inputs "
+                   "that change at the clk edge itself (input delay 0), short by the gated clock's insertion delay; "
+                   "register-to-register hold is met. A top level that launches the operands from registers on the "
+                   "same, balanced clock tree closes it.")
 """Shown under the measured table when a design's hold slack with propagated clocks is negative."""
 
 
