@@ -25,11 +25,12 @@ MAX_FANOUT = 16  # sinks (clock pins or buffers) per buffer
 
 @dataclass(frozen=True)
 class ClockTree:
-    """One gated clock net's tree: its sinks' count and the buffers per level, root first."""
+    """One gated clock net's tree: its sinks' count, the buffers per level and their cell, root first."""
 
     net: str
     sinks: int
     levels: tuple[int, ...]
+    cells: tuple[str, ...]
 
     @property
     def buffers(self) -> int:
@@ -105,19 +106,19 @@ def buffer_gated_clocks(text: str, nl: Netlist, lib: Library, fanout: int = MAX_
         levels = tree_levels(len(sinks), fanout)
         base = _safe(net)
         parents = [net]  # the nets driving the current level
-        for depth, count in enumerate(levels):
+        level_cells = tuple(root if depth == 0 else leaf for depth in range(len(levels)))
+        for depth, (count, cell) in enumerate(zip(levels, level_cells)):
             outs = [f"_ct_{base}_{depth}_{k}_" for k in range(count)]
             # each parent drives an even share of this level's buffers
             for p_net, share in zip(parents, _groups(outs, len(parents))):
                 for o in share:
-                    cell = root if depth == 0 else leaf
                     cells.append(f"  {cell} {o}buf (\n    .A({p_net}),\n    .X({o})\n  );")
                     wires.append(f"  wire {o};")
             parents = outs
         for p_net, group in zip(parents, _groups(sinks, len(parents))):
             for inst, pin in group:
                 rewire[(inst, pin)] = p_net
-        trees.append(ClockTree(net, len(sinks), levels))
+        trees.append(ClockTree(net, len(sinks), levels, level_cells))
 
     def edit(m: re.Match) -> str:
         inst = bit_name(m[2])

@@ -326,8 +326,7 @@ class SynthStage(Stage):
         by_type = {c: {"count": n, "area_um2": n * lib.cells[c].area} for c, n in sorted(counts.items())}
         area = sum(v["area_um2"] for v in by_type.values())
         yosys_area = parse_stat_area(d / "stat.txt")
-        tree_area = sum(lib.cells[ROOT_BUFFER if lvl == 0 else LEAF_BUFFER].area * k
-                        for t in trees for lvl, k in enumerate(t.levels))
+        tree_area = sum(lib.cells[c].area * k for t in trees for c, k in zip(t.cells, t.levels))
         if yosys_area is not None and abs(yosys_area + tree_area - area) > 1e-3 * max(area, 1.0):
             raise StageError(self.name, d / "stat.txt", [],
                              f"area mismatch: yosys {yosys_area} + clock trees {tree_area} vs netlist {area} um^2")
