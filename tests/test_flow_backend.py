@@ -79,6 +79,48 @@ def test_rail_obstructions_block_li1() -> None:
     assert len(obs) == 1 + 2  # core block + the two rails of one row
 
 
+def test_rail_obstructions_span_the_whole_die() -> None:
+    core = defedit.rail_obstructions(DEF).splitlines()[0].split()
+    assert (float(core[1]), float(core[3])) == (-0.92, 23.0)  # DIEAREA x -184..4600 at 200 units/um
+
+
+def test_widen_die_moves_edges_tracks_and_side_pins() -> None:
+    text, moved = defedit.widen_die(DEF, 2)
+    assert moved == 2
+    assert "DIEAREA ( -368 -68 ) ( 4784 1156 ) ;" in text  # 2 sites (184 units) more on the west and on the east
+    assert "TRACKS X -368.0 DO 34 STEP 92 LAYER met2 ;" in text  # the same grid, 4 more columns
+    assert "TRACKS Y -68.0 DO 20 STEP 68 LAYER met1 ;" in text
+    assert "PLACED ( -184 600 )" in text and "PLACED ( 4600 40 )" in text  # pins keep their distance to the edge
+    assert defedit._components(text).group(0) == defedit._components(DEF).group(0)  # no cell moves
+    assert defedit.widen_die(DEF, 0) == (DEF, 0)
+    met4 = DEF.replace("LAYER met2 ;", "LAYER met2 ;\nTRACKS X -184.0 DO 15 STEP 184 LAYER met4 ;")
+    with pytest.raises(ValueError, match="met4 pitch 184"):
+        defedit.widen_die(met4, 1)  # one site would put the met4 tracks off their grid
+
+
+def test_edge_obstructions_leave_the_margin_columns_free() -> None:
+    text, _ = defedit.widen_die(DEF, 2)
+    obs = [(float(a), float(b), float(c), float(d), lay) for _, a, b, c, d, lay in
+           (line.split() for line in defedit.edge_obstructions(text).splitlines())]
+    assert len(obs) == 12 and {o[4] for o in obs} == {"li1", "met1", "met2", "met3", "met4"}
+    met2 = sorted(o for o in obs if o[4] == "met2")
+    # west pin at -0.92, east pin at 23.0: the met2/met4 fences start half a met2 pitch past them, so every met2
+    # column between the rows (0.46..19.32) and the pins is free (-0.46, 0.0 west; 19.78..22.54 east)
+    assert met2[0][:4] == (-2.3, -0.06, -0.69, 3.06) and met2[1][:4] == (22.77, -0.06, 24.38, 3.06)
+    south = [o for o in obs if o[4] == "met1" and o[1] < 0]
+    assert south == [(-0.69, -0.68, 22.77, -0.06, "met1")]  # met1 fenced below the rows, between the side fences
+
+
+def test_with_edge_obstructions_replaces_qflows_fence_in_place() -> None:
+    cfg = ("verbose 1\nvdd VPWR\nobstruction 0 0 1 1 li1\nobstruction 0 0 1 1 met2\n"
+           "read_def t.def\nqrouter::standard_route t_route.def false\n")
+    out = defedit.with_edge_obstructions(cfg, DEF)
+    assert out.startswith("verbose 1\nvdd VPWR\nobstruction ") and "obstruction 0 0 1 1" not in out
+    assert out.endswith("read_def t.def\nqrouter::standard_route t_route.def false\n")
+    assert out.count("obstruction ") == 12
+    assert defedit.with_edge_obstructions("verbose 1\nread_def t.def\n", DEF).index("obstruction") > 0
+
+
 def test_offtrack_obstructions_block_the_rows_between_met3_tracks() -> None:
     # met1 grid every 0.34 um from -0.34, met3 tracks every 0.68 um from 0: the rows at -0.34, 0.34, 1.02, ... are
     # between met3 tracks and get a stripe across the die; the met3 tracks themselves stay free

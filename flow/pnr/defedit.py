@@ -1,7 +1,8 @@
 """Legalise a qflow/graywolf DEF for qrouter 1.4.71 (pure text -> text functions, each with a count).
 
-snap components to the 0.46 um site grid, move I/O pins off the die edge and away from rails, turn
-fillers into well taps, drop the li1 part of the power-stripe via stacks, and block li1 for the router.
+snap components to the 0.46 um site grid, move I/O pins off the die edge and away from rails, widen the die
+west and east so the side pins' vias land clear of the cells, turn fillers into well taps, drop the li1 part of
+the power-stripe via stacks, and block li1 for the router.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ SITE_UM = 0.46
 ROW_UM = 2.72
 FILLERS = {f"sky130_fd_sc_hd__fill_{w}": w for w in (1, 2, 4, 8)}
 TAP = "sky130_fd_sc_hd__tapvpwrvgnd_1"
+MARGIN_SITES = 2
+"""Sites added to the die on the west and on the east (0.92 um each side, a multiple of every vertical track pitch:
+met2 0.46, met4 0.92). qflow's die ends half a pitch past the rows and its fence blocks met2 from the east pins to
+the die edge, so an east pin's M1M2 via could only land on the rows' last met2 column, over the row-end cell, where
+it came 0.095 um from another net's L1M1 pad on the next met1 track (baseline W2A2 N=32: all 52 magic boxes). With
+the margin, the pins move out with the die edge and the met2 columns between the rows and the pin stay free."""
 COMP_RE = re.compile(r"^- (\S+) (\S+) \+ (PLACED|FIXED) \( (-?\d+) (-?\d+) \) (\S+) ;$")
 
 
@@ -115,6 +122,86 @@ def fix_pins(text: str, keep_um: float = 0.48, min_tracks: int = 2) -> tuple[str
     return text[: pb.start(1)] + body + text[pb.end(1) :], moved
 
 
+def _tracks_x(text: str) -> list[re.Match]:
+    return list(re.finditer(r"^TRACKS X (-?[\d.]+) DO (\d+) STEP (\d+) LAYER (\S+) ;$", text, re.M))
+
+
+def side_pins(text: str) -> tuple[list[int], list[int]]:
+    """x (DEF units) of the met1 pins on the west and on the east half of the die (qflow puts met1 pins there)."""
+    d = die(text)
+    pb = re.search(r"PINS \d+ ;\n(.*?)END PINS", text, re.S)
+    xs = [int(m.group(1)) for m in re.finditer(r"LAYER met1 [^;]*?\+ (?:PLACED|FIXED) \( (-?\d+) -?\d+ \)",
+                                                 pb.group(1) if pb else "", re.S)]
+    return [x for x in xs if 2 * x < d.x1 + d.x2], [x for x in xs if 2 * x >= d.x1 + d.x2]
+
+
+def widen_die(text: str, sites: int = MARGIN_SITES) -> tuple[str, int]:
+    """Move the west and east die edges ``sites`` sites outward, with the vertical tracks and the met1 side pins
+    (which keep their distance to the edge); returns (text, pins moved). Rows, cells and y stay where they are."""
+    d = die(text)
+    s = sites * round(SITE_UM * d.units)
+    for m in _tracks_x(text):
+        if s % int(m.group(3)):
+            raise ValueError(f"a {sites}-site margin is not a multiple of the {m.group(4)} pitch {m.group(3)}")
+    if s == 0:
+        return text, 0
+    west, _east = side_pins(text)
+    west_max = max(west, default=d.x1)
+    text = text.replace(f"DIEAREA ( {d.x1} {d.y1} ) ( {d.x2} {d.y2} )",
+                        f"DIEAREA ( {d.x1 - s} {d.y1} ) ( {d.x2 + s} {d.y2} )", 1)
+
+    def track(m: re.Match) -> str:
+        start, step = m.group(1), int(m.group(3))
+        new = float(start) - s if "." in start else int(start) - s
+        return f"TRACKS X {new} DO {int(m.group(2)) + 2 * s // step} STEP {step} LAYER {m.group(4)} ;"
+
+    text = re.sub(r"^TRACKS X (-?[\d.]+) DO (\d+) STEP (\d+) LAYER (\S+) ;$", track, text, flags=re.M)
+    pb = re.search(r"PINS \d+ ;\n(.*?)END PINS", text, re.S)
+    moved = 0
+
+    def pin(m: re.Match) -> str:
+        nonlocal moved
+        x = int(m.group(2))
+        moved += 1
+        return f"{m.group(1)}( {x - s if x <= west_max else x + s} {m.group(3)} )"
+
+    body = re.sub(r"(LAYER met1 [^;]*?\+ (?:PLACED|FIXED) )\( (-?\d+) (-?\d+) \)", pin, pb.group(1), flags=re.S)
+    return text[: pb.start(1)] + body + text[pb.end(1) :], moved
+
+
+def edge_obstructions(text: str) -> str:
+    """qrouter ``obstruction`` lines fencing the die edge, as qflow's ``place2def.tcl`` writes them (li1 all round,
+    met2/met4 west and east, met1/met3 south and north, each from the die edge plus a pitch), except that the west
+    and east fences start half a met2 pitch past the side pins' column instead of at the rows: the pins keep no via
+    on their label and the met2 columns between the rows and the pins are free for their vias."""
+    d = die(text)
+    u = d.units
+    px = next((int(m.group(3)) for m in _tracks_x(text) if m.group(4) == "met2"), round(SITE_UM * u)) / u
+    ty = re.search(r"^TRACKS Y -?[\d.]+ DO \d+ STEP (\d+) LAYER met1 ;$", text, re.M)
+    py = int(ty.group(1)) / u if ty else 0.34
+    ys = row_ys(text)
+    west, east = side_pins(text)
+    site = round(SITE_UM * u)
+    xl, xh, yl, yh = d.um(d.x1) - px, d.um(d.x2) + px, d.um(d.y1) - py, d.um(d.y2) + py
+    cyl, cyh = d.um(ys[0]) - px / 2, d.um(ys[-1]) + ROW_UM + py / 2  # qflow's core bottom uses the x half pitch
+    bw = d.um(max(west, default=d.x1 + site)) + px / 2
+    be = d.um(min(east, default=d.x2 - site)) - px / 2
+    boxes = [(xl, cyh, xh, yh, "li1"), (xl, yl, xh, cyl, "li1"), (xl, yl, bw, yh, "li1"), (be, yl, xh, yh, "li1")]
+    boxes += [b for lay in ("met2", "met4") for b in ((xl, cyl, bw, cyh, lay), (be, cyl, xh, cyh, lay))]
+    boxes += [b for lay in ("met1", "met3") for b in ((bw, cyh, be, yh, lay), (bw, yl, be, cyl, lay))]
+    return "".join(f"obstruction {x1:.3f} {y1:.3f} {x2:.3f} {y2:.3f} {lay}\n" for x1, y1, x2, y2, lay in boxes)
+
+
+def with_edge_obstructions(cfg: str, def_text: str) -> str:
+    """qflow's qrouter script with its die-edge obstruction lines replaced by ``edge_obstructions(def_text)``."""
+    lines = cfg.splitlines(keepends=True)
+    at = next((i for i, line in enumerate(lines) if line.startswith("obstruction ")), None)
+    kept = [line for line in lines if not line.startswith("obstruction ")]
+    if at is None:
+        at = next((i for i, line in enumerate(kept) if line.startswith("read_def")), len(kept))
+    return "".join(kept[:at]) + edge_obstructions(def_text) + "".join(kept[at:])
+
+
 def insert_taps(text: str, max_um: float = 7.0) -> tuple[str, int, float]:
     """Turn fillers into tapvpwrvgnd_1 so every row point is near a tap; returns (text, taps, worst distance um)."""
     d = die(text)
@@ -213,11 +300,13 @@ def strip_stripe_li1(text: str) -> tuple[str, int]:
 
 
 def rail_obstructions(text: str, half_um: float = 0.09) -> str:
-    """qrouter 'obstruction' lines blocking li1 in the core and over every rail (qrouter shorts li1 rails)."""
+    """qrouter 'obstruction' lines blocking li1 across the die and over every rail (qrouter shorts li1 rails).
+
+    The block spans the whole die width, margins included (``widen_die``): li1 is for the cells' own pins only."""
     d = die(text)
     ys = row_ys(text)
-    x1, x2 = max(d.um(d.x1), 0.0), d.um(d.x2)
-    lines = [f"obstruction {x1:.3f} {d.um(ys[0]) - 0.2:.3f} {x2 - 0.9:.3f} {d.um(ys[-1]) + ROW_UM + 0.2:.3f} li1"]
+    x1, x2 = d.um(d.x1), d.um(d.x2)
+    lines = [f"obstruction {x1:.3f} {d.um(ys[0]) - 0.2:.3f} {x2:.3f} {d.um(ys[-1]) + ROW_UM + 0.2:.3f} li1"]
     rails = sorted({round(d.um(y), 3) for y in ys} | {round(d.um(y) + ROW_UM, 3) for y in ys})
     lines += [f"obstruction {x1:.3f} {r - half_um:.3f} {x2:.3f} {r + half_um:.3f} li1" for r in rails]
     return "\n".join(lines) + "\n"
@@ -227,6 +316,7 @@ def legalise(text: str, tap_um: float = 7.0) -> tuple[str, dict[str, float]]:
     """All DEF fixes in order; returns the new text and what was changed."""
     text, snapped = snap_sites(text)
     text, pins = fix_pins(text)
+    text, widened = widen_die(text)
     text, taps, worst = insert_taps(text, tap_um)
     text, stripped = strip_stripe_li1(text)
-    return text, {"snapped": snapped, "pins_moved": pins, "taps": taps, "worst_tap_um": worst, "stripe_vias_removed": stripped}
+    return text, {"snapped": snapped, "pins_moved": pins, "margin_pins_moved": widened, "taps": taps, "worst_tap_um": worst, "stripe_vias_removed": stripped}

@@ -54,7 +54,8 @@ def place(stage: str, ctx: FlowContext, attempt: Attempt, work: Path) -> tuple[s
         tail = place_log.read_text(errors="replace").splitlines()[-8:] if place_log.is_file() else []
         raise StageError(stage, place_log, tail, f"graywolf/qflow wrote no placement (see also {log})")
     legal, info = defedit.legalise(unrouted.read_text(), PNR.tap_um)
-    return legal, (work / "layout" / f"{top}.cfg").read_text(), {**info, "attempt": attempt.as_list()}
+    cfg = defedit.with_edge_obstructions((work / "layout" / f"{top}.cfg").read_text(), legal)
+    return legal, cfg, {**info, "attempt": attempt.as_list()}
 
 
 def buffer_fanout(stage: str, ctx: FlowContext, blif: Path, lib: Path, work: Path) -> None:
