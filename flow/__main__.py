@@ -90,8 +90,9 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
     for key in sorted(metrics):
         if key == "provenance" or not isinstance(metrics[key], (int, float)):
             continue
-        base = key.split("__corner:")[0]
-        unit = METRIC_UNITS.get(base, "")
+        base = key.split("__corner:")[0].split("__")
+        # a refinement of a metric (``..._propagated__from_inputs``) has the unit of the longest named prefix
+        unit = next((METRIC_UNITS[k] for i in range(len(base), 0, -1) if (k := "__".join(base[:i])) in METRIC_UNITS), "")
         rows.append(f"  {key:<44} {metrics[key]:.6g} {unit.split(' ')[0] if unit else ''}".rstrip())
     return rows
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -79,7 +79,12 @@ def sta_script(liberty: Path, netlist: Path, top: str, sdc: Path, operating_cond
         f"set_propagated_clock [all_clocks]\n"
         f'puts "BB_PROP_SETUP_WS [sta::worst_slack -max]"\n'
         f'puts "BB_PROP_HOLD_WS [sta::worst_slack -min]"\n'
-        f"{extra}"
+        # the propagated hold split by launch point: a path from a register sees both clock latencies, a path from
+        # an input port (input delay 0 at the ideal clk edge) sees the capturing register's latency alone
+        + "".join(f"set bb_p [find_timing_paths -path_delay min -from {frm} -group_count 1 -sort_by_slack]\n"
+                  f'if {{[llength $bb_p]}} {{ puts "BB_PROP_HOLD_{tag}_WS [get_property [lindex $bb_p 0] slack]" }}\n'
+                  for tag, frm in (("REG", "[all_registers -clock_pins]"), ("IN", "[all_inputs]")))
+        + f"{extra}"
     )
 
 
@@ -104,14 +109,29 @@ def parse_propagated(log_text: str) -> dict[str, float | None]:
     return parse_slacks(log_text, prefix="BB_PROP_")
 
 
-def propagated_metrics(setups: Mapping[str, float | None], holds: Mapping[str, float | None]) -> dict[str, Any]:
-    """Worst setup and hold slack per corner and overall with propagated clocks (``__propagated`` keys)."""
+def parse_marker(log_text: str, marker: str) -> float | None:
+    """The value of the last ``<marker> <value>`` line; None when there is none (no such path) or it is
+    unconstrained."""
+    m = re.findall(rf"^{marker}\s+(\S+)\s*$", log_text, re.M)
+    return None if not m or abs(float(m[-1])) >= _UNCONSTRAINED else float(m[-1])
+
+
+HOLD_LAUNCH = {"registers": "REG", "inputs": "IN"}
+"""Propagated hold by launch point: ``timing__hold__ws__propagated__from_<key>`` from the ``BB_PROP_HOLD_<tag>_WS``
+lines."""
+
+
+def propagated_metrics(setups: Mapping[str, float | None], holds: Mapping[str, float | None],
+                       holds_from: Mapping[str, Mapping[str, float | None]] | None = None) -> dict[str, Any]:
+    """Worst setup and hold slack per corner and overall with propagated clocks (``__propagated`` keys); with
+    ``holds_from`` ({launch: {corner: slack}}, launch a key of ``HOLD_LAUNCH``) the hold also split by launch point."""
     values: dict[str, Any] = {}
-    for corner in setups:
-        values[corner_key("timing__setup__ws__propagated", corner)] = setups[corner]
-        values[corner_key("timing__hold__ws__propagated", corner)] = holds.get(corner)
-    values["timing__setup__ws__propagated"] = min((v for v in setups.values() if v is not None), default=None)
-    values["timing__hold__ws__propagated"] = min((v for v in holds.values() if v is not None), default=None)
+    series = {"timing__setup__ws__propagated": setups, "timing__hold__ws__propagated": holds,
+              **{f"timing__hold__ws__propagated__from_{k}": v for k, v in (holds_from or {}).items()}}
+    for key, per_corner in series.items():
+        for corner in setups:
+            values[corner_key(key, corner)] = per_corner.get(corner)
+        values[key] = min((v for v in per_corner.values() if v is not None), default=None)
     return values
 
 
@@ -155,12 +175,14 @@ class CornerTiming:
     setup_propagated: float | None
     hold_propagated: float | None
     groups: dict[str, float]
+    hold_propagated_from: dict[str, float | None] = field(default_factory=dict)  # HOLD_LAUNCH key -> slack
 
 
 def parse_corner(log_text: str) -> CornerTiming:
     """The ``CornerTiming`` of one ``sta_script`` log; ValueError when a marker line is missing."""
     ideal, prop = parse_slacks(log_text), parse_propagated(log_text)
-    return CornerTiming(ideal["setup"], ideal["hold"], prop["setup"], prop["hold"], group_setup_slacks(log_text))
+    return CornerTiming(ideal["setup"], ideal["hold"], prop["setup"], prop["hold"], group_setup_slacks(log_text),
+                        {k: parse_marker(log_text, f"BB_PROP_HOLD_{tag}_WS") for k, tag in HOLD_LAUNCH.items()})
 
 
 def corner_metrics(corners: Mapping[str, CornerTiming], clock_ns: float) -> dict[str, Any]:
@@ -170,7 +192,8 @@ def corner_metrics(corners: Mapping[str, CornerTiming], clock_ns: float) -> dict
     return {**timing_metrics(setups, {c: t.hold for c, t in corners.items()}, clock_ns,  # type: ignore[arg-type]
                              {c: t.groups for c, t in corners.items()}),
             **propagated_metrics({c: t.setup_propagated for c, t in corners.items()},
-                                 {c: t.hold_propagated for c, t in corners.items()})}
+                                 {c: t.hold_propagated for c, t in corners.items()},
+                                 {k: {c: t.hold_propagated_from.get(k) for c, t in corners.items()} for k in HOLD_LAUNCH})}
 
 
 def timing_metrics(setups: Mapping[str, float], holds: Mapping[str, float | None], clock_ns: float,
@@ -200,7 +223,8 @@ class StaStage(Stage):
     tools = ("sta",)
     metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "clock__period",
                     "timing__setup__critical_path__ns",
-                    "timing__setup__ws__propagated", "timing__hold__ws__propagated")
+                    "timing__setup__ws__propagated", "timing__hold__ws__propagated",
+                    *(f"timing__hold__ws__propagated__from_{k}" for k in HOLD_LAUNCH))
     consumes = ("rtl_manifest", "netlist", *(f"liberty_{c}" for c in STA_CORNERS))
     produces = {"sta_logs": tuple(f"sta-{c}.log" for c in STA_CORNERS)}
 

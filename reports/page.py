@@ -15,7 +15,7 @@ import html
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from reports.table import PROPAGATED_NOTE, UNITS, PpaRow, needs_propagated_note
+from reports.table import UNITS, PpaRow, needs_propagated_note, propagated_note
 
 PLOT_ORDER = ("energy_per_mac_vs_bits", "area_vs_bits", "fmax_vs_bits", "adp_vs_bits",
               "pareto_energy_vs_throughput_density", "model_vs_flow")
@@ -203,7 +203,7 @@ def measured_section(rows: Sequence[PpaRow]) -> str:
     if notes:
         out += "<ol class=notes>" + "".join(notes) + "</ol>\n"
     if needs_propagated_note(rows):
-        out += f"<p class=note>{E(PROPAGATED_NOTE)}</p>\n"
+        out += f"<p class=note>{E(propagated_note(rows))}</p>\n"
     if synth_body:
         out += ("<h3>Post-synthesis numbers of the same designs</h3>\n<p class=note>Front end only (yosys netlist, "
                 "OpenSTA without wires, gate-level simulation), also for a design whose back end failed.</p>\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from reports.table import PROPAGATED_NOTE, PpaRow, needs_propagated_note
+from reports.table import PpaRow, needs_propagated_note, propagated_note
 
 DEFAULT_ENCODING = "pm1"
 BASELINE = "baseline"
@@ -199,7 +199,7 @@ def markdown(rows: Sequence[PpaRow], meta: Mapping[str, Any], model_points: Sequ
              f"clock {meta.get('clock_ns', '')} ns, PDK {meta.get('pdk', '')}.", "",
              *measured_table(rows), ""]
     if needs_propagated_note(rows):
-        lines += [PROPAGATED_NOTE, ""]
+        lines += [propagated_note(rows), ""]
     synth = synthesis_table(rows)
     if synth:
         lines += ["Post-synthesis numbers of the same designs (front end only: yosys netlist, OpenSTA without wires, "

@@ -13,7 +13,7 @@ import io
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from common.lock import LockBusy, design_lock
 from common.state import load_state
@@ -61,22 +61,39 @@ class PpaRow:
     provenance: str = ""
     encoding: str = "pm1"  # model.encodings: pm1 ({-1,+1} encoded) or twos ({0,1} bit-plane); last, so positional rows stay valid
     hold_ws_propagated_ns: float | None = None  # worst hold slack with propagated clocks (no clock tree is built)
+    hold_ws_propagated_registers_ns: float | None = None  # the same over the paths launched by registers
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PpaRow))
 PROPAGATED_NOTE = ("hold ns (prop. clock), hold (prop.) on the page: the worst hold slack over the corners with the clock's own cells and "
-                   "nets counted; the other columns time ideal clocks. This flow has no CTS: clk is an ideal source, "
-                   "and each clock gate of the clock-gated serial PE drives a balanced tree of clock buffers "
-                   "(flow/clocktree.py). A negative value there is the gated operand registers' hold against inputs "
-                   "that change at the clk edge itself (input delay 0), short by the gated clock's insertion delay; "
-                   "register-to-register hold is met. A top level that launches the operands from registers on the "
-                   "same, balanced clock tree closes it.")
-"""Shown under the measured table when a design's hold slack with propagated clocks is negative."""
+                   "nets counted; the other columns time ideal clocks. This flow has no CTS: clk is an ideal source; "
+                   "the clock gates of the clock-gated serial PE drive balanced trees of clock buffers "
+                   "(flow/clocktree.py), and a fanout-buffered placement (route winner *-buf) has qflow's buffers on clk "
+                   "too. A negative value is the hold of paths from input ports, which change at the clk edge itself "
+                   "(input delay 0), into registers behind that insertion delay; a top level that launches the inputs "
+                   "from registers on the same, balanced clock tree closes it.")
+"""Shown under the measured table when a design's hold slack with propagated clocks is negative (``propagated_note``)."""
+
+
+def _short_of_hold(rows: Iterable[PpaRow]) -> list[PpaRow]:
+    return [r for r in rows if r.status == "ok" and r.hold_ws_propagated_ns is not None and r.hold_ws_propagated_ns < 0]
 
 
 def needs_propagated_note(rows: Iterable[PpaRow]) -> bool:
-    """Whether a measured row's hold slack with propagated clocks is negative (``PROPAGATED_NOTE`` is then shown)."""
-    return any(r.status == "ok" and r.hold_ws_propagated_ns is not None and r.hold_ws_propagated_ns < 0 for r in rows)
+    """Whether a measured row's hold slack with propagated clocks is negative (``propagated_note`` is then shown)."""
+    return bool(_short_of_hold(rows))
+
+
+def propagated_note(rows: Sequence[PpaRow]) -> str:
+    """``PROPAGATED_NOTE`` and what the rows short of hold measured on their register-launched paths."""
+    short = _short_of_hold(rows)
+    regs = [r.hold_ws_propagated_registers_ns for r in short]
+    if not short or any(v is None for v in regs):
+        return PROPAGATED_NOTE
+    worst = min(regs)  # type: ignore[type-var]
+    return (f"{PROPAGATED_NOTE} On the paths launched by registers the worst hold slack of these {len(short)} "
+            f"design(s) is {worst:+.2f} ns ({'met' if worst >= 0 else 'violated'}).")
+
 
 UNITS: dict[str, str] = {
     "area_um2": "um^2",
@@ -92,7 +109,8 @@ UNITS: dict[str, str] = {
     "drc_errors": "magic DRC error boxes (sky130A.tech, drc(full))",
     "klayout_drc_errors": "KLayout DRC markers (sky130A_mr.drc: feol, beol, offgrid)",
     "hold_ws_propagated_ns": ("ns, worst hold slack over corners with propagated clocks (the clock's own cells and "
-                              "nets counted; this flow builds no clock tree, so a clock gate's delay shows as skew)"),
+                              "nets counted; this flow builds no CTS, so clock buffers show as insertion delay)"),
+    "hold_ws_propagated_registers_ns": "ns, the same over the paths launched by registers (not from input ports)",
     "synth_area_um2": "um^2, post-synthesis cell area",
     "synth_fmax_mhz": "MHz, post-synthesis (no wires)",
     "synth_energy_per_mac_pj": "pJ per MAC, post-synthesis (no wires)",
@@ -227,6 +245,7 @@ def _row(spec: DesignSpec, root: Path | str, d: Path, base: dict[str, Any], expe
         klayout_drc_errors=int(kdrc) if kdrc is not None else None,
         lvs_errors=int(lvs) if lvs is not None else None,
         hold_ws_propagated_ns=_num(metrics, "timing__hold__ws__propagated"),
+        hold_ws_propagated_registers_ns=_num(metrics, "timing__hold__ws__propagated__from_registers"),
         provenance=_provenance_summary(metrics),
         **synth,
     )

@@ -149,3 +149,23 @@ def test_one_corner_log_gives_every_timing_metric():
     assert m["timing__fmax__mhz"] == pytest.approx(1000 / 3.37) and m["timing__hold__ws__propagated"] == -1.36
     with pytest.raises(ValueError):
         parse_corner(GATED_LOG)  # no propagated lines
+
+
+def test_propagated_hold_is_split_by_launch_point():
+    """Paths from registers and from input ports get their own worst hold (a line is missing when no such path is
+    constrained: then None, not a number)."""
+    from flow.sta import corner_metrics, parse_corner, sta_script
+
+    text = sta_script(Path("lib"), Path("nl.v"), "top", Path("c.sdc"), "tt")
+    assert text.index("set_propagated_clock") < text.index("-from [all_registers -clock_pins]") < text.index(
+        '"BB_PROP_HOLD_REG_WS') < text.index("-from [all_inputs]") < text.index('"BB_PROP_HOLD_IN_WS')
+    prop = "BB_PROP_SETUP_WS 3.9\nBB_PROP_HOLD_WS -1.26\n"
+    ss = parse_corner(GATED_LOG + prop + "BB_PROP_HOLD_REG_WS 1.21476e+00\nBB_PROP_HOLD_IN_WS -1.2558e+00\n")
+    ff = parse_corner(GATED_LOG + prop + "BB_PROP_HOLD_REG_WS 2.3e-01\n")  # no input-launched path
+    assert ss.hold_propagated_from == {"registers": 1.21476, "inputs": -1.2558}
+    assert ff.hold_propagated_from == {"registers": 0.23, "inputs": None}
+    m = corner_metrics({"ss": ss, "ff": ff}, 10.0)
+    assert m["timing__hold__ws__propagated__from_registers"] == 0.23
+    assert m["timing__hold__ws__propagated__from_registers__corner:ss"] == 1.21476
+    assert m["timing__hold__ws__propagated__from_inputs"] == -1.2558
+    assert m["timing__hold__ws__propagated__from_inputs__corner:ff"] is None

@@ -304,12 +304,14 @@ def test_hold_with_propagated_clocks_is_a_column_and_a_negative_one_is_explained
     from reports.summary import markdown
     from reports.table import PROPAGATED_NOTE
 
-    _design(tmp_path, {**GOOD, "timing__hold__ws__propagated": -1.36})
+    _design(tmp_path, {**GOOD, "timing__hold__ws__propagated": -1.36,
+                       "timing__hold__ws__propagated__from_registers": 0.23})
     row = row_from_build(SPEC, tmp_path)
-    assert row.hold_ws_propagated_ns == -1.36
+    assert row.hold_ws_propagated_ns == -1.36 and row.hold_ws_propagated_registers_ns == 0.23
     md = markdown([row], {"commit": "abc"})
     assert "| hold ns (prop. clock) |" in md.splitlines()[2] and "| 250.0 | -1.36 | 0.500 |" in md
     assert PROPAGATED_NOTE in md
+    assert "launched by registers the worst hold slack of these 1 design(s) is +0.23 ns (met)" in md
     page = write_report([row], tmp_path / "out", tmp_path, {"commit": "abc"}).read_text()
     assert "hold (prop.)" in page and "-1.36" in page
     # a design without a clock gate (propagated equals ideal, positive) gets the column but not the note
