@@ -117,6 +117,11 @@ def shrink_png(src: Path, dest: Path, width: int = LAYOUT_WIDTH_PX) -> None:
         im.convert("RGB").quantize(colors=64).save(dest, optimize=True)  # layer colours need no more
 
 
+def has_layout(row: PpaRow) -> bool:
+    """Whether the row's numbers come from a route, so a layout render belongs beside them."""
+    return row.status == "ok" and row.source == "post-route"
+
+
 def collect_layouts(rows: Sequence[PpaRow], root: Path, out_dir: Path) -> list[tuple[str, Path]]:
     """Copy each current design's GDS render (build/<id>/flow/*.png) next to the report."""
     found = []
@@ -124,7 +129,7 @@ def collect_layouts(rows: Sequence[PpaRow], root: Path, out_dir: Path) -> list[t
     if dest_dir.exists():
         shutil.rmtree(dest_dir)
     for r in rows:
-        if r.status != "ok":
+        if not has_layout(r):  # a post-synthesis row's folder may hold a render of an older route
             continue
         pngs = sorted(p for p in (root / r.id / "flow").glob("*.png") if not p.name.startswith("."))  # not a temp file
         if pngs:
@@ -196,7 +201,7 @@ def page_texts(out_dir: Path) -> dict[str, str]:
     rows, meta, points = report_from_json(out_dir / "ppa.json")
     plots_made = sorted((out_dir / "plots").glob("*.png"))
     layouts = [(r.id, out_dir / "layouts" / f"{r.id}.png") for r in rows
-               if r.status == "ok" and (out_dir / "layouts" / f"{r.id}.png").is_file()]
+               if has_layout(r) and (out_dir / "layouts" / f"{r.id}.png").is_file()]
     return {"index.html": page.render(rows, plots_made, layouts, meta, out_dir, read_qnn(out_dir), read_dse(out_dir)),
             "ppa.md": summary.markdown(rows, meta, points), page.CSS_FILE.name: page.CSS_FILE.read_text()}
 

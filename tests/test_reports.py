@@ -317,3 +317,17 @@ def test_hold_with_propagated_clocks_is_a_column_and_a_negative_one_is_explained
     # a design without a clock gate (propagated equals ideal, positive) gets the column but not the note
     ok = replace(row, hold_ws_propagated_ns=0.03)
     assert PROPAGATED_NOTE not in markdown([ok], {"commit": "abc"})
+
+
+def test_a_layout_render_is_shown_only_beside_post_route_numbers(tmp_path):
+    """A design reported post-synthesis may keep the render of an older route in its folder: it is not shown."""
+    from PIL import Image
+
+    from reports.sweep import collect_layouts
+
+    d = _design(tmp_path, GOOD)
+    Image.new("RGB", (40, 20), "white").save(d / "flow" / "bb.png")
+    row = row_from_build(SPEC, tmp_path)
+    assert row.source == "post-synthesis" and collect_layouts([row], tmp_path, tmp_path / "out") == []
+    routed = replace(row, source="post-route")
+    assert [i for i, _ in collect_layouts([routed], tmp_path, tmp_path / "out")] == [SPEC.id]
