@@ -191,6 +191,20 @@ def test_drc_obstructions_merge_and_filter() -> None:
     assert route.drc_obstructions(boxes, skip_met1=True) == [o for o in obs if not o.endswith("met1")]
 
 
+def test_via_site_obstructions_take_only_the_m1m2_via_beside_a_met1_box() -> None:
+    # parallel_twos_w1a1_n32: w[31]'s M1M2 via at (124.66, 17.68) one met1 row below w[11]'s L1M1 tap on a nand2_1 A pin
+    text = ("UNITS DISTANCE MICRONS 200 ;\nNETS 2 ;\n- w[31]\n+ ROUTED met1 ( 25392 3536 ) ( 24932 * ) M1M2_PR_0 \n"
+            "  NEW met2 ( 24932 3468 ) ( 24840 * ) ( * 3536 ) M2M3_PR_0 \n  NEW met1 ( 23000 3536 ) M1M2_PR_0 ;\n"
+            "- w[11]\n+ ROUTED met1 ( 25392 3672 ) ( 25300 * ) ( * 3604 ) ( 24932 * ) L1M1_PR_0 ;\nEND NETS\n")
+    assert route.via_sites(text, "M1M2") == [(124.66, 17.68), (115.0, 17.68)]
+    assert route.via_sites(text, "M2M3") == [(124.2, 17.68)]
+    boxes = [("Metal1 spacing < 0.14um (met1.2)", (124.53, 17.765, 124.79, 17.81)),
+             ("Metal1 spacing < 0.14um (met1.2)", (124.53, 17.905, 124.79, 17.935)),
+             ("Metal2 spacing < 0.14um (met2.2)", (114.9, 17.6, 115.1, 17.7))]  # not met1: the via at 115.0 stays free
+    assert route.via_site_obstructions(text, boxes) == ["obstruction 124.650 17.670 124.670 17.690 met1"]
+    assert route.via_site_obstructions(text, []) == []
+
+
 def test_magic_drc_file_round_trip(tmp_path: Path) -> None:
     p = tmp_path / "x.drc.txt"
     p.write_text("Metal3 spacing < 0.3um (met3.2)\t1.000 2.000 3.000 4.000\n")

@@ -200,6 +200,39 @@ def drc_obstructions(drc_boxes: Iterable[tuple[str, tuple[float, float, float, f
     return out
 
 
+def via_sites(def_text: str, prefix: str) -> list[tuple[float, float]]:
+    """(x, y) um of every via of the DEF's NETS section whose name starts with ``prefix`` (qrouter writes a via after
+    the last point of its segment), in file order."""
+    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
+    out = []
+    for seg in re.finditer(r"(?:ROUTED|NEW) \S+ ((?:\( [-\d*]+ [-\d*]+(?: [-\d]+)? \) ?)+)(\S+)?",
+                           nets.group(1) if nets else ""):
+        if not (seg.group(2) or "").startswith(prefix):
+            continue
+        px = py = None
+        for xs, ys in re.findall(r"\( ([-\d*]+) ([-\d*]+)", seg.group(1)):
+            px, py = (px if xs == "*" else int(xs)), (py if ys == "*" else int(ys))
+        out.append((px / units, py / units))
+    return out
+
+
+def via_site_obstructions(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]],
+                          reach_um: float = 0.17, half_um: float = 0.01) -> list[str]:
+    """A point obstruction on met1 at every M1M2 via of the routed DEF whose met1 pad (at most 0.16 um from its
+    centre) reaches a magic met1 spacing box, for the pin-access retry, which obstructs no met1 box. qrouter 1.4.71
+    reserves the neighbours of a via on its upper layer only (``writeback_segment``), so an M1M2 via's met1 pad may
+    land one met1 row (0.34 um) from another net's L1M1 pin tap, 0.095 um apart (met1.2 at a ``nand2_1`` A pin on
+    parallel_twos_w1a1_n32 and baseline_twos_w1a1_n32). A box obstruction there also covers the pin's only tap and
+    cuts its net off; the point (grown by qrouter by half a route width) takes only the via's grid point."""
+    boxes = [b for why, b in drc_boxes if why.startswith("Metal1") and "spacing" in why]
+    out = []
+    for x, y in dict.fromkeys(via_sites(def_text, "M1M2")):
+        if any(max(x1 - x, x - x2) <= reach_um and max(y1 - y, y - y2) <= reach_um for x1, y1, x2, y2 in boxes):
+            out.append(f"obstruction {x - half_um:.3f} {y - half_um:.3f} {x + half_um:.3f} {y + half_um:.3f} met1")
+    return out
+
+
 OFFTRACK_LAYERS = ("met3",)
 """Layers whose off-track rows ``offtrack_obstructions`` blocks. qrouter 1.4.71 routes met3 (LEF pitch 0.68) on the
 0.34 met1 grid and blocks only the grid points off-track in both x and y (``create_obstructions_from_variable_pitch``),
