@@ -201,7 +201,10 @@ def test_via_site_obstructions_take_only_the_m1m2_via_beside_a_met1_box() -> Non
     boxes = [("Metal1 spacing < 0.14um (met1.2)", (124.53, 17.765, 124.79, 17.81)),
              ("Metal1 spacing < 0.14um (met1.2)", (124.53, 17.905, 124.79, 17.935)),
              ("Metal2 spacing < 0.14um (met2.2)", (114.9, 17.6, 115.1, 17.7))]  # not met1: the via at 115.0 stays free
-    assert route.via_site_obstructions(text, boxes) == ["obstruction 124.650 17.670 124.670 17.690 met1"]
+    assert route.via_site_obstructions(text, boxes) == ["obstruction 124.650 17.670 124.670 17.690 met1",
+                                                        "obstruction 124.650 17.330 124.670 17.350 met1"]  # away
+    below = [("Metal1 spacing < 0.14um (met1.2)", (124.53, 17.40, 124.79, 17.55))]  # a box under the via: row above
+    assert route.via_site_obstructions(text, below)[1] == "obstruction 124.650 18.010 124.670 18.030 met1"
     assert route.via_site_obstructions(text, []) == []
 
 

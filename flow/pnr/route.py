@@ -219,17 +219,30 @@ def via_sites(def_text: str, prefix: str) -> list[tuple[float, float]]:
 
 def via_site_obstructions(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]],
                           reach_um: float = 0.17, half_um: float = 0.01) -> list[str]:
-    """A point obstruction on met1 at every M1M2 via of the routed DEF whose met1 pad (at most 0.16 um from its
-    centre) reaches a magic met1 spacing box, for the pin-access retry, which obstructs no met1 box. qrouter 1.4.71
-    reserves the neighbours of a via on its upper layer only (``writeback_segment``), so an M1M2 via's met1 pad may
-    land one met1 row (0.34 um) from another net's L1M1 pin tap, 0.095 um apart (met1.2 at a ``nand2_1`` A pin on
-    parallel_twos_w1a1_n32 and baseline_twos_w1a1_n32). A box obstruction there also covers the pin's only tap and
-    cuts its net off; the point (grown by qrouter by half a route width) takes only the via's grid point."""
+    """Point obstructions on met1 for the pin-access retry, which obstructs no met1 box: for every M1M2 via of the
+    routed DEF whose met1 pad (at most 0.16 um from its centre) reaches a magic met1 spacing box, its grid point and
+    the one a met1 row (the DEF's met1 ``TRACKS Y`` step) further from the box.
+
+    qrouter 1.4.71 reserves the neighbours of a via on its upper layer only (``writeback_segment``), so an M1M2 via's
+    met1 pad may land one row (0.34 um) from another net's L1M1 pin tap, 0.095 um apart (met1.2 at a ``nand2_1`` A
+    pin on parallel_twos_w1a1_n32 and baseline_twos_w1a1_n32). A box obstruction there also covers the pin's only tap
+    and cuts its net off. The second point: qrouter may write a via one row off the grid point it routed it on (on
+    parallel_twos_w1a1_n32 the via at y 17.68 on an I/O pin's row, its met2 from 17.34, see "Same-net gaps at edge
+    pins"); an obstruction on the written point alone left that route unchanged, the two points moved the via."""
+    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    pitch = re.search(r"^TRACKS Y \S+ DO \d+ STEP ([\d.]+) LAYER met1 ;", def_text, re.M)
+    row = float(pitch.group(1)) / units if pitch else 0.34
     boxes = [b for why, b in drc_boxes if why.startswith("Metal1") and "spacing" in why]
-    out = []
+    out: list[str] = []
     for x, y in dict.fromkeys(via_sites(def_text, "M1M2")):
-        if any(max(x1 - x, x - x2) <= reach_um and max(y1 - y, y - y2) <= reach_um for x1, y1, x2, y2 in boxes):
-            out.append(f"obstruction {x - half_um:.3f} {y - half_um:.3f} {x + half_um:.3f} {y + half_um:.3f} met1")
+        near = [b for b in boxes if max(b[0] - x, x - b[2]) <= reach_um and max(b[1] - y, y - b[3]) <= reach_um]
+        if not near:
+            continue
+        away = -row if sum((b[1] + b[3]) / 2 - y for b in near) > 0 else row
+        for py in (y, y + away):
+            line = f"obstruction {x - half_um:.3f} {py - half_um:.3f} {x + half_um:.3f} {py + half_um:.3f} met1"
+            if line not in out:
+                out.append(line)
     return out
 
 
