@@ -191,6 +191,23 @@ def test_drc_obstructions_merge_and_filter() -> None:
     assert route.drc_obstructions(boxes, skip_met1=True) == [o for o in obs if not o.endswith("met1")]
 
 
+def test_via_site_obstructions_take_only_the_m1m2_via_beside_a_met1_box() -> None:
+    # parallel_twos_w1a1_n32: w[31]'s M1M2 via at (124.66, 17.68) one met1 row below w[11]'s L1M1 tap on a nand2_1 A pin
+    text = ("UNITS DISTANCE MICRONS 200 ;\nNETS 2 ;\n- w[31]\n+ ROUTED met1 ( 25392 3536 ) ( 24932 * ) M1M2_PR_0 \n"
+            "  NEW met2 ( 24932 3468 ) ( 24840 * ) ( * 3536 ) M2M3_PR_0 \n  NEW met1 ( 23000 3536 ) M1M2_PR_0 ;\n"
+            "- w[11]\n+ ROUTED met1 ( 25392 3672 ) ( 25300 * ) ( * 3604 ) ( 24932 * ) L1M1_PR_0 ;\nEND NETS\n")
+    assert route.via_sites(text, "M1M2") == [(124.66, 17.68), (115.0, 17.68)]
+    assert route.via_sites(text, "M2M3") == [(124.2, 17.68)]
+    boxes = [("Metal1 spacing < 0.14um (met1.2)", (124.53, 17.765, 124.79, 17.81)),
+             ("Metal1 spacing < 0.14um (met1.2)", (124.53, 17.905, 124.79, 17.935)),
+             ("Metal2 spacing < 0.14um (met2.2)", (114.9, 17.6, 115.1, 17.7))]  # not met1: the via at 115.0 stays free
+    assert route.via_site_obstructions(text, boxes) == ["obstruction 124.650 17.670 124.670 17.690 met1",
+                                                        "obstruction 124.650 17.330 124.670 17.350 met1"]  # away
+    below = [("Metal1 spacing < 0.14um (met1.2)", (124.53, 17.40, 124.79, 17.55))]  # a box under the via: row above
+    assert route.via_site_obstructions(text, below)[1] == "obstruction 124.650 18.010 124.670 18.030 met1"
+    assert route.via_site_obstructions(text, []) == []
+
+
 def test_magic_drc_file_round_trip(tmp_path: Path) -> None:
     p = tmp_path / "x.drc.txt"
     p.write_text("Metal3 spacing < 0.3um (met3.2)\t1.000 2.000 3.000 4.000\n")
@@ -319,7 +336,7 @@ def test_same_net_gap_fills_bridge_only_one_nets_pieces() -> None:
     layer = reg(wire, pad, far).merged()
     nets = {"a": reg(wire, pad), "b": reg(far)}
     fills = repair.same_net_gap_fills(layer, nets, 140, 5)
-    assert [str(b.bbox()) for b in fills.each()] == ["(790,71810;1050,71920)"]  # the gap, pad-wide, on the grid
+    assert [str(b.bbox()) for b in fills.each()] == ["(850,71810;990,71920)"]  # the gap where the two face, on the grid
     assert (layer + fills).merged().count() == 2  # a is one polygon now, b untouched
     # the same gap between two nets is a real spacing error: never bridged
     assert repair.same_net_gap_fills(layer, {"a": reg(wire), "b": reg(pad, far)}, 140, 5).is_empty()
@@ -327,6 +344,53 @@ def test_same_net_gap_fills_bridge_only_one_nets_pieces() -> None:
     near = (1100, 71700, 1240, 72000)
     layer2 = reg(wire, pad, far, near).merged()
     assert repair.same_net_gap_fills(layer2, {**nets, "c": reg(near)}, 140, 5).is_empty()
+
+
+def test_bridge_box_spans_only_where_the_edges_face() -> None:
+    db = pytest.importorskip("klayout.db")
+    from flow.pnr import repair
+
+    # parallel_twos_w1a1_n32, w[31] (nm): a via's met2 pad bottom edge 124.53-124.79 at 17.52 over its wire's top edge,
+    # which the Euclidean edge pair reports from 124.443 (0.087 past the pad) to 124.73 at 17.41
+    pad_edge, wire_edge = db.Box(124530, 17520, 124790, 17520), db.Box(124443, 17410, 124730, 17410)
+    assert repair.bridge_box(pad_edge, wire_edge, 140) == db.Box(124530, 17410, 124730, 17520)
+    # the same for a horizontal gap between two vertical edges
+    assert repair.bridge_box(db.Box(0, 0, 0, 300), db.Box(110, 100, 110, 500), 140) == db.Box(0, 100, 110, 300)
+    # facing over less than the minimum width (or diagonal corners): both edges' bounding box, as before
+    assert repair.bridge_box(db.Box(0, 0, 100, 0), db.Box(50, 110, 300, 110), 140) == db.Box(0, 0, 300, 110)
+
+
+def test_repair_drops_li1_stubs_inside_a_nudged_via_pad(tmp_path):
+    """baseline_twos_w1a1_n32 (a22oi_1 A2): qrouter's li1 tap stub lies inside the L1M1 via's li1 pad, which sticks
+    0.025 um out of the pin towards the A1 pin 0.17 away; the nudge moves the pad into the pin and the stub must go with
+    it (left behind it was a li.3 box)."""
+    import klayout.db as db
+
+    from flow.pnr import repair
+
+    ly = db.Layout()
+    ly.dbu = 0.001
+    top = ly.create_cell("t")
+    li, mcon, m1 = ly.layer(67, 20), ly.layer(67, 44), ly.layer(68, 20)
+    cell = ly.create_cell("sky130_fd_sc_hd__a22oi_1")
+    cell.shapes(li).insert(db.Box(1680, 895, 2030, 1095))  # A1
+    cell.shapes(li).insert(db.Box(2200, 845, 2525, 1175))  # A2
+    top.insert(db.CellInstArray(cell.cell_index(), db.Trans(0, 0)))
+    via = ly.create_cell("VIA_L1M1_PR_R")
+    via.shapes(li).insert(db.Box(-85, -85, 85, 85))
+    via.shapes(mcon).insert(db.Box(-85, -85, 85, 85))
+    via.shapes(m1).insert(db.Box(-115, -145, 115, 145))
+    top.insert(db.CellInstArray(via.cell_index(), db.Trans(2260, 980)))
+    top.shapes(li).insert(db.Box(2175, 895, 2285, 1065))  # the stub: li1 34 ( 21257 13396 ) ( 21235 * )
+    src, out = tmp_path / "in.gds", tmp_path / "out.gds"
+    ly.write(str(src))
+    stats = repair.repair(src, out)
+    res = db.Layout()
+    res.read(str(out))
+    t = res.top_cells()[0]
+    top_li = db.Region(t.shapes(res.layer(67, 20))).merged()
+    assert top_li.bbox().left >= 2200  # nothing left of the A2 pin: 0.17 um from A1
+    assert stats["via_nudge"] == 1 and stats["li1_stub"] == 1
 
 
 def test_lvs_counts_disconnected_layout_pins() -> None:

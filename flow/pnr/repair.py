@@ -2,7 +2,9 @@
 
 1. li1 via-pad nudge: an L1M1 via whose li1 pad sticks out of the cell pin it lands on moves into the pin.
 2. same-pin double L1M1 vias closer than mcon spacing are bridged on met1, one cut kept.
-3. li1 slivers (<= 20 nm) from offset taps are clipped.
+3. li1 slivers (<= 20 nm) from offset taps are clipped, and qrouter's li1 tap stubs that lie inside an L1M1 via's li1
+   pad are dropped: the pad covers them, and a stub left behind where step 1 moved the pad away is the li1 the pad
+   stuck out of the pin with (li.3 beside a neighbouring pin).
 4. met1..met4 notch fill and small-hole fill; 5. islands below minimum area are extended.
 0. (with the routed DEF) gaps below the spacing rule between two pieces of one net's met2..met4 are bridged.
 Every added shape lies on the 5 nm manufacturing grid.
@@ -42,6 +44,26 @@ GAP_LAYERS = ("met2", "met3", "met4")
 routed DEF names the net of every shape on them."""
 
 
+def bridge_box(a: "db.Box", b: "db.Box", min_width: int) -> "db.Box":
+    """The bridge between two facing edges (their bounding boxes ``a`` and ``b``, database units) of a gap: the gap
+    over the stretch where the edges face each other when that stretch is at least ``min_width`` long, else the
+    bounding box of both edges. A Euclidean edge pair reaches up to the spacing past the facing stretch; a bridge that
+    wide overhangs the narrower piece and leaves a step the notch fill turns into a staircase with a new notch
+    (met2.2 on parallel_twos_w1a1_n32: a 0.26 via pad 0.11 above a wire, the bridge 0.09 wider than the pad)."""
+    import klayout.db as db
+
+    box = a + b
+    if a.height() == 0 and b.height() == 0:  # horizontal edges: the gap is vertical
+        lo, hi = max(a.left, b.left), min(a.right, b.right)
+        if hi - lo >= min_width:
+            return db.Box(lo, box.bottom, hi, box.top)
+    elif a.width() == 0 and b.width() == 0:
+        lo, hi = max(a.bottom, b.bottom), min(a.top, b.top)
+        if hi - lo >= min_width:
+            return db.Box(box.left, lo, box.right, hi)
+    return box
+
+
 def same_net_gap_fills(layer: "db.Region", nets: dict[str, "db.Region"], space: int, grid: int) -> "db.Region":
     """Bridges (database units) for the gaps below ``space`` between two polygons of ``layer`` (the merged metal of
     one layer in the GDS) that both belong to one net and to no other: a polygon belongs to the nets of ``nets``
@@ -65,7 +87,7 @@ def same_net_gap_fills(layer: "db.Region", nets: dict[str, "db.Region"], space: 
         oa, ob = owners(pa), owners(pb)
         if len(oa) != 1 or oa != ob:
             continue
-        fill = db.Region(on_grid(ep.bbox(), grid))
+        fill = db.Region(on_grid(bridge_box(ep.first.bbox(), ep.second.bbox(), space), grid))
         rest = layer.interacting(fill.sized(space - 1)) - pa - pb
         if rest.is_empty():
             fills.insert(fill)
@@ -83,8 +105,8 @@ def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None) -> dict[
     dbu = ly.dbu
     U = lambda um: int(round(um / dbu))  # noqa: E731
     LI, MCON, M1 = ly.layer(67, 20), ly.layer(67, 44), ly.layer(68, 20)
-    stats = {"via_nudge": 0, "via_nudge_fail": 0, "pair_merge": 0, "li1_clip": 0, "notch": 0, "holes": 0,
-             "minarea": 0, "minarea_fail": 0, "net_gap": 0}
+    stats = {"via_nudge": 0, "via_nudge_fail": 0, "pair_merge": 0, "li1_clip": 0, "li1_stub": 0, "notch": 0,
+             "holes": 0, "minarea": 0, "minarea_fail": 0, "net_gap": 0}
     if routed_def is not None:
         from flow.pnr import netcheck
 
@@ -119,15 +141,20 @@ def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None) -> dict[
 
     li_index = indexed(cell_li)
 
+    via_insts = [inst for inst in top.each_inst() if inst.cell.name.startswith("VIA_L1M1")]
+    via_li = db.Region()
+    for inst in via_insts:
+        via_li.insert(db.Region(inst.cell.begin_shapes_rec(LI)).transformed(inst.cplx_trans))
     top_li = db.Region(top.shapes(LI)).merged()
-    slivers = db.Region([p for p in (top_li - cell_li).each() if min(p.bbox().width(), p.bbox().height()) <= U(0.02)])
-    if not slivers.is_empty():
-        stats["li1_clip"] = slivers.count()
+    stubs = top_li.inside(via_li.merged())
+    rest = top_li - stubs
+    slivers = db.Region([p for p in (rest - cell_li).each() if min(p.bbox().width(), p.bbox().height()) <= U(0.02)])
+    if not (slivers.is_empty() and stubs.is_empty()):
+        stats["li1_clip"], stats["li1_stub"] = slivers.count(), stubs.count()
         top.shapes(LI).clear()
-        top.shapes(LI).insert(top_li - slivers)
+        top.shapes(LI).insert(rest - slivers)
 
     vias = []
-    via_insts = [inst for inst in top.each_inst() if inst.cell.name.startswith("VIA_L1M1")]
     for inst in via_insts:
         ct = inst.cplx_trans
         vias.append({"li": db.Region(inst.cell.begin_shapes_rec(LI)).transformed(ct),

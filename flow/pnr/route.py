@@ -200,6 +200,52 @@ def drc_obstructions(drc_boxes: Iterable[tuple[str, tuple[float, float, float, f
     return out
 
 
+def via_sites(def_text: str, prefix: str) -> list[tuple[float, float]]:
+    """(x, y) um of every via of the DEF's NETS section whose name starts with ``prefix`` (qrouter writes a via after
+    the last point of its segment), in file order."""
+    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
+    out = []
+    for seg in re.finditer(r"(?:ROUTED|NEW) \S+ ((?:\( [-\d*]+ [-\d*]+(?: [-\d]+)? \) ?)+)(\S+)?",
+                           nets.group(1) if nets else ""):
+        if not (seg.group(2) or "").startswith(prefix):
+            continue
+        px = py = None
+        for xs, ys in re.findall(r"\( ([-\d*]+) ([-\d*]+)", seg.group(1)):
+            px, py = (px if xs == "*" else int(xs)), (py if ys == "*" else int(ys))
+        out.append((px / units, py / units))
+    return out
+
+
+def via_site_obstructions(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]],
+                          reach_um: float = 0.17, half_um: float = 0.01) -> list[str]:
+    """Point obstructions on met1 for the pin-access retry, which obstructs no met1 box: for every M1M2 via of the
+    routed DEF whose met1 pad (at most 0.16 um from its centre) reaches a magic met1 spacing box, its grid point and
+    the one a met1 row (the DEF's met1 ``TRACKS Y`` step) further from the box.
+
+    qrouter 1.4.71 reserves the neighbours of a via on its upper layer only (``writeback_segment``), so an M1M2 via's
+    met1 pad may land one row (0.34 um) from another net's L1M1 pin tap, 0.095 um apart (met1.2 at a ``nand2_1`` A
+    pin on parallel_twos_w1a1_n32 and baseline_twos_w1a1_n32). A box obstruction there also covers the pin's only tap
+    and cuts its net off. The second point: qrouter may write a via one row off the grid point it routed it on (on
+    parallel_twos_w1a1_n32 the via at y 17.68 on an I/O pin's row, its met2 from 17.34, see "Same-net gaps at edge
+    pins"); an obstruction on the written point alone left that route unchanged, the two points moved the via."""
+    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    pitch = re.search(r"^TRACKS Y \S+ DO \d+ STEP ([\d.]+) LAYER met1 ;", def_text, re.M)
+    row = float(pitch.group(1)) / units if pitch else 0.34
+    boxes = [b for why, b in drc_boxes if why.startswith("Metal1") and "spacing" in why]
+    out: list[str] = []
+    for x, y in dict.fromkeys(via_sites(def_text, "M1M2")):
+        near = [b for b in boxes if max(b[0] - x, x - b[2]) <= reach_um and max(b[1] - y, y - b[3]) <= reach_um]
+        if not near:
+            continue
+        away = -row if sum((b[1] + b[3]) / 2 - y for b in near) > 0 else row
+        for py in (y, y + away):
+            line = f"obstruction {x - half_um:.3f} {py - half_um:.3f} {x + half_um:.3f} {py + half_um:.3f} met1"
+            if line not in out:
+                out.append(line)
+    return out
+
+
 OFFTRACK_LAYERS = ("met3",)
 """Layers whose off-track rows ``offtrack_obstructions`` blocks. qrouter 1.4.71 routes met3 (LEF pitch 0.68) on the
 0.34 met1 grid and blocks only the grid points off-track in both x and y (``create_obstructions_from_variable_pitch``),

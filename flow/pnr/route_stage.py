@@ -37,7 +37,8 @@ def feedback_round(k: int, clean: bool, stall: int, last_failed: bool, retried: 
 
     Up to ``cfg.repair_rounds`` re-routes while the best round is not clean and fewer than ``cfg.repair_patience``
     in a row failed to improve it; past that, one more (``cfg.pin_access_retry``, once) when the last re-route left
-    failed nets: its obstructions cut nets off their pins, and the retry leaves met1 unobstructed. On baseline W2A2
+    failed nets: its obstructions cut nets off their pins, and the retry obstructs no met1 box, only the grid points
+    of the M1M2 vias at them (``route.via_site_obstructions``). On baseline W2A2
     the first re-route left 3 failed nets; the retry gave magic 30 / KLayout 4 / LVS 0 against 118 / 32 / 1.
     """
     if clean:
@@ -220,11 +221,15 @@ class RouteStage(Stage):
             if not go:
                 break
             # build on the best round so far: its obstructions plus its remaining spacing boxes, grown a little
-            # more after each round that did not improve; after a failed net, leave met1 (pin access) alone
+            # more after each round that did not improve; after a failed net, leave met1 (pin access) alone but for
+            # the grid points of the M1M2 vias at its met1 boxes
             skip_met1 = rounds[-1]["failed_nets"] > 0
             drc_file = Path(best["drc_file"])
+            boxes = magic.read_drc(drc_file) if drc_file.is_file() else []
             obs = list(best.get("obs", [])) + netcheck.obstructions(best.get("shorts", ())) + route.drc_obstructions(
-                magic.read_drc(drc_file) if drc_file.is_file() else [], grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
+                boxes, grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
+            if skip_met1:
+                obs += route.via_site_obstructions(Path(best["def"]).read_text(), boxes)
             same = routed_before(obs, rounds, best["attempt"])
             if same is not None:  # the same input as a round already run: it would repeat that round
                 print(f"[route] {attempt.name} round {k}: the obstructions of round {same} again; not re-routed "
