@@ -91,29 +91,27 @@ def sta_script(liberty: Path, netlist: Path, top: str, sdc: Path, operating_cond
 _UNCONSTRAINED = 1e20
 
 
+def parse_marker(log_text: str, marker: str) -> float | None:
+    """The value of the last ``<marker> <value>`` line; None when there is none (no such path) or it is
+    unconstrained."""
+    m = re.findall(rf"^{marker}\s+(\S+)\s*$", log_text, re.M)
+    return None if not m or abs(float(m[-1])) >= _UNCONSTRAINED else float(m[-1])
+
+
 def parse_slacks(log_text: str, prefix: str = "BB_") -> dict[str, float | None]:
     """Worst setup/hold slack (ns) from the ``<prefix>SETUP_WS`` / ``<prefix>HOLD_WS`` marker lines; None when no
     path is constrained."""
     out: dict[str, float | None] = {}
     for key, marker in (("setup", f"{prefix}SETUP_WS"), ("hold", f"{prefix}HOLD_WS")):
-        m = re.findall(rf"^{marker}\s+(\S+)\s*$", log_text, re.M)
-        if not m:
+        if not re.search(rf"^{marker}\s+(\S+)\s*$", log_text, re.M):
             raise ValueError(f"no {marker} line in the OpenSTA log")
-        v = float(m[-1])
-        out[key] = None if abs(v) >= _UNCONSTRAINED else v
+        out[key] = parse_marker(log_text, marker)
     return out
 
 
 def parse_propagated(log_text: str) -> dict[str, float | None]:
     """Worst setup/hold slack (ns) with propagated clocks (the BB_PROP_* lines); None when no path is constrained."""
     return parse_slacks(log_text, prefix="BB_PROP_")
-
-
-def parse_marker(log_text: str, marker: str) -> float | None:
-    """The value of the last ``<marker> <value>`` line; None when there is none (no such path) or it is
-    unconstrained."""
-    m = re.findall(rf"^{marker}\s+(\S+)\s*$", log_text, re.M)
-    return None if not m or abs(float(m[-1])) >= _UNCONSTRAINED else float(m[-1])
 
 
 HOLD_LAUNCH = {"registers": "REG", "inputs": "IN"}
