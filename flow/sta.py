@@ -119,6 +119,12 @@ HOLD_LAUNCH = {"registers": "REG", "inputs": "IN"}
 lines."""
 
 
+TIMING_METRICS = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "timing__setup__critical_path__ns",
+                  "timing__setup__ws__propagated", "timing__hold__ws__propagated",
+                  *(f"timing__hold__ws__propagated__from_{k}" for k in HOLD_LAUNCH))
+"""What ``corner_metrics`` writes (each also per corner): the metric names of both STA stages."""
+
+
 def propagated_metrics(setups: Mapping[str, float | None], holds: Mapping[str, float | None],
                        holds_from: Mapping[str, Mapping[str, float | None]] | None = None) -> dict[str, Any]:
     """Worst setup and hold slack per corner and overall with propagated clocks (``__propagated`` keys); with
@@ -219,10 +225,7 @@ class StaStage(Stage):
 
     name = "sta"
     tools = ("sta",)
-    metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "clock__period",
-                    "timing__setup__critical_path__ns",
-                    "timing__setup__ws__propagated", "timing__hold__ws__propagated",
-                    *(f"timing__hold__ws__propagated__from_{k}" for k in HOLD_LAUNCH))
+    metric_names = ("clock__period", *TIMING_METRICS)
     consumes = ("rtl_manifest", "netlist", *(f"liberty_{c}" for c in STA_CORNERS))
     produces = {"sta_logs": tuple(f"sta-{c}.log" for c in STA_CORNERS)}
 

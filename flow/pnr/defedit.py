@@ -122,8 +122,11 @@ def fix_pins(text: str, keep_um: float = 0.48, min_tracks: int = 2) -> tuple[str
     return text[: pb.start(1)] + body + text[pb.end(1) :], moved
 
 
+TRACKS_X_RE = re.compile(r"^TRACKS X (-?[\d.]+) DO (\d+) STEP (\d+) LAYER (\S+) ;$", re.M)
+
+
 def _tracks_x(text: str) -> list[re.Match]:
-    return list(re.finditer(r"^TRACKS X (-?[\d.]+) DO (\d+) STEP (\d+) LAYER (\S+) ;$", text, re.M))
+    return list(TRACKS_X_RE.finditer(text))
 
 
 def side_pins(text: str) -> tuple[list[int], list[int]]:
@@ -155,7 +158,7 @@ def widen_die(text: str, sites: int = MARGIN_SITES) -> tuple[str, int]:
         new = float(start) - s if "." in start else int(start) - s
         return f"TRACKS X {new} DO {int(m.group(2)) + 2 * s // step} STEP {step} LAYER {m.group(4)} ;"
 
-    text = re.sub(r"^TRACKS X (-?[\d.]+) DO (\d+) STEP (\d+) LAYER (\S+) ;$", track, text, flags=re.M)
+    text = TRACKS_X_RE.sub(track, text)
     pb = re.search(r"PINS \d+ ;\n(.*?)END PINS", text, re.S)
     moved = 0
 

@@ -19,8 +19,8 @@ from flow.netlist import parse_netlist
 from flow.pdk import CORNERS
 from flow.pnr import defedit, spef
 from flow.sta import (
-    HOLD_LAUNCH,
     STA_CORNERS,
+    TIMING_METRICS,
     CornerTiming,
     TimingConstraints,
     corner_metrics,
@@ -102,9 +102,7 @@ class PostRouteStaStage(Stage):
 
     name = "sta-routed"
     tools = ("sta",)
-    metric_names = ("timing__setup__ws", "timing__hold__ws", "timing__fmax__mhz", "timing__setup__critical_path__ns",
-                    "timing__setup__ws__propagated", "timing__hold__ws__propagated",
-                    *(f"timing__hold__ws__propagated__from_{k}" for k in HOLD_LAUNCH))
+    metric_names = TIMING_METRICS
     consumes = ("rtl_manifest", "routed_netlist", "routed_spef", *(f"liberty_{c}" for c in STA_CORNERS))
     produces = {"routed_sta_logs": tuple(f"sta-{c}.log" for c in STA_CORNERS)}
 
