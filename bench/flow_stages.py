@@ -111,12 +111,21 @@ def run_one(arch: str, bits: str, n: str, root: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
     if argv and argv[0] == "--table":
         root = Path(argv[1] if len(argv) > 1 else "build")
         print(table(root, argv[2:]))
         return 0
     arch, bits, n = (argv[:3] + ["parallel", "2", "32"][len(argv[:3]):])[:3]
-    return run_one(arch, bits, n, Path(argv[3] if len(argv) > 3 else "build/bench-flow"))
+    from model.spec import SpecError
+
+    try:
+        return run_one(arch, bits, n, Path(argv[3] if len(argv) > 3 else "build/bench-flow"))
+    except (SpecError, ValueError) as e:  # a bad arch, width or N: one line, as the flow's own commands say it
+        print(f"flow_stages: {e} (usage: bench/flow_stages.py [arch] [bits] [n] [root]; --help)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
