@@ -39,3 +39,15 @@ def test_table_reads_wall_times_from_stamps(tmp_path: Path) -> None:
     assert lines[2].split() == ["serial_w1a1_n8", "2.0", "?", "2.0"]
     assert lines[3].split()[:3] == ["sum", "3.5", "10.2"] and "lib 0.7 s" in lines[4]
     assert "serial" not in _bench().table(tmp_path, ["parallel_w1a1_n8"])
+
+
+def test_help_and_bad_spec_are_one_line_not_a_traceback(capsys) -> None:
+    bench = _bench()
+    assert bench.main(["--help"]) == 0
+    assert "usage:" in capsys.readouterr().out
+    assert bench.main(["--bogus"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "arch must be a lower-case name" in err[0] and "'--bogus'" in err[0]
+    assert bench.main(["parallel", "two"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'two'" in err[0]
