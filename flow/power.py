@@ -3,8 +3,11 @@
 ``compute_power`` is a pure function of (netlist connectivity, per-net rise/fall counts, liberty data,
 wire capacitances) so the back end can redo it with routed wire caps. Model (stated in provenance):
 - switching: each 0<->1 transition of a net costs C V^2 / 2, C = sink pin caps + wire cap (+ output port
-  load); nets driven by cells count in ``switching``, nets driven by top-level inputs (clock, data) are
-  reported apart (``switching_input_ports``), as OpenSTA does not charge them to the design either;
+  load); nets driven by cells count in ``switching``; so does the clock port's net (its flops' clock pins and
+  wire are the design's load, and a design whose clock is gated already pays for its cell-driven clock nets, so
+  leaving the ungated designs' clock net out would favour them; kept apart too as ``switching_clock_port``);
+  nets driven by the other top-level inputs (data, control) are reported apart (``switching_input_ports``), as
+  OpenSTA does not charge them to the design either (OpenSTA charges no port-driven net, the clock's included);
 - internal: each transition of a cell pin costs that pin's liberty internal energy (rise or fall table,
   averaged over its internal_power groups, i.e. over related pins and ``when`` states), looked up at an
   assumed input slew and, for outputs, at the pin's load capacitance;
@@ -29,6 +32,9 @@ from model.contract import read_manifest
 
 DEFAULT_SLEW_NS = 0.1
 POWER_CORNER = "tt"
+CHARGED = ("internal energy of every cell pin, switching of every cell-driven net and of the clock port's net "
+           "(power__switching__total__clock_port), leakage; data and control input ports apart "
+           "(power__switching__input_ports)")
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class PowerResult:
     window_ns: float
     nets: int
     nets_without_activity: int
+    switching_clock_port_w: float = 0.0  # the clock port's net, included in ``switching_w``
 
     @property
     def total_w(self) -> float:
@@ -120,11 +127,13 @@ def compute_power(
     wire_cap_pf: Mapping[str, float] | None = None,
     output_load_pf: float = OUTPUT_LOAD_PF,
     slew_ns: float = DEFAULT_SLEW_NS,
+    clock_port: str | None = None,
 ) -> PowerResult:
     """Average power over ``window_ns`` given each net's (rises, falls); wire caps default to the wire-load model.
 
     ``toggles`` is keyed by net bit names (any alias of a net); ``wire_cap_pf`` (pF per canonical net)
-    replaces the wire-load model, e.g. with routed parasitics.
+    replaces the wire-load model, e.g. with routed parasitics. The net of input port ``clock_port`` is charged
+    to the design's switching (see the module docstring); None charges no port-driven net.
     """
     if window_ns <= 0:
         raise ValueError(f"activity window {window_ns} ns must be positive")
@@ -137,7 +146,8 @@ def compute_power(
     cells = {i.name: lib.cells[i.cell] for i in nl.instances}
     v2 = lib.voltage ** 2
     load: dict[str, float] = {}
-    e_switch = e_switch_ports = 0.0
+    e_switch = e_switch_ports = e_clock = 0.0
+    clock_net = nl.canon(clock_port) if clock_port else None
     missing = 0
     for name, info in nets.items():
         pin_cap = sum(cells[i].pins[p].capacitance for i, p in info.sinks)
@@ -152,6 +162,9 @@ def compute_power(
         e = 0.5 * cap * v2 * (rises + falls)  # pF * V^2 = pJ
         if info.driver is not None:
             e_switch += e
+        elif info.driven_by_port and name == clock_net:
+            e_switch += e
+            e_clock += e
         elif info.driven_by_port:
             e_switch_ports += e
     e_internal = 0.0
@@ -176,6 +189,7 @@ def compute_power(
         window_ns=window_ns,
         nets=len(nets),
         nets_without_activity=missing,
+        switching_clock_port_w=e_clock * 1e-12 / t_s,
     )
 
 
@@ -211,7 +225,7 @@ class PowerStage(Stage):
     produces = {"power_json": "power.json", "opensta_power_log": "opensta-power.log"}
     metric_names = (
         "power__internal__total", "power__switching__total", "power__leakage__total", "power__total",
-        "power__switching__input_ports", "power__opensta__internal__total", "power__opensta__switching__total",
+        "power__switching__input_ports", "power__switching__total__clock_port", "power__opensta__internal__total", "power__opensta__switching__total",
         "power__opensta__leakage__total", "power__opensta__total", "power__opensta__input_activity",
         "power__energy_per_dot__pj", "power__energy_per_mac__pj", "power__opensta__energy_per_dot__pj",
         "power__self_vs_opensta__ratio",
@@ -222,6 +236,7 @@ class PowerStage(Stage):
         return {
             "corner": CORNERS[POWER_CORNER], "clock_ns": c.clock_ns, "slew_ns": DEFAULT_SLEW_NS,
             "output_load_pf": OUTPUT_LOAD_PF, "wire_cap": "liberty wire-load model 'Small' (pre-layout)",
+            "charged": CHARGED,
             "activity_source": (f"gate-level VCD (iverilog, zero delay) of {c.vectors} random vectors, seed {c.seed}, "
                                 f"in_valid duty {c.in_valid_duty}, out_ready duty {c.out_ready_duty}, window reset release to last output"
                                 + (f", run-time widths {c.run_bits}" if c.run_bits else "")),
@@ -244,7 +259,8 @@ class PowerStage(Stage):
         tg = count_toggles(ctx.path("vcd"), "dut")
         window_ns = (tg.end_time - tg.start_time) * tg.timescale_s * 1e9
         sim = json.loads(ctx.path("sim_json").read_text())
-        res = compute_power(nl, tg.counts, window_ns, lib)
+        m = read_manifest(ctx.path("rtl_manifest"))
+        res = compute_power(nl, tg.counts, window_ns, lib, clock_port=m.get("clock_port", "clk"))
         if res.nets_without_activity > 0.02 * res.nets:
             raise StageError(self.name, ctx.path("vcd"), [],
                              f"{res.nets_without_activity} of {res.nets} nets have no activity in the VCD (name mismatch?)")
@@ -252,7 +268,6 @@ class PowerStage(Stage):
         data_bits = [b for b, dirn in nl.ports.items() if dirn == "input" and b.split("[")[0] in ("w", "a")]
         act = input_activity(tg.counts, data_bits, round(cycles))
         # OpenSTA's estimate with that input activity, propagated through the netlist
-        m = read_manifest(ctx.path("rtl_manifest"))
         sdc = d / "constraints.sdc"
         atomic_write_text(sdc, sdc_text(TimingConstraints(clock_port=m.get("clock_port", "clk"), clock_ns=ctx.config.clock_ns)))
         control = sorted(b for b, dirn in nl.ports.items()
@@ -281,6 +296,7 @@ class PowerStage(Stage):
             "power__leakage__total": res.leakage_w,
             "power__total": res.total_w,
             "power__switching__input_ports": res.switching_input_ports_w,
+            "power__switching__total__clock_port": res.switching_clock_port_w,
             "power__opensta__internal__total": sta_p["internal"],
             "power__opensta__switching__total": sta_p["switching"],
             "power__opensta__leakage__total": sta_p["leakage"],

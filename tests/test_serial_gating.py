@@ -190,3 +190,21 @@ def test_flow_power_charges_a_gated_clock_per_gated_edge():
     assert r.switching_w == pytest.approx(0.06e-12 / 100e-9)
     # clk (0.01 + 0.02 pF) and en_n (0.01 pF) are input ports, reported apart
     assert r.switching_input_ports_w == pytest.approx(0.5 * (0.03 * 20 + 0.01 * 4) * 1e-12 / 100e-9)
+    assert r.switching_clock_port_w == 0.0
+
+
+def test_flow_power_charges_the_clock_port_net_when_named():
+    """With ``clock_port`` (what both power stages pass), the ungated flop's clock net is the design's load too:
+    its switching moves from the input ports into the design's switching, and is reported on its own."""
+    from flow.liberty import parse_liberty
+    from flow.netlist import parse_netlist
+    from flow.power import compute_power
+
+    lib, nl = parse_liberty(GATE_LIB), parse_netlist(GATE_NETLIST)
+    toggles = {"clk": (10, 10), "en_n": (2, 2), "d": (0, 0), "gclk": (3, 3), "q0": (0, 0), "q1": (0, 0)}
+    r = compute_power(nl, toggles, 100.0, lib, wire_cap_pf={}, output_load_pf=0.0, slew_ns=0.5, clock_port="clk")
+    clk_pj = 0.5 * 0.03 * 20  # f1.CLK 0.02 + g.A 0.01 pF, 20 transitions, 1 V
+    assert r.switching_clock_port_w == pytest.approx(clk_pj * 1e-12 / 100e-9)
+    assert r.switching_w == pytest.approx((0.06 + clk_pj) * 1e-12 / 100e-9)
+    assert r.switching_input_ports_w == pytest.approx(0.5 * 0.01 * 4 * 1e-12 / 100e-9)  # en_n only
+    assert r.internal_w == pytest.approx(19.5e-12 / 100e-9)  # unchanged

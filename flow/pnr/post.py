@@ -18,6 +18,7 @@ from flow.liberty import load_library
 from flow.netlist import parse_netlist
 from flow.pdk import CORNERS
 from flow.pnr import defedit, spef
+from flow.power import CHARGED
 from flow.sta import (
     STA_CORNERS,
     TIMING_METRICS,
@@ -149,13 +150,13 @@ class PostRoutePowerStage(Stage):
     name = "power-routed"
     tools = ()
     metric_names = ("power__internal__total", "power__switching__total", "power__leakage__total", "power__total",
-                    "power__switching__input_ports", "power__energy_per_dot__pj", "power__energy_per_mac__pj",
-                    "power__wire_cap_share")
-    consumes = ("routed_netlist", "wire_caps", "routed_vcd", "routed_sim_json", f"liberty_{POWER_CORNER}")
+                    "power__switching__input_ports", "power__switching__total__clock_port", "power__energy_per_dot__pj",
+                    "power__energy_per_mac__pj", "power__wire_cap_share")
+    consumes = ("rtl_manifest", "routed_netlist", "wire_caps", "routed_vcd", "routed_sim_json", f"liberty_{POWER_CORNER}")
     produces = {"routed_power_json": "power.json"}
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
-        return {"corner": CORNERS[POWER_CORNER], "model": "flow.power.compute_power",
+        return {"corner": CORNERS[POWER_CORNER], "model": "flow.power.compute_power", "charged": CHARGED,
                 "wire_cap": "routed: per-net lumped C from the routed DEF (flow/pnr/spef.py)",
                 "activity": f"VCD of the routed-netlist gate-level sim ({ctx.config.vectors} vectors, seed {ctx.config.seed})"}
 
@@ -170,8 +171,9 @@ class PostRoutePowerStage(Stage):
         caps = {nl.canon(k): v for k, v in caps_def.items()}
         tg = count_toggles(ctx.path("routed_vcd"), "dut")
         window_ns = (tg.end_time - tg.start_time) * tg.timescale_s * 1e9
-        res = compute_power(nl, tg.counts, window_ns, lib, wire_cap_pf=caps)
-        no_wire = compute_power(nl, tg.counts, window_ns, lib, wire_cap_pf={})
+        clock_port = read_manifest(ctx.path("rtl_manifest")).get("clock_port", "clk")
+        res = compute_power(nl, tg.counts, window_ns, lib, wire_cap_pf=caps, clock_port=clock_port)
+        no_wire = compute_power(nl, tg.counts, window_ns, lib, wire_cap_pf={}, clock_port=clock_port)
         if res.nets_without_activity > 0.02 * res.nets:
             raise StageError(self.name, ctx.path("routed_vcd"), [],
                              f"{res.nets_without_activity} of {res.nets} routed nets have no activity in the VCD")
@@ -180,6 +182,7 @@ class PostRoutePowerStage(Stage):
         values = {"power__internal__total": res.internal_w, "power__switching__total": res.switching_w,
                   "power__leakage__total": res.leakage_w, "power__total": res.total_w,
                   "power__switching__input_ports": res.switching_input_ports_w,
+                  "power__switching__total__clock_port": res.switching_clock_port_w,
                   "power__energy_per_dot__pj": e_dot, "power__energy_per_mac__pj": e_dot / ctx.spec.macs,
                   "power__wire_cap_share": 1 - no_wire.total_w / res.total_w if res.total_w else None}
         atomic_write_json(ctx.path("routed_power_json"), {**values, "window_ns": window_ns, "outputs": outputs,
