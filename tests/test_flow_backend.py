@@ -269,7 +269,8 @@ def test_tech_files(tmp_path: Path) -> None:
         rect = "LAYER met1 ;\n        RECT " + " ".join(f"{v:.6f}" for v in land.met1)
         assert rect in pin and macro.count(rect) == 1
         assert tech.GDS_PATCHES[land.cell].count((tech.MCON_GDS, land.mcon)) == 1
-    assert {land.cell for land in tech.LANDINGS} >= {"sky130_fd_sc_hd__dfxtp_1", "sky130_fd_sc_hd__fa_1"}
+    assert {land.cell for land in tech.LANDINGS} >= {"sky130_fd_sc_hd__dfxtp_1", "sky130_fd_sc_hd__fa_1",
+                                                     "sky130_fd_sc_hd__and4b_1"}
     cdl = tech.lvs_spice_text(pdk)
     assert "sky130_fd_pr__nfet_01v8 w=" in cdl and "short" not in cdl.split(".SUBCKT sky130_fd_sc_hd__conb_1")[1][:200]
     assert "sky130_fd_sc_hd__fa_1" not in tech.dont_use_cells()
@@ -280,6 +281,31 @@ def test_tech_files(tmp_path: Path) -> None:
     before = {p: p.read_bytes() for p in t1.dir.rglob("*") if p.is_file()}
     tech.prepare(pdk, tmp_path, tmp_path / "x.lib")
     assert before == {p: p.read_bytes() for p in t1.dir.rglob("*") if p.is_file()}  # deterministic
+
+
+def test_landing_geometry() -> None:
+    """Every landing as its docstring states it: the mcon on the pin's own li1 (the PDK LEF), the met1 over one
+    router grid point, enclosing the mcon by >= 0.03 all round and >= 0.06 on both sides in x or in y, and
+    >= 0.14 from the rails' met1 (VGND below y 0.24, VPWR above 2.48 in every hd cell)."""
+    from flow.pdk import PdkError, find_pdk
+
+    try:
+        lef = find_pdk().lef.read_text()
+    except PdkError as e:
+        pytest.skip(f"no Sky130 PDK: {e}")
+    eps = 1e-9
+    for land in tech.LANDINGS:
+        macro = lef[lef.index(f"MACRO {land.cell}\n"):]
+        pin = macro[macro.index(f"  PIN {land.pin}\n"): macro.index(f"  END {land.pin}\n")]
+        li1 = [tuple(map(float, r.split()[1:5])) for r in pin.split("LAYER li1 ;")[1].split("END")[0].splitlines()
+               if r.strip().startswith("RECT")]
+        (x1, y1, x2, y2), (m1, n1, m2, n2) = land.mcon, land.met1
+        assert any(a - eps <= x1 and x2 <= c + eps and b - eps <= y1 and y2 <= d + eps for a, b, c, d in li1), land
+        enc = (x1 - m1, m2 - x2, y1 - n1, n2 - y2)
+        assert min(enc) >= 0.03 - eps, land
+        assert min(enc[:2]) >= 0.06 - eps or min(enc[2:]) >= 0.06 - eps, land
+        assert any(m1 <= 0.23 + 0.46 * k <= m2 and n1 <= 0.17 + 0.34 * j <= n2 for k in range(40) for j in range(8)), land
+        assert n1 >= 0.24 + 0.14 - eps and n2 <= 2.48 - 0.14 + eps, land
 
 
 def test_design_area() -> None:

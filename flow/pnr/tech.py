@@ -25,8 +25,8 @@ class Landing:
     """A router-only met1 landing on a pin qrouter cannot reach through li1: the LEF gets ``met1`` as an extra port
     of ``pin``, the GDS the real ``mcon`` (on the pin's li1) and ``met1`` behind it. Rectangles are in um in the
     cell's frame; each ``met1`` covers one met1 x li1-track grid point (x 0.23 + 0.46 k, y 0.17 + 0.34 m) with room
-    for qrouter's tap test, is >= 0.14 um from the cell's own met1 and encloses its mcon by >= 0.06 (x) and >= 0.03
-    (y)."""
+    for qrouter's tap test, is >= 0.14 um from the cell's own met1 and encloses its mcon by >= 0.03 all round and
+    >= 0.06 on both sides in x or in y (m1.4, m1.5)."""
 
     cell: str
     pin: str
@@ -50,6 +50,10 @@ LANDINGS: tuple[Landing, ...] = (
     # KLayout, parallel_w1a1_n8_adder-fa); the router may put no met1 between the B strap and the landing
     Landing("sky130_fd_sc_hd__fa_1", "CIN", (5.195, 1.785, 5.365, 1.955), (4.970, 1.740, 5.425, 2.075),
             keepout=(5.425, 1.600, 5.700, 1.740)),
+    # and4b_1/C: li1 2.025-2.295 x 0.42-1.695, fails in N and FN rows without it (bench/pin_access.py); grid point
+    # (2.07, 1.19); the mcon at the pin's left edge and the met1 enclosing it by 0.03 in x, 0.06 in y, so the met1 ends
+    # 0.16 from the via pad qrouter drops for D on column 2.53 (a landing to x 2.305 made D unreachable instead)
+    Landing("sky130_fd_sc_hd__and4b_1", "C", (2.025, 1.105, 2.195, 1.275), (1.995, 1.045, 2.225, 1.335)),
 )
 """The landings the router LEF and the GDS get (measured: docs in README "Pin access")."""
 
