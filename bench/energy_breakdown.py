@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flow.liberty import load_library  # noqa: E402
 from flow.netlist import parse_netlist  # noqa: E402
 from flow.pdk import CORNERS  # noqa: E402
-from flow.power import DEFAULT_SLEW_NS, POWER_CORNER, arc_energy, connectivity  # noqa: E402
+from flow.power import DEFAULT_SLEW_NS, POWER_CORNER, connectivity, internal_energies  # noqa: E402
 from flow.sta import OUTPUT_LOAD_PF  # noqa: E402
 
 
@@ -72,18 +72,11 @@ def breakdown(design_dir: Path, lib_path: Path, cache: Path) -> tuple[dict[str, 
         drives_clock = name == clock or any(cell_class(cells[i]) == "flop" and p == "CLK" for i, p in info.sinks)
         kind = "clock nets" if drives_clock else f"{cell_class(cells[info.driver[0]])} outputs"
         out[f"switching: {kind}"] += e
-    for inst in nl.instances:
-        cell = lib.cells[inst.cell]
+    lib_cells = {i.name: lib.cells[i.cell] for i in nl.instances}
+    for inst, pin, e in internal_energies(nl, lib_cells, toggles, load, DEFAULT_SLEW_NS):
         cls = cell_class(inst.cell)
-        for pin, net in inst.pins.items():
-            p = cell.pins.get(pin)
-            if p is None or not p.power or net not in toggles:
-                continue
-            rises, falls = toggles[net]
-            pl = load.get(net, 0.0) if p.direction == "output" else 0.0
-            e = rises * arc_energy(p.power, True, DEFAULT_SLEW_NS, pl) + falls * arc_energy(p.power, False, DEFAULT_SLEW_NS, pl)
-            key = "flop clock pins" if cls == "flop" and pin == "CLK" else ("flop data/output pins" if cls == "flop" else cls)
-            out[f"internal: {key}"] += e
+        key = "flop clock pins" if cls == "flop" and pin == "CLK" else ("flop data/output pins" if cls == "flop" else cls)
+        out[f"internal: {key}"] += e
     return {k: v / outputs for k, v in out.items()}, outputs
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from common import quote
 from common.files import atomic_write_json, atomic_write_text
@@ -119,6 +119,23 @@ def arc_energy(arcs: Sequence[PowerArc], rise: bool, slew_ns: float, load_pf: fl
     return sum(vals) / len(vals) if vals else 0.0
 
 
+def internal_energies(nl: Netlist, cells: Mapping[str, Any], toggles: Mapping[str, tuple[int, int]],
+                      load: Mapping[str, float], slew_ns: float) -> Iterator[tuple[Any, str, float]]:
+    """(instance, pin, pJ) for every cell pin with internal-power tables and a toggling net: each rise and fall of the
+    pin's net costs that table's energy (outputs looked up at the net's load). ``cells``: liberty cell per instance
+    name; ``toggles``: (rises, falls) per canonical net; ``load``: pF per canonical net."""
+    for inst in nl.instances:
+        cell = cells[inst.name]
+        for pin, net in inst.pins.items():
+            p = cell.pins.get(pin)
+            if p is None or not p.power or net not in toggles:
+                continue
+            rises, falls = toggles[net]
+            pin_load = load.get(net, 0.0) if p.direction == "output" else 0.0
+            yield inst, pin, (rises * arc_energy(p.power, True, slew_ns, pin_load)
+                              + falls * arc_energy(p.power, False, slew_ns, pin_load))
+
+
 def compute_power(
     nl: Netlist,
     toggles: Mapping[str, tuple[int, int]],
@@ -167,17 +184,7 @@ def compute_power(
             e_clock += e
         elif info.driven_by_port:
             e_switch_ports += e
-    e_internal = 0.0
-    for inst in nl.instances:
-        cell = cells[inst.name]
-        for pin, net in inst.pins.items():
-            p = cell.pins.get(pin)
-            if p is None or not p.power or net not in tg:
-                continue
-            rises, falls = tg[net]
-            pin_load = load.get(net, 0.0) if p.direction == "output" else 0.0
-            e_internal += rises * arc_energy(p.power, True, slew_ns, pin_load)
-            e_internal += falls * arc_energy(p.power, False, slew_ns, pin_load)
+    e_internal = sum(e for _, _, e in internal_energies(nl, cells, tg, load, slew_ns))
     unit = _leakage_unit_w(lib.units.get("leakage_power_unit", "1nW"))
     leak_w = sum(c.leakage for c in cells.values()) * unit
     t_s = window_ns * 1e-9
