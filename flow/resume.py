@@ -1,21 +1,27 @@
-"""Records of finished tool runs, so a stage that was killed or failed part-way resumes instead of starting over.
+"""Records of finished tool runs, so a stage that was killed, failed part-way or whose code changed reuses them.
 
 A long stage (the route: several qrouter runs of 20-40 min each) that is interrupted would otherwise redo
-every tool run. While a stage runs, ``execute`` sets its fingerprint (inputs, config, tool versions, stage
-code) as the current key; ``run_tool`` then records each finished run in ``<run dir>/.runs/`` with the
-digests of every file in its run directory before the run (inputs) and of every file it created, changed or
-deleted (outputs, its log included). A later run of the same stage reuses a record only when all of these
-hold: the same stage fingerprint, the same argv, environment, stdin and CPU limit, every output file still as
-the run left it, and every other file of the directory as the run found it. Anything else runs the tool.
+every tool run, and so would one whose code changed after the tool runs (a new DRC repair step after qrouter).
+While a stage runs, ``execute`` sets its tool key (``Stage.tool_key``: inputs, config, tool versions; not the
+stage's code) as the current key; ``run_tool`` then records each finished run in ``<run dir>/.runs/`` with the
+digests of the files the run read (``reads``, else every file in its run directory) before the run (inputs)
+and of every file it created, changed or deleted (outputs, its log included). A later run reuses a record only
+when all of these hold: the same tool key, the same argv, environment, stdin, CPU limit, declared reads and
+writes, every output file (``writes`` when declared) still as the run left it, and every input as the run found
+it. Anything else runs the tool.
+
+Why the stage's code is not in the key: the code reaches a tool only through the files it writes for it, its argv,
+environment and stdin, and each of those is in the record. So an edit to a step after the router re-runs that step
+and reuses the router's run, while an edit that changes the router's script or DEF re-runs the router.
 
 What is recorded: exit status 0, and a stop at the CPU-time limit (load-independent, so the same verdict on
 a rerun). A wall-clock time-out or another non-zero exit is never recorded. ``--force`` disables reuse.
 
-The contract this relies on: a tool reads only the stage's inputs, the files in its run directory (the
-``cwd`` of ``run_tool``, else the stage directory) and files named in its argv; and no tool reads another
-run's log. Log files (``*.log``) are therefore never counted as inputs: they carry run times that differ on
-every run, so the log of a rerun step (or an older, killed run's log left in the directory) would otherwise
-make every later run in that directory look changed.
+The contract this relies on: a tool reads only the stage's inputs, files named in its argv and files in its run
+directory (the ``cwd`` of ``run_tool``, else the stage directory), and of those only ``reads`` when the caller
+declares them; and no tool reads another run's log. Log files (``*.log``) are therefore never counted as inputs:
+they carry run times that differ on every run, so the log of a rerun step (or an older, killed run's log left in
+the directory) would otherwise make every later run in that directory look changed.
 """
 
 from __future__ import annotations
@@ -38,9 +44,9 @@ _KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("bitbranch_sta
 
 
 @contextlib.contextmanager
-def stage_key(fingerprint: str | None) -> Iterator[None]:
-    """Tool runs inside this block are recorded (and reused) under ``fingerprint``; None turns both off."""
-    token = _KEY.set(fingerprint)
+def stage_key(key: str | None) -> Iterator[None]:
+    """Tool runs inside this block are recorded (and reused) under ``key``; None turns both off."""
+    token = _KEY.set(key)
     try:
         yield
     finally:
@@ -67,12 +73,16 @@ class ToolRun:
     env: Mapping[str, str] | None
     stdin_text: str | None
     cpu_limit_s: float | None
+    reads: tuple[str, ...] | None = None  # the files of run_dir the tool reads; None: all of them
+    writes: tuple[str, ...] | None = None  # the files of run_dir it writes that later steps use; None: all it changes
 
     def ident(self, key: str) -> dict[str, Any]:
         env = None if self.env is None else hashlib.sha256(json.dumps(dict(self.env), sort_keys=True).encode()).hexdigest()
         stdin = None if self.stdin_text is None else hashlib.sha256(self.stdin_text.encode()).hexdigest()
-        return {"stage_fingerprint": key, "argv": [str(a) for a in self.argv], "env_sha256": env,
-                "stdin_sha256": stdin, "cpu_limit_s": self.cpu_limit_s}
+        return {"tool_key": key, "argv": [str(a) for a in self.argv], "env_sha256": env,
+                "stdin_sha256": stdin, "cpu_limit_s": self.cpu_limit_s,
+                "reads": None if self.reads is None else list(self.reads),
+                "writes": None if self.writes is None else list(self.writes)}
 
     def record_path(self) -> Path:
         h = hashlib.sha256(json.dumps([str(a) for a in self.argv]).encode()).hexdigest()[:12]
@@ -118,13 +128,17 @@ def finish(run: ToolRun, before: dict[str, str] | None, outcome: str, message: s
     if key is None or before is None:
         return
     after = snapshot(run.run_dir)
-    outputs: dict[str, str | None] = {rel: dg for rel, dg in after.items() if before.get(rel) != dg}
-    outputs.update({rel: None for rel in before if rel not in after})
+    if run.writes is None:
+        outputs: dict[str, str | None] = {rel: dg for rel, dg in after.items() if before.get(rel) != dg}
+        outputs.update({rel: None for rel in before if rel not in after})
+    else:  # a side file the next run in the directory overwrites (qrouter's fail.out) must not void this record
+        outputs = {rel: after.get(rel) for rel in run.writes}
     if run.log.is_file():  # the log may live outside the run directory
         try:
             outputs[run.log.relative_to(run.run_dir).as_posix()] = file_digest(run.log)
         except ValueError:
             pass
-    inputs = {rel: dg for rel, dg in before.items() if not _is_log(rel)}
+    inputs = ({rel: dg for rel, dg in before.items() if not _is_log(rel)} if run.reads is None
+              else {rel: before.get(rel) for rel in run.reads})
     rec = {"ident": run.ident(key), "outcome": outcome, "message": message, "inputs": inputs, "outputs": outputs}
     atomic_write_text(run.record_path(), json.dumps(rec, indent=1, sort_keys=True) + "\n")

@@ -19,8 +19,9 @@ Stable API (the back end builds on it):
   stage, and numbers the per-design stages 01, 02, ... in order (shared stages have no number).
 - ``run_tool(stage_name, tool, argv, stage_dir, timeout_s, cwd=None, env=None, stdin_text=None)``: runs one
   tool, logs to ``<stage_dir>/<tool>.log``, raises ``StageError`` on a missing tool, non-zero exit or timeout.
-  Inside ``execute`` each finished run is recorded, and reused when the stage is rerun after an interruption
-  with nothing changed (``flow/resume.py``).
+  Inside ``execute`` each finished run is recorded under the stage's ``tool_key`` (its fingerprint without its
+  code), and reused when the stage reruns (after an interruption or a code change) and nothing the run read or
+  wrote changed (``flow/resume.py``).
 - ``StageError(stage, log_path, last_lines, reason)``: a ``BitbranchError`` whose str() is one line.
 - ``execute(stage, ctx, force=False) -> StageResult``: skip when outputs exist and the stored hash of
   (input contents + config + tool versions + the stage's code: its module's import closure) matches; else run (``flow__status`` = ``running <stage>``, or
@@ -267,11 +268,16 @@ def run_tool(
     stdin_text: str | None = None,
     log_name: str | None = None,
     cpu_limit_s: float | None = None,
+    reads: Sequence[str] | None = None,
+    writes: Sequence[str] | None = None,
 ) -> Path:
     """Run ``argv``; stdout+stderr go to ``<stage_dir>/<log_name or tool>.log``; returns the log path.
 
     ``cpu_limit_s`` caps the tool's CPU time (RLIMIT_CPU): unlike the wall-clock ``timeout_s`` it does not
     depend on what else the machine runs, so a long route stops at the same point under any load.
+    ``reads`` / ``writes``: the files of the run directory the tool reads, and those it writes that later steps use
+    (default: all of them); they narrow what a finished-run record checks (``flow/resume.py``). Whatever ends the
+    wait (a time-out, a signal turned exception) kills the tool and everything it started, never leaves it running.
     """
     stage_dir.mkdir(parents=True, exist_ok=True)
     log = stage_dir / f"{log_name or tool}.log"
@@ -280,11 +286,11 @@ def run_tool(
         log.write_text(f"$ {' '.join(argv)}\n{argv[0]}: not found on PATH\n")
         raise StageError(stage_name, log, [f"{argv[0]}: not found on PATH"], f"cannot run {tool}: install it (make debian-deps)")
     run = resume.ToolRun(tuple(str(a) for a in argv), Path(cwd) if cwd is not None else stage_dir, log, env, stdin_text,
-                         cpu_limit_s)
+                         cpu_limit_s, None if reads is None else tuple(reads), None if writes is None else tuple(writes))
     rec = resume.lookup(run)
-    if rec is not None:  # this very run finished before (the stage was interrupted later): reuse it
-        print(f"[{stage_name}] {tool}: reusing the finished run of an interrupted stage run ({run.record_path()})",
-              flush=True)
+    if rec is not None:  # this very run finished before (the stage was interrupted, or its code changed): reuse it
+        print(f"[{stage_name}] {tool}: reusing its finished run, nothing it read or wrote has changed "
+              f"({run.record_path()})", flush=True)
         if rec["outcome"] == "cpu_timeout":
             raise StageError(stage_name, log, _last_lines(log), rec["message"])
         return log
@@ -310,6 +316,12 @@ def run_tool(
                 f.write(f"\n*** timed out after {timeout_s:g} s\n")
                 f.flush()
                 raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {timeout_s:g} s") from None
+            except BaseException:
+                # an interruption (SIGTERM/SIGINT as an exception): Popen.__exit__ would wait for the tool, and a
+                # second signal would end that wait with the tool (a 30-min qrouter) running on, parented to init
+                kill_tree(proc.pid)
+                proc.wait()
+                raise
     if cpu_limit_s is not None and proc.returncode == -signal.SIGXCPU:
         with open(log, "a") as f:
             f.write(f"\n*** timed out: CPU time limit {cpu_limit_s:g} s\n")
@@ -427,6 +439,18 @@ class Stage:
         h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
         h.update(self.name.encode())
         h.update(type(self)._source_digest.encode())  # the stage's code and every module it imports
+        return h.hexdigest()
+
+    def tool_key(self, ctx: FlowContext) -> str:
+        """The key finished tool runs are recorded under: the fingerprint without the stage's code, which reaches a
+        tool only through files, argv, environment and stdin that each record checks itself (``flow/resume.py``)."""
+        h = hashlib.sha256(b"tool-key")
+        for p in self.inputs(ctx):
+            h.update(portable_path(p, ctx).encode())
+            h.update(file_digest(p).encode() if Path(p).is_file() else b"<missing>")
+        h.update(json.dumps(json_safe(dict(self.config(ctx))), sort_keys=True).encode())
+        h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
+        h.update(self.name.encode())
         return h.hexdigest()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -561,8 +585,9 @@ def _execute(stage: Stage, ctx: FlowContext, force: bool) -> StageResult:
         t0 = time.monotonic()
         M.set_status(ctx.metrics_path, f"running {stage.name}")
         try:
-            # tool runs are recorded under the fingerprint, so a killed run of this stage resumes (flow/resume.py)
-            with resume.stage_key(None if force else fingerprint):
+            # tool runs are recorded under the tool key, so a killed run of this stage resumes, and a rerun after a
+            # code change reuses every tool run whose files are unchanged (flow/resume.py)
+            with resume.stage_key(None if force else stage.tool_key(ctx)):
                 values = stage.run(ctx)
         except BaseException as e:
             msg = str(e).split(";")[0] if isinstance(e, BitbranchError) else type(e).__name__

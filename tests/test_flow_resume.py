@@ -36,7 +36,7 @@ def test_identical_rerun_reuses_the_finished_run(tmp_path, work, capsys):
     log = _run(tmp_path)
     assert _runs(tmp_path) == 1, "the second, identical run should have been reused"
     assert (work / "out.txt").read_text() == "ABC\n" and log.read_text().startswith("$ sh -c")
-    assert "reusing the finished run" in capsys.readouterr().out
+    assert "reusing its finished run" in capsys.readouterr().out
 
 
 def test_changed_input_runs_again(tmp_path, work):
@@ -133,3 +133,79 @@ def test_logs_are_not_inputs(tmp_path, work):
     (work / "notes.txt").write_text("a new file the run never saw\n")  # only files it saw count
     _run(tmp_path)
     assert _runs(tmp_path) == 1
+
+
+def test_declared_reads_and_writes_narrow_the_record(tmp_path, work):
+    # qrouter's case: later steps of the stage leave files in its directory (a GDS made from its DEF, the next
+    # round's side file) that it never reads; with reads / writes declared, changing those does not void the record
+    kw = {"reads": ["in.txt"], "writes": ["out.txt"]}
+    (work / "later_step.gds").write_text("v1\n")
+    _run(tmp_path, **kw)
+    (work / "later_step.gds").write_text("v2: the repair step changed\n")
+    _run(tmp_path, **kw)
+    assert _runs(tmp_path) == 1
+    (work / "in.txt").write_text("changed\n")  # a declared read changed: the tool runs
+    _run(tmp_path, **kw)
+    assert _runs(tmp_path) == 2
+    (work / "out.txt").write_text("edited\n")  # a declared write changed: the tool runs
+    _run(tmp_path, **kw)
+    assert _runs(tmp_path) == 3
+    _run(tmp_path)  # other declarations: another run identity
+    assert _runs(tmp_path) == 4
+
+
+class Coded(TwoTools):
+    """TwoTools with other code (an edit after the tools, e.g. a new repair step): same tool key."""
+
+
+    def run(self, ctx):
+        out = super().run(ctx)
+        (self.dir(ctx) / "extra.txt").write_text("post-processed\n")
+        return out
+
+
+Coded._source_digest = "the stage's import closure after an edit"  # set after __init_subclass__ hashed the file
+
+
+def test_a_code_change_reuses_tool_runs_whose_files_are_unchanged(tmp_path):
+    ctx = FlowContext(DesignSpec(n=4), tmp_path / "build", Pdk(tmp_path / "nopdk", "test"), FlowConfig())
+    ctx.design_dir.mkdir(parents=True)
+    (ctx.design_dir / "in.txt").write_text("data\n")
+    execute(TwoTools(), ctx)
+    assert TwoTools().fingerprint(ctx) != Coded().fingerprint(ctx)  # the stage reruns...
+    assert TwoTools().tool_key(ctx) == Coded().tool_key(ctx)
+    assert not execute(Coded(), ctx).skipped
+    assert (ctx.design_dir / "count").read_text().split() == ["first", "second"]  # ...its tools do not
+    assert (Coded().dir(ctx) / "extra.txt").is_file()
+
+
+def test_an_interrupted_tool_is_killed_with_its_children(tmp_path, work, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    pidfile = tmp_path / "child.pid"
+
+    def interrupted(self, input=None, timeout=None):  # the SIGTERM handler's exception, raised during the wait
+        for _ in range(200):
+            if pidfile.is_file() and pidfile.read_text().strip():
+                break
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess.Popen, "communicate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_tool("route", "sh", ["sh", "-c", f'sleep 60 & echo $! > "{pidfile}"; wait'], work, cwd=work)
+    child = int(pidfile.read_text())
+    for _ in range(200):  # SIGKILLed: gone, or a zombie until init reaps it
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().split()[2]
+        except FileNotFoundError:
+            break
+        if state == "Z":
+            break
+        time.sleep(0.01)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail(f"the tool's child {child} outlived the interruption")

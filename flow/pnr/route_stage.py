@@ -109,12 +109,17 @@ class RouteStage(Stage):
         (work / "track_obs.tcl").write_text(route.offtrack_obstructions(legal))
         (work / f"fix_obs_{tag}.tcl").write_text("\n".join(obs) + "\n")
         routed = work / f"routed_{tag}.def"
-        cfg = route.script(head, "unrouted.def", routed.name, ["rail_obs.tcl", "track_obs.tcl", f"fix_obs_{tag}.tcl"])
+        sources = ["rail_obs.tcl", "track_obs.tcl", f"fix_obs_{tag}.tcl"]
+        cfg = route.script(head, "unrouted.def", routed.name, sources)
         (work / f"route_{tag}.cfg").write_text(cfg)
         log = work / f"qrouter_{tag}.log"
         try:
+            # it reads its script and the files the script names; the GDS, repair and DRC files that later steps
+            # leave in ``work`` are not its inputs, so a change there reuses its finished run (flow/resume.py)
             run_tool(self.name, "qrouter", ["qrouter", "-nog", "-s", f"route_{tag}.cfg"], work, 2 * PNR.route_cpu_s,
-                     cwd=work, log_name=f"qrouter_{tag}", cpu_limit_s=PNR.route_cpu_s)
+                     cwd=work, log_name=f"qrouter_{tag}", cpu_limit_s=PNR.route_cpu_s,
+                     reads=[f"route_{tag}.cfg", "unrouted.def", *sources],
+                     writes=[routed.name, routed.with_suffix(".rc").name])
         except StageError as e:
             if "not found" in str(e):
                 raise
