@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from model.compressor import build_popcount
-from model.cycle import baseline_groups, constant_correction, serial_schedule
+from model.cycle import Step, baseline_groups, constant_correction, serial_schedule
 from model.encodings import word_width
 from model.spec import DesignSpec
 
@@ -173,25 +173,32 @@ class StepWalk:
     full_adders: int
     half_adders: int
     acc: np.ndarray  # (T, S) accumulator after each step
+    pcs: np.ndarray  # (T, S) the popcount at each step
 
 
-def step_walk(spec: DesignSpec, wp: list[np.ndarray], ap: list[np.ndarray], sched: list[tuple[int, int, bool]],
+def step_walk(spec: DesignSpec, wp: list[np.ndarray], ap: list[np.ndarray], sched: list[Step],
               weight: list[int]) -> StepWalk:
-    """The ``StepWalk`` of the (i, j, double first) steps ``sched`` over the planes ``wp``/``ap``; step s adds
-    ``weight[i]`` x its popcount to the accumulator (doubled first when the step starts a diagonal)."""
+    """The ``StepWalk`` of the (i, j, double first, shift) steps ``sched`` over the planes ``wp``/``ap``; step s adds
+    ``weight[i]`` x its popcount x 2^shift to the accumulator (doubled first when the step says so)."""
     T, n = wp[0].shape[0], spec.n
     S = len(sched)
-    wsel = np.stack([wp[i] for i, _, _ in sched], axis=1).reshape(T * S, n)  # cycle order: vector, step
-    asel = np.stack([ap[j] for _, j, _ in sched], axis=1).reshape(T * S, n)
+    wsel = np.stack([wp[st[0]] for st in sched], axis=1).reshape(T * S, n)  # cycle order: vector, step
+    asel = np.stack([ap[st[1]] for st in sched], axis=1).reshape(T * S, n)
     x = _gate(spec, wsel, asel)
     pcs, fa_t, ha_t, nfa, nha = popcount_tree_activity(x, spec.popcount)
     pcs = pcs.reshape(T, S)
     acc = np.zeros((T, S), dtype=np.int64)
     run = np.zeros(T, dtype=np.int64)
-    for s, (i, _, dbl) in enumerate(sched):
-        run = (run * (2 if dbl else 1) if s else 0) + weight[i] * pcs[:, s]
+    for s, (i, _, dbl, sh) in enumerate(sched):
+        run = (run * (2 if dbl else 1) if s else 0) + weight[i] * (pcs[:, s] << sh)
         acc[:, s] = run
-    return StepWalk(wsel, asel, x, fa_t, ha_t, nfa, nha, acc)
+    return StepWalk(wsel, asel, x, fa_t, ha_t, nfa, nha, acc, pcs)
+
+
+def shifter_muxes(n: int, max_shift: int) -> int:
+    """2:1 multiplexers of a logarithmic shifter of an n-element popcount by 0..max_shift (0 when nothing shifts)."""
+    pw = n.bit_length()
+    return sum(pw + (1 << b) for b in range(max_shift.bit_length()))
 
 
 def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray, gated: bool = False) -> Activity:
@@ -208,6 +215,8 @@ def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray, gated: bool 
     wsel, asel, x, acc = walk.wsel, walk.asel, walk.x, walk.acc
     fa_t, ha_t, nfa, nha = walk.fa_toggles, walk.ha_toggles, walk.full_adders, walk.half_adders
     y = (acc[:, -1] << enc.pc_shift) - constant_correction(spec)
+    max_sh = max(st[3] for st in sched)
+    sh_pc = walk.pcs << np.array([st[3] for st in sched])  # the shifter's output per step
     cw = max(1, (S - 1).bit_length())
     c = T * S - 1
     d = T - 1
@@ -220,7 +229,11 @@ def serial_activity(spec: DesignSpec, w: np.ndarray, a: np.ndarray, gated: bool 
         Part(enc.gate.name, enc.gate.cell_kind, n, _bool_toggles(x) / c * S),
         Part("popcount_fa", "fa", nfa, fa_t / c * S),
         Part("popcount_ha", "ha", nha, ha_t / c * S),
-        Part("accumulator", reg, aw if S > 1 else 0, _toggles(acc.reshape(-1), aw) / c * S if S > 1 else 0.0),
+        Part("pc_shifter", "mux", shifter_muxes(n, max_sh), _toggles(sh_pc.reshape(-1), aw) / c * S if max_sh else 0.0),
+        # loaded at every step but the last (whose sum goes to y only): S - 1 clock edges per dot when gated
+        Part("accumulator", reg, aw if S > 1 else 0,
+             _toggles(acc[:, :-1].reshape(-1), aw) / (T * (S - 1) - 1) * (S - 1) if S > 1 else 0.0,
+             float(S - 1) if gated and S > 1 else None),
         Part("acc_adder", "adder", 2 * aw + ow, (2 * _toggles(acc.reshape(-1), aw) / c * S) + _toggles(y, ow) / d),
         Part("y", reg, ow, _toggles(y, ow) / d, once),
     )

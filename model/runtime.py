@@ -23,6 +23,7 @@ from model.cycle import (
     Bit,
     Inputs,
     PortInputs,
+    Step,
     _and,
     _load,
     _next_out_valid,
@@ -30,9 +31,9 @@ from model.cycle import (
     _or,
     _pipeline_problems,
     _raise,
+    diagonal_schedule,
     manifest_dict,
     plane,
-    serial_schedule,
 )
 from model.encodings import Encoding
 from model.energy_activity import Activity, Part, _bool_toggles, _planes, _toggles, step_walk
@@ -230,9 +231,9 @@ def runtime_timing(spec: DesignSpec) -> tuple[int, int]:
     return LATENCY, spec.wbits * spec.abits
 
 
-def schedule(m: int, k: int) -> list[tuple[int, int, bool]]:
-    """The (i, j, double first) steps at run-time widths (m, k): the serial PE's diagonal order at those widths."""
-    return serial_schedule(m, k)
+def schedule(m: int, k: int) -> list[Step]:
+    """The (i, j, double first, shift 0) steps at run-time widths (m, k): the diagonal order at those widths."""
+    return diagonal_schedule(m, k)
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,32 @@ def test_one_input_gives_the_right_y_after_latency_cycles():
         m.edge(Inputs())
     ready, valid, y = m.comb(Inputs(out_ready=0))
     assert valid == 1 and y == expected_y(spec, w, a)
+
+
+def _select_changes(sched, dots: int = 3) -> int:
+    """Plane-select changes over ``dots`` back-to-back dot products (the walk restarts at step 0 for each)."""
+    walk = [(i, j) for _ in range(dots) for i, j, _, _ in sched]
+    return sum((p[0] != q[0]) + (p[1] != q[1]) for p, q in zip(walk, walk[1:]))
+
+
+@pytest.mark.parametrize("m", range(1, 6))
+@pytest.mark.parametrize("k", range(1, 6))
+def test_serial_schedule_is_an_exact_horner_walk_with_fewer_select_changes(m, k):
+    from model.cycle import diagonal_schedule
+
+    sched = serial_schedule(m, k)
+    assert sorted((i, j) for i, j, _, _ in sched) == [(i, j) for i in range(m) for j in range(k)]
+    # walking the steps as the RTL does gives sum 2^(i+j) x_ij for any branch values x (distinct primes here)
+    primes = iter([2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97])
+    x = {(i, j): next(primes) for i in range(m) for j in range(k)}
+    acc = 0
+    for s, (i, j, dbl, sh) in enumerate(sched):
+        acc = (0 if s == 0 else 2 * acc if dbl else acc) + (x[i, j] << sh)
+    assert acc == sum(v << (i + j) for (i, j), v in x.items())
+    assert max(sh for *_, sh in sched) == min(m, k) - 1  # the shifter spans the narrower operand's planes
+    assert _select_changes(sched) <= _select_changes(diagonal_schedule(m, k))
+    per_dot = lambda sc: _select_changes(sc, 2) - _select_changes(sc, 1)  # noqa: E731  (steady state, wrap included)
+    if (m, k) == (2, 2):
+        assert per_dot(sched) == 4 and per_dot(diagonal_schedule(m, k)) == 6
+    if (m, k) == (4, 4):
+        assert per_dot(sched) == 16 and per_dot(diagonal_schedule(m, k)) == 30

@@ -1,9 +1,10 @@
 """`serial` PE: one branch unit reused over the WBITS*ABITS bit-plane pairs, Horner accumulation, II = W*A.
 
-Steps walk the diagonals s = i+j from W+A-2 down to 0, so the accumulator only ever shifts by one:
-acc <- (new diagonal ? 2 acc : acc) + s_i pc(i, j); after the last step y = 2^pc_shift acc - constant, with the
-plane signs s_i, pc_shift and the constant of the spec's encoding (pm1: all +1, 1, N (2^W-1)(2^A-1); twos: the top
-weight plane -1, 0, 0).
+Steps follow ``model.cycle.serial_schedule``: Horner over the weight planes (outer; the activation planes when there
+are more of them), the inner planes in a snake with the popcount shifted by the inner index, so the plane selects
+change as rarely as the walk allows: acc <- (new outer plane ? 2 acc : acc) + s_i 2^sh pc(i, j); after the last
+step y = 2^pc_shift acc - constant, with the plane signs s_i, pc_shift and the constant of the spec's encoding (pm1:
+all +1, 1, N (2^W-1)(2^A-1); twos: the top weight plane -1, 0, 0). The last step's sum goes to y only.
 """
 
 from __future__ import annotations
@@ -72,10 +73,12 @@ def operand_registers(gated: bool) -> list[str]:
 
 
 def accumulator_register(gated: bool) -> list[str]:
-    """acc: loaded at every step (step_en), with a hold multiplexer on clk or on a clock gated by step_en."""
+    """acc: loaded at every step but the last (acc_en; the last sum goes to y only), with a hold multiplexer on clk
+    or on a clock gated by acc_en."""
+    en = "    wire acc_en = step_en & ~last;"
     if not gated:
-        return ["    always @(posedge clk) begin", "        if (step_en) acc <= acc_next;", "    end"]
-    return ["    wire acc_gclk = clk | ~step_en;", "    always @(posedge acc_gclk) begin", "        acc <= acc_next;",
+        return [en, "    always @(posedge clk) begin", "        if (acc_en) acc <= acc_next;", "    end"]
+    return [en, "    wire acc_gclk = clk | ~acc_en;", "    always @(posedge acc_gclk) begin", "        acc <= acc_next;",
             "    end"]
 
 
@@ -95,11 +98,12 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
     shift = enc.pc_shift
     steps = serial_schedule(m, k)
     nsteps = len(steps)
-    cw, iw, jw = clog2(nsteps), clog2(m), clog2(k)
+    max_sh = max(st[3] for st in steps)
+    cw, iw, jw, sw = clog2(nsteps), clog2(m), clog2(k), clog2(max_sh + 1)
     # pm1: acc <= N (2^W-1)(2^A-1) = y_max at every step (Horner partial sums never exceed the total), and
     # y = 2 acc - const; with signed planes the accumulator is y itself, modulo 2^out_width
     aw = ow - shift
-    step_signs = [signs[i] for i, _, _ in steps]
+    step_signs = [signs[st[0]] for st in steps]
     mixed = len(set(step_signs)) > 1  # some steps add, some subtract: a per-step 'sub' bit
     gated = clock_gated(spec)
     body: list[str] = [
@@ -150,17 +154,22 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
         decl.append("    reg dbl;")
     if mixed:
         decl.append("    reg sub;")
+    if max_sh:
+        decl.append(f"    reg [{sw - 1}:0] sh;")
     body += decl
     if decl:
         body += ["    always @* begin", "        case (step)"]
-        for t, (i, j, dbl) in enumerate(steps):
+        for t, (i, j, dbl, shv) in enumerate(steps):
             acts = ([f"isel = {iw}'d{i};"] if m > 1 else []) + ([f"jsel = {jw}'d{j};"] if k > 1 else [])
             acts.append(f"dbl = 1'b{int(dbl)};")
             if mixed:
                 acts.append(f"sub = 1'b{int(signs[i] < 0)};")
+            if max_sh:
+                acts.append(f"sh = {sw}'d{shv};")
             body.append(f"            {cw}'d{t}: begin {' '.join(acts)} end")
         dflt = ([f"isel = {iw}'d0;"] if m > 1 else []) + ([f"jsel = {jw}'d0;"] if k > 1 else []) + ["dbl = 1'b0;"]
         dflt += ["sub = 1'b0;"] if mixed else []
+        dflt += [f"sh = {sw}'d0;"] if max_sh else []
         body += [f"            default: begin {' '.join(dflt)} end", "        endcase", "    end"]
     body += plane_mux("wsel", "isel", iw, [plane_expr("s1_w", m, i, n) for i in range(m)], n)
     body += plane_mux("asel", "jsel", jw, [plane_expr("s1_a", k, j, n) for j in range(k)], n)
@@ -170,6 +179,9 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
     ]
     pad = aw - pw
     pc_ext = "pc" if pad == 0 else f"{{{{{pad}{{1'b0}}}}, pc}}"
+    if max_sh:  # the step's popcount weighted by 2^sh (the inner plane index)
+        body.append(f"    wire [{aw - 1}:0] pc_sh = {pc_ext} << sh;")
+        pc_ext = "pc_sh"
     if mixed:
         add = f"sub ? acc_base - {pc_ext} : acc_base + {pc_ext}"
     elif step_signs[0] < 0:
@@ -209,7 +221,8 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
             "busy": "an input is being processed (reset 0)",
             "step": f"0..{nsteps - 1}, index into step_schedule (reset 0)",
             "acc": "Horner accumulator, acc_next = (step==0 ? 0 : dbl ? 2*acc : acc) + "
-                   f"{'s_i*' if min(signs) < 0 else ''}pc(i,j) (not reset){signed_planes_note(spec)}",
+                   f"{'s_i*' if min(signs) < 0 else ''}2^shift*pc(i,j), loaded at every step but the last, whose sum "
+                   f"goes to y only (not reset){signed_planes_note(spec)}",
             "out_valid, y": "result register (out_valid reset 0; y not reset"
                             f"{', clocked by y_gclk' if gated else ''})",
         },
@@ -225,15 +238,15 @@ def generate_serial(spec: DesignSpec) -> ArchDesign:
             ("in_ready: s1 <= (w, a); accept: busy <= 1; step <= 0" if gated
              else "accept: s1 <= (w, a); busy <= 1; step <= 0"),
             "else step_en: busy <= !last; step <= last ? 0 : step+1",
-            "step_en: acc <= acc_next",
+            "step_en & !last: acc <= acc_next",
             f"fin: y <= {scale.strip() + '*' if shift else ''}acc_next"
             f"{' - ' + constant_text(spec, manifest=True) if const else ''}"
             "; out_valid <= 1",
             "else out_ready: out_valid <= 0",
         ],
-        "step_schedule": [{"i": i, "j": j, "dbl": dbl} for i, j, dbl in steps],
+        "step_schedule": [{"i": i, "j": j, "dbl": dbl, "shift": shv} for i, j, dbl, shv in steps],
         **({"clock_gates": {"s1_gclk": {"enable": "in_ready", "registers": ["s1_w", "s1_a"]},
-                            "acc_gclk": {"enable": "step_en", "registers": ["acc"]},
+                            "acc_gclk": {"enable": "step_en & !last", "registers": ["acc"]},
                             "y_gclk": {"enable": "fin", "registers": ["y"]},
                             "kind": GATE_NOTE}} if gated else {}),
         "note": "a new input is accepted on the edge of the previous input's last step when the output "
