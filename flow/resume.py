@@ -2,17 +2,18 @@
 
 A long stage (the route: several qrouter runs of 20-40 min each) that is interrupted would otherwise redo
 every tool run, and so would one whose code changed after the tool runs (a new DRC repair step after qrouter).
-While a stage runs, ``execute`` sets its tool key (``Stage.tool_key``: inputs, config, tool versions; not the
-stage's code) as the current key; ``run_tool`` then records each finished run in ``<run dir>/.runs/`` with the
+While a stage runs, ``execute`` sets its tool key (``Stage.tool_key``: inputs and tool versions; not the stage's
+code or config) as the current key; ``run_tool`` then records each finished run in ``<run dir>/.runs/`` with the
 digests of the files the run read (``reads``, else every file in its run directory) before the run (inputs)
 and of every file it created, changed or deleted (outputs, its log included). A later run reuses a record only
 when all of these hold: the same tool key, the same argv, environment, stdin, CPU limit, declared reads and
 writes, every output file (``writes`` when declared) still as the run left it, and every input as the run found
 it. Anything else runs the tool.
 
-Why the stage's code is not in the key: the code reaches a tool only through the files it writes for it, its argv,
-environment and stdin, and each of those is in the record. So an edit to a step after the router re-runs that step
-and reuses the router's run, while an edit that changes the router's script or DEF re-runs the router.
+Why the stage's code and config are not in the key: they reach a tool only through the files the code writes for
+it, its argv, environment and stdin, and each of those is in the record. So an edit to a step after the router (or a
+new attempt order in the recipe) re-runs the stage and reuses every router run it repeats, while an edit that
+changes the router's script or DEF re-runs the router.
 
 What is recorded: exit status 0, and a stop at the CPU-time limit (load-independent, so the same verdict on
 a rerun). A wall-clock time-out or another non-zero exit is never recorded. ``--force`` disables reuse.

@@ -20,7 +20,7 @@ Stable API (the back end builds on it):
 - ``run_tool(stage_name, tool, argv, stage_dir, timeout_s, cwd=None, env=None, stdin_text=None)``: runs one
   tool, logs to ``<stage_dir>/<tool>.log``, raises ``StageError`` on a missing tool, non-zero exit or timeout.
   Inside ``execute`` each finished run is recorded under the stage's ``tool_key`` (its fingerprint without its
-  code), and reused when the stage reruns (after an interruption or a code change) and nothing the run read or
+  code and config), and reused when the stage reruns (after an interruption or a code change) and nothing the run read or
   wrote changed (``flow/resume.py``).
 - ``StageError(stage, log_path, last_lines, reason)``: a ``BitbranchError`` whose str() is one line.
 - ``execute(stage, ctx, force=False) -> StageResult``: skip when outputs exist and the stored hash of
@@ -442,13 +442,13 @@ class Stage:
         return h.hexdigest()
 
     def tool_key(self, ctx: FlowContext) -> str:
-        """The key finished tool runs are recorded under: the fingerprint without the stage's code, which reaches a
-        tool only through files, argv, environment and stdin that each record checks itself (``flow/resume.py``)."""
+        """The key finished tool runs are recorded under: the fingerprint without the stage's code and config, which
+        reach a tool only through the files, argv, environment and stdin that each record checks itself
+        (``flow/resume.py``): a new route recipe reuses every qrouter run it repeats."""
         h = hashlib.sha256(b"tool-key")
         for p in self.inputs(ctx):
             h.update(portable_path(p, ctx).encode())
             h.update(file_digest(p).encode() if Path(p).is_file() else b"<missing>")
-        h.update(json.dumps(json_safe(dict(self.config(ctx))), sort_keys=True).encode())
         h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
         h.update(self.name.encode())
         return h.hexdigest()

@@ -372,6 +372,46 @@ def test_same_net_gap_fills_bridge_only_one_nets_pieces() -> None:
     assert repair.same_net_gap_fills(layer2, {**nets, "c": reg(near)}, 140, 5).is_empty()
 
 
+def test_qrouter_patches_are_trimmed_to_the_metal_they_join() -> None:
+    """parallel_twos_w2a2_n32 (nm): w[51]'s 0.32 um patch from its M1M2 pad (0.26 wide) up to its met2 wire, and a[7]'s
+    from an M2M3 pad (0.28) up to an M1M2 pad (0.26) on the next column, 0.135 apart corner to corner (met2.2)."""
+    db = pytest.importorskip("klayout.db")
+    from flow.pnr import repair
+
+    text = """UNITS DISTANCE MICRONS 200 ;
+SPECIALNETS 2 ;
+- w[51]
++ ROUTED met2 64 ( -91 18904 ) ( * 18836 ) ;
+- a[7]
++ ROUTED met2 64 ( 0 18972 ) ( * 18904 ) ;
+END SPECIALNETS
+"""
+    stubs = repair.special_stubs(text)
+    assert [(n, lay, r) for n, lay, r, _ in stubs] == [("w[51]", "met2", (-615, 94180, -295, 94520)),
+                                                     ("a[7]", "met2", (-160, 94520, 160, 94860))]
+
+    def reg(*boxes):
+        return db.Region([db.Box(*b) for b in boxes]).merged()
+
+    nets = {"met2": {"w[51]": reg((-585, 94020, -325, 94340), (-900, 94450, -385, 94590)),
+                     "a[7]": reg((-140, 94335, 140, 94705), (-130, 94700, 130, 95020))}}
+    cut = repair.stub_trims(stubs, nets, 140)["met2"]
+    patches = reg(*(r for *_, r, _ in stubs))
+    kept = patches - cut
+    # w[51]: cut to x -0.585..-0.385, where its pad and wire overlap; a[7]: to its pads' -0.14..0.14 (the two pads
+    # touch: one polygon); what the nets' own metal covers stays
+    metal = (nets["met2"]["w[51]"] + nets["met2"]["a[7]"]).merged()
+    assert (kept - metal - reg((-585, 94180, -385, 94520), (-140, 94520, 140, 94860))).is_empty()
+    assert not (patches - metal - kept).is_empty()
+    after = (kept + metal).merged()
+    assert after.count() == 2  # each net still one piece
+    assert after.space_check(140).is_empty() and not (patches + metal).merged().space_check(140).is_empty()
+    # an end that touches nothing of its net, or a band that would split the net: the patch stays as qrouter drew it
+    assert repair.stub_trims(stubs[:1], {"met2": {"w[51]": reg((-585, 94020, -325, 94340))}}, 140) == {}
+    spur = reg((-585, 94020, -325, 94340), (-900, 94450, -385, 94590), (-660, 94250, -600, 94300))  # joined by the patch
+    assert repair.stub_trims(stubs[:1], {"met2": {"w[51]": spur}}, 140) == {}
+
+
 def test_bridge_box_spans_only_where_the_edges_face() -> None:
     db = pytest.importorskip("klayout.db")
     from flow.pnr import repair

@@ -58,7 +58,7 @@ def test_touched_or_missing_output_runs_again(tmp_path, work):
 
 def test_other_stage_fingerprint_or_none_runs_again(tmp_path, work):
     _run(tmp_path, "k1")
-    _run(tmp_path, "k2")  # the stage's inputs, config, tools or code changed
+    _run(tmp_path, "k2")  # the stage's inputs or tools changed
     assert _runs(tmp_path) == 2
     _run(tmp_path, None)  # outside a stage run (or --force): always runs, records nothing
     _run(tmp_path, None)
@@ -155,7 +155,10 @@ def test_declared_reads_and_writes_narrow_the_record(tmp_path, work):
 
 
 class Coded(TwoTools):
-    """TwoTools with other code (an edit after the tools, e.g. a new repair step): same tool key."""
+    """TwoTools with other code (an edit after the tools, e.g. a new repair step) and config: same tool key."""
+
+    def config(self, ctx):
+        return {"recipe": "a new attempt order"}
 
 
     def run(self, ctx):

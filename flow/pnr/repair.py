@@ -6,7 +6,8 @@
    pad are dropped: the pad covers them, and a stub left behind where step 1 moved the pad away is the li1 the pad
    stuck out of the pin with (li.3 beside a neighbouring pin).
 4. met1..met4 notch fill and small-hole fill; 5. islands below minimum area are extended.
-0. (with the routed DEF) gaps below the spacing rule between two pieces of one net's met2..met4 are bridged.
+0. (with the routed DEF) gaps below the spacing rule between two pieces of one net's met2..met4 are bridged, and
+   qrouter's SPECIALNETS patches are trimmed to the metal they join (``stub_trims``).
 Every added shape lies on the 5 nm manufacturing grid.
 """
 
@@ -94,6 +95,73 @@ def same_net_gap_fills(layer: "db.Region", nets: dict[str, "db.Region"], space: 
     return fills.merged()
 
 
+def special_stubs(def_text: str) -> list[tuple[str, str, tuple[int, int, int, int], tuple[tuple[int, int], ...]]]:
+    """qrouter's SPECIALNETS patches of ``GAP_LAYERS``: (net, layer, rectangle in nm, its two end points in nm), one
+    per two-point segment. A special wire has no end extension (magic paints ``( x y1 ) ( * y2 )`` at width w as
+    exactly [x - w/2, x + w/2] x [y1, y2])."""
+    import re
+
+    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    s = 1000 // units
+    m = re.search(r"\nSPECIALNETS \d+ ;\n(.*?)END SPECIALNETS", def_text, re.S)
+    out = []
+    for blk in re.split(r"(?m)^- ", m.group(1))[1:] if m else ():
+        net = blk.split()[0]
+        for lay, w, x1, y1, x2, y2 in re.findall(r"(met\d) (\d+) \( (-?\d+) (-?\d+) \) \( ([-\d*]+) ([-\d*]+) \)", blk):
+            if lay not in GAP_LAYERS:
+                continue
+            ax, ay = int(x1) * s, int(y1) * s
+            bx, by = (ax if x2 == "*" else int(x2) * s), (ay if y2 == "*" else int(y2) * s)
+            h = int(w) * s // 2
+            if ax == bx:
+                rect = (ax - h, min(ay, by), ax + h, max(ay, by))
+            elif ay == by:
+                rect = (min(ax, bx), ay - h, max(ax, bx), ay + h)
+            else:
+                continue
+            out.append((net, lay, rect, ((ax, ay), (bx, by))))
+    return out
+
+
+def stub_trims(stubs: list, nets: dict[str, dict[str, "db.Region"]], min_width: int) -> dict[str, "db.Region"]:
+    """Per layer, the metal (nm) to take off qrouter's patches: each is cut down, across its direction, to where the
+    metal at both of its ends overlaps (``nets``: each net's routed metal without the patches, per layer), so it
+    fills the gap between the two pieces it joins and no more; what other metal of its net covers is kept.
+
+    qrouter 1.4.71 writes a patch 0.32 um wide between close vias of a net, wider than the 0.26 um met2 pad of an
+    M1M2 via across it: on parallel_twos_w2a2_n32 two such patches on neighbouring columns (nets ``w[51]`` and
+    ``a[7]``) came 0.135 um apart corner to corner (met2.2). A patch is left as it is when the band would be
+    narrower than ``min_width``, when an end touches none of the net's metal, or when the cut would split the net."""
+    import klayout.db as db
+
+    out: dict[str, db.Region] = {}
+    for net, lay, (x1, y1, x2, y2), ends in stubs:
+        metal = nets.get(lay, {}).get(net)
+        if metal is None:
+            continue
+        vertical = ends[0][0] == ends[1][0]
+        lo, hi = (x1, x2) if vertical else (y1, y2)
+        for ex, ey in ends:
+            at = metal.interacting(db.Region(db.Box(ex - 1, ey - 1, ex + 1, ey + 1)))
+            if at.is_empty():
+                lo = hi  # an end joins nothing of its net here: leave this patch alone
+                break
+            bb = at.bbox()
+            lo, hi = (max(lo, bb.left), min(hi, bb.right)) if vertical else (max(lo, bb.bottom), min(hi, bb.top))
+        if hi - lo < min_width or (hi - lo) >= ((x2 - x1) if vertical else (y2 - y1)):
+            continue
+        rect = db.Region(db.Box(x1, y1, x2, y2))
+        band = db.Region(db.Box(lo, y1, hi, y2) if vertical else db.Box(x1, lo, x2, hi))
+        cut = rect - band - metal
+        if cut.is_empty():
+            continue
+        near = metal.interacting(rect)
+        if ((near + band).merged().count() != (near + rect).merged().count()):
+            continue  # the band alone would leave a piece of the net cut off
+        out.setdefault(lay, db.Region()).insert(cut)
+    return {k: v.merged() for k, v in out.items()}
+
+
 def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None) -> dict[str, int]:
     """Apply the repairs to in_gds and write out_gds; returns counts of each repair. With ``routed_def`` (the DEF
     the GDS was made from) same-net gaps on ``GAP_LAYERS`` are bridged first."""
@@ -106,12 +174,25 @@ def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None) -> dict[
     U = lambda um: int(round(um / dbu))  # noqa: E731
     LI, MCON, M1 = ly.layer(67, 20), ly.layer(67, 44), ly.layer(68, 20)
     stats = {"via_nudge": 0, "via_nudge_fail": 0, "pair_merge": 0, "li1_clip": 0, "li1_stub": 0, "notch": 0,
-             "holes": 0, "minarea": 0, "minarea_fail": 0, "net_gap": 0}
+             "holes": 0, "minarea": 0, "minarea_fail": 0, "net_gap": 0, "stub_trim": 0}
     if routed_def is not None:
+        import re
+
         from flow.pnr import netcheck
 
-        shapes = netcheck.net_shapes(Path(routed_def).read_text())
+        def_text = Path(routed_def).read_text()
+        shapes = netcheck.net_shapes(def_text)
         scale = 1000 * dbu  # netcheck works in nm
+        plain = netcheck.net_shapes(re.sub(r"\nSPECIALNETS \d+ ;\n.*?END SPECIALNETS", "\n", def_text, flags=re.S))
+        trims = stub_trims(special_stubs(def_text),
+                           {lay: {n: db.Region(p).merged() for n, p in per.items()} for lay, per in plain.items()},
+                           int(round(0.14 * 1000)))
+        for name, cut in trims.items():
+            L = ly.layer(METALS[name][0], 20)
+            own = db.Region(top.shapes(L))
+            top.shapes(L).clear()
+            top.shapes(L).insert(own - cut.transformed(db.ICplxTrans(1 / scale)))
+            stats["stub_trim"] += cut.count()
         for name in GAP_LAYERS:
             gl, sp, _amin, _pdir = METALS[name]
             L = ly.layer(gl, 20)
