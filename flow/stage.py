@@ -50,6 +50,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -257,6 +258,17 @@ def kill_tree(pid: int) -> None:
             pass
 
 
+TOOL_GUARD = Path(__file__).with_name("toolguard.py")
+"""Every tool runs under this guard: it dies with its process group when the flow process dies (``flow/toolguard.py``)."""
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def run_tool(
     stage_name: str,
     tool: str,
@@ -277,7 +289,8 @@ def run_tool(
     depend on what else the machine runs, so a long route stops at the same point under any load.
     ``reads`` / ``writes``: the files of the run directory the tool reads, and those it writes that later steps use
     (default: all of them); they narrow what a finished-run record checks (``flow/resume.py``). Whatever ends the
-    wait (a time-out, a signal turned exception) kills the tool and everything it started, never leaves it running.
+    wait (a time-out, a signal turned exception) kills the tool and everything it started, never leaves it running;
+    and the tool runs under ``flow/toolguard.py``, so it also dies when this process dies without any clean-up.
     """
     stage_dir.mkdir(parents=True, exist_ok=True)
     log = stage_dir / f"{log_name or tool}.log"
@@ -299,8 +312,9 @@ def run_tool(
         f.write("$ " + " ".join(str(a) for a in argv) + "\n")
         f.flush()
         with subprocess.Popen(
-            [str(a) for a in argv],
+            [sys.executable, str(TOOL_GUARD), str(os.getpid()), *(str(a) for a in argv)],
             cwd=cwd,
+            start_new_session=True,  # the guard's process group: the tool and all it starts
             env=run_env,
             stdin=subprocess.PIPE if stdin_text is not None else None,
             stdout=f,
@@ -312,6 +326,7 @@ def run_tool(
                 proc.communicate(input=stdin_text, timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 kill_tree(proc.pid)  # the tool and what it started (qflow -> placement.sh -> graywolf)
+                _kill_group(proc.pid)
                 proc.wait()
                 f.write(f"\n*** timed out after {timeout_s:g} s\n")
                 f.flush()
@@ -320,6 +335,7 @@ def run_tool(
                 # an interruption (SIGTERM/SIGINT as an exception): Popen.__exit__ would wait for the tool, and a
                 # second signal would end that wait with the tool (a 30-min qrouter) running on, parented to init
                 kill_tree(proc.pid)
+                _kill_group(proc.pid)
                 proc.wait()
                 raise
     if cpu_limit_s is not None and proc.returncode == -signal.SIGXCPU:

@@ -212,3 +212,42 @@ def test_an_interrupted_tool_is_killed_with_its_children(tmp_path, work, monkeyp
     else:
         os.kill(child, signal.SIGKILL)
         pytest.fail(f"the tool's child {child} outlived the interruption")
+
+
+def test_a_tool_dies_with_the_flow_process_that_started_it(tmp_path, work):
+    """A flow process that is SIGKILLed (a Dask worker ended with its cluster) runs no clean-up; the tool's guard
+    kills the tool and what it started (qflow -> placement.sh -> graywolf ran on for 20 min, parented to init)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pidfile = tmp_path / "grandchild.pid"
+    code = ("from pathlib import Path; from flow.stage import run_tool; "
+            f"run_tool('route', 'sh', ['sh', '-c', 'sleep 60 & echo $! > {pidfile}; wait'], Path('{work}'), cwd=Path('{work}'))")
+    flow = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1])
+    for _ in range(500):
+        if pidfile.is_file() and pidfile.read_text().strip():
+            break
+        time.sleep(0.01)
+    grandchild = int(pidfile.read_text())
+    flow.kill()
+    flow.wait()
+    for _ in range(300):
+        try:
+            if Path(f"/proc/{grandchild}/stat").read_text().split()[2] == "Z":
+                break
+        except FileNotFoundError:
+            break
+        time.sleep(0.01)
+    else:
+        os.kill(grandchild, signal.SIGKILL)
+        pytest.fail(f"the tool's child {grandchild} outlived the SIGKILLed flow process")
+
+
+def test_the_guard_passes_exit_status_and_signals_on(tmp_path, work):
+    with pytest.raises(StageError, match="status 3"):
+        run_tool("route", "sh", ["sh", "-c", "exit 3"], work, cwd=work)
+    with pytest.raises(StageError, match="timed out after 1 s of CPU time"):
+        run_tool("route", "busy", ["sh", "-c", "while :; do :; done"], work, timeout_s=30, cwd=work, cpu_limit_s=1)
