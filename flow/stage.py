@@ -288,7 +288,8 @@ def run_tool(
     ``cpu_limit_s`` caps the tool's CPU time (RLIMIT_CPU): unlike the wall-clock ``timeout_s`` it does not
     depend on what else the machine runs, so a long route stops at the same point under any load.
     ``reads`` / ``writes``: the files of the run directory the tool reads, and those it writes that later steps use
-    (default: all of them); they narrow what a finished-run record checks (``flow/resume.py``). Whatever ends the
+    (default: all of them); they narrow what a finished-run record checks (``flow/resume.py``), and ``writes`` are
+    removed before a real run (not before a reused one), so a file left by an older run never passes for its output. Whatever ends the
     wait (a time-out, a signal turned exception) kills the tool and everything it started, never leaves it running;
     and the tool runs under ``flow/toolguard.py``, so it also dies when this process dies without any clean-up.
     """
@@ -307,6 +308,8 @@ def run_tool(
         if rec["outcome"] == "cpu_timeout":
             raise StageError(stage_name, log, _last_lines(log), rec["message"])
         return log
+    for rel in writes or ():  # a real run: an older file of the same name must never pass for this run's output
+        (run.run_dir / rel).unlink(missing_ok=True)
     before = resume.begin(run)
     with open(log, "w") as f, scratch_env(argv, env) as run_env:
         f.write("$ " + " ".join(str(a) for a in argv) + "\n")

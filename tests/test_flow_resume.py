@@ -251,3 +251,14 @@ def test_the_guard_passes_exit_status_and_signals_on(tmp_path, work):
         run_tool("route", "sh", ["sh", "-c", "exit 3"], work, cwd=work)
     with pytest.raises(StageError, match="timed out after 1 s of CPU time"):
         run_tool("route", "busy", ["sh", "-c", "while :; do :; done"], work, timeout_s=30, cwd=work, cpu_limit_s=1)
+
+
+def test_declared_writes_are_removed_before_a_real_run_only(tmp_path, work):
+    kw = {"reads": ["in.txt"], "writes": ["out.txt"]}
+    _run(tmp_path, **kw)
+    _run(tmp_path, **kw)  # reused: out.txt stays as the run left it
+    assert _runs(tmp_path) == 1 and (work / "out.txt").read_text() == "ABC\n"
+    (work / "in.txt").write_text("xyz\n")
+    with pytest.raises(StageError), stage_key("k1"):  # a real run that fails before writing: no stale out.txt left
+        run_tool("route", "sh", ["sh", "-c", "exit 1"], work, cwd=work, **kw)
+    assert not (work / "out.txt").exists()

@@ -43,10 +43,11 @@ class KlayoutDrcStage(Stage):
         d = self.dir(ctx)
         d.mkdir(parents=True, exist_ok=True)
         report = ctx.path("klayout_drc_report")
-        report.unlink(missing_ok=True)
         argv = klayout_drc.argv(ctx.pdk.klayout_drc_deck, ctx.path("gds").resolve(), top_of(ctx), report.resolve(),
                                 _threads())
-        log = run_tool(self.name, "klayout", argv, d, ctx.config.timeout_s, cwd=d)
+        # the report is its declared output: removed before a real run, kept (and checked) when the run is reused
+        # (it reads only the GDS and the deck, both stage inputs, nothing else of its folder)
+        log = run_tool(self.name, "klayout", argv, d, ctx.config.timeout_s, cwd=d, reads=[], writes=[report.name])
         if not report.is_file():
             raise StageError(self.name, log, _last_lines(log), "klayout wrote no DRC report")
         try:
