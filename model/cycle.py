@@ -166,21 +166,31 @@ def diagonal_schedule(wbits: int, abits: int) -> list[Step]:
 
 
 def serial_schedule(wbits: int, abits: int) -> list[Step]:
-    """The serial PE's steps: Horner over the outer planes (the weights', or the activations' when there are more of
-    them), the inner planes in a snake (high to low, then low to high, ...) with the popcount shifted by the inner
-    index. So the inner select changes once per step within a plane and never between two, and the outer one once per
-    plane: at W2A2 4 select changes per dot against the diagonal order's 6, at W4A4 16 against 30. The cost is a
-    shifter of the popcount over the inner width (none when that width is 1).
+    """The serial PE's steps: the outer planes (the weights', or the activations' when there are more of them) high
+    to low, the inner planes in a snake (high to low, then low to high, ...); the accumulator doubles only when a step
+    needs it, and a step of an ascending run adds its popcount shifted. So the inner select changes once per step
+    within a plane and never between two, and the outer one once per plane: at W2A2 4 select changes per dot against
+    the diagonal order's 6, at W4A4 16 against 30. The cost is a shifter of the popcount over the inner width (none
+    when that width is 1). Doubling as late as possible (rather than at each new outer plane, with every inner step
+    shifted) leaves fewer steps shifted: post-synthesis W2A2 0.764 -> 0.757 pJ per MAC, W4A4 3.288 -> 3.204, W3A3
+    1.761 -> 1.790.
 
     The serial generator emits this schedule as its step table, so the RTL and the model share one copy."""
     outer_w = wbits >= abits
     no, ni = (wbits, abits) if outer_w else (abits, wbits)
-    steps: list[Step] = []
+    order = []
     for t, o in enumerate(range(no - 1, -1, -1)):
-        inner = range(ni - 1, -1, -1) if t % 2 == 0 else range(ni)
-        for u, x in enumerate(inner):
-            i, j = (o, x) if outer_w else (x, o)
-            steps.append((i, j, u == 0 and t > 0, x))
+        for x in (range(ni - 1, -1, -1) if t % 2 == 0 else range(ni)):
+            order.append((o, x) if outer_w else (x, o))
+    # the accumulator holds sum pc 2^(i+j-base); it doubles (base - 1) only when a step's weight i+j is below the
+    # base, so a descending run is plain Horner and only the ascending runs shift (adjacent steps differ by one in
+    # i+j, and the step (0, 0) brings the base to 0)
+    steps: list[Step] = []
+    base = order[0][0] + order[0][1]
+    for i, j in order:
+        dbl = bool(steps) and i + j < base
+        base -= dbl
+        steps.append((i, j, dbl, i + j - base))
     return steps
 
 

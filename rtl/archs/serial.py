@@ -1,8 +1,9 @@
 """`serial` PE: one branch unit reused over the WBITS*ABITS bit-plane pairs, Horner accumulation, II = W*A.
 
-Steps follow ``model.cycle.serial_schedule``: Horner over the weight planes (outer; the activation planes when there
-are more of them), the inner planes in a snake with the popcount shifted by the inner index, so the plane selects
-change as rarely as the walk allows: acc <- (new outer plane ? 2 acc : acc) + s_i 2^sh pc(i, j); after the last
+Steps follow ``model.cycle.serial_schedule``: the weight planes high to low (outer; the activation planes when there
+are more of them), the inner planes in a snake, the accumulator doubled only where a step needs it and the popcount
+shifted on the ascending runs, so the plane selects change as rarely as the walk allows:
+acc <- (dbl ? 2 acc : acc) + s_i 2^sh pc(i, j); after the last
 step y = 2^pc_shift acc - constant, with the plane signs s_i, pc_shift and the constant of the spec's encoding (pm1:
 all +1, 1, N (2^W-1)(2^A-1); twos: the top weight plane -1, 0, 0). The last step's sum goes to y only.
 """
