@@ -6,9 +6,9 @@ While a stage runs, ``execute`` sets its tool key (``Stage.tool_key``: inputs an
 code or config) as the current key; ``run_tool`` then records each finished run in ``<run dir>/.runs/`` with the
 digests of the files the run read (``reads``, else every file in its run directory) before the run (inputs)
 and of every file it created, changed or deleted (outputs, its log included). A later run reuses a record only
-when all of these hold: the same tool key, the same argv, environment, stdin, CPU limit, declared reads and
-writes, every output file (``writes`` when declared) still as the run left it, and every input as the run found
-it. Anything else runs the tool.
+when all of these hold: the same tool key, the same argv, environment (what the caller set: ``env_delta``), stdin,
+CPU limit, declared reads and writes, every output file (``writes`` when declared) still as the run left it, and
+every input as the run found it. Anything else runs the tool.
 
 Why the stage's code and config are not in the key: they reach a tool only through the files the code writes for
 it, its argv, environment and stdin, and each of those is in the record. So an edit to a step after the router (or a
@@ -31,6 +31,7 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -64,6 +65,15 @@ def snapshot(run_dir: Path) -> dict[str, str]:
     return out
 
 
+def env_delta(env: Mapping[str, str]) -> dict[str, str | None]:
+    """What ``env`` sets or removes against the process environment: the part a caller chose. The inherited rest is
+    left out, as it is for a tool run with ``env=None`` (qflow's ``{**os.environ, QFLOW_TECH_DIR: ...}`` differed on
+    every invocation, by ``PWD``, ``OLDPWD`` and the Dask worker's variables, so its runs were never reused)."""
+    out: dict[str, str | None] = {k: v for k, v in env.items() if os.environ.get(k) != v}
+    out.update({k: None for k in os.environ if k not in env})
+    return out
+
+
 @dataclass(frozen=True)
 class ToolRun:
     """One tool invocation as the record identifies it."""
@@ -78,7 +88,8 @@ class ToolRun:
     writes: tuple[str, ...] | None = None  # the files of run_dir it writes that later steps use; None: all it changes
 
     def ident(self, key: str) -> dict[str, Any]:
-        env = None if self.env is None else hashlib.sha256(json.dumps(dict(self.env), sort_keys=True).encode()).hexdigest()
+        env = None if self.env is None else hashlib.sha256(json.dumps(env_delta(self.env), sort_keys=True).encode()
+                                                           ).hexdigest()
         stdin = None if self.stdin_text is None else hashlib.sha256(self.stdin_text.encode()).hexdigest()
         return {"tool_key": key, "argv": [str(a) for a in self.argv], "env_sha256": env,
                 "stdin_sha256": stdin, "cpu_limit_s": self.cpu_limit_s,

@@ -262,3 +262,15 @@ def test_declared_writes_are_removed_before_a_real_run_only(tmp_path, work):
     with pytest.raises(StageError), stage_key("k1"):  # a real run that fails before writing: no stale out.txt left
         run_tool("route", "sh", ["sh", "-c", "exit 1"], work, cwd=work, **kw)
     assert not (work / "out.txt").exists()
+
+
+def test_only_the_environment_a_caller_sets_identifies_a_run(tmp_path, work, monkeypatch):
+    import os
+
+    env = {**os.environ, "QFLOW_TECH_DIR": "/tech"}
+    _run(tmp_path, env=env)
+    monkeypatch.setenv("OLDPWD", "/somewhere/else")  # the inherited rest changed (another shell, a Dask worker)
+    _run(tmp_path, env={**os.environ, "QFLOW_TECH_DIR": "/tech"})
+    assert _runs(tmp_path) == 1
+    _run(tmp_path, env={**os.environ, "QFLOW_TECH_DIR": "/other"})  # what the caller sets changed: runs
+    assert _runs(tmp_path) == 2
