@@ -1,4 +1,5 @@
-"""Gate-level simulation stage: the synthesized netlist with the PDK's cell models (iverilog, zero delay).
+"""Gate-level simulation stage: the synthesized netlist with the PDK's cell models (iverilog; zero-delay logic,
+100 ps clk->Q flops: ``verif.activity.GATE_DEFINES``).
 
 The simulation is verif's gate-level activity run (``verif.activity.run_activity``, through
 ``verif.sim.simulate``): it drives the port contract's handshake from ``verif.stimulus.activity_stimulus``
@@ -44,7 +45,7 @@ class GateSimStage(Stage):
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         c = ctx.config
         return {"vectors": c.vectors, "seed": c.seed, "in_valid_duty": c.in_valid_duty,
-                "out_ready_duty": c.out_ready_duty, "clock_ns": c.clock_ns, "delays": "zero-delay functional models",
+                "out_ready_duty": c.out_ready_duty, "clock_ns": c.clock_ns, "delays": "functional models: zero-delay logic, 100 ps clk->Q flops (UNIT_DELAY)",
                 "reset_cycles": RESET_CYCLES, **({"run_bits": c.run_bits} if c.run_bits else {})}
 
     def metrics(self, vectors: int, cycles: int, window_ns: float) -> dict[str, Any]:

@@ -244,7 +244,7 @@ class PowerStage(Stage):
             "corner": CORNERS[POWER_CORNER], "clock_ns": c.clock_ns, "slew_ns": DEFAULT_SLEW_NS,
             "output_load_pf": OUTPUT_LOAD_PF, "wire_cap": "liberty wire-load model 'Small' (pre-layout)",
             "charged": CHARGED,
-            "activity_source": (f"gate-level VCD (iverilog, zero delay) of {c.vectors} random vectors, seed {c.seed}, "
+            "activity_source": (f"gate-level VCD (iverilog, zero-delay logic, 100 ps clk->Q) of {c.vectors} random vectors, seed {c.seed}, "
                                 f"in_valid duty {c.in_valid_duty}, out_ready duty {c.out_ready_duty}, window reset release to last output"
                                 + (f", run-time widths {c.run_bits}" if c.run_bits else "")),
             "opensta_activity": ("set_power_activity -input = mean measured transitions per cycle of the w/a bits, "
