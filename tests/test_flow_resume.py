@@ -182,68 +182,64 @@ def test_a_code_change_reuses_tool_runs_whose_files_are_unchanged(tmp_path):
     assert (Coded().dir(ctx) / "extra.txt").is_file()
 
 
-def test_an_interrupted_tool_is_killed_with_its_children(tmp_path, work, monkeypatch):
+def _wait_for_pid(pidfile: Path, tries: int = 500) -> int | None:
+    """The pid a tool's shell wrote to ``pidfile``, waiting up to ``tries`` x 10 ms for it."""
+    import time
+
+    for _ in range(tries):
+        if pidfile.is_file() and pidfile.read_text().strip():
+            return int(pidfile.read_text())
+        time.sleep(0.01)
+    return None
+
+
+def _assert_gone(pid: int, what: str, tries: int = 300) -> None:
+    """``pid`` is dead (gone, or a zombie until init reaps it) within ``tries`` x 10 ms; else kill it and fail."""
     import os
     import signal
-    import subprocess
     import time
+
+    for _ in range(tries):
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                return
+        except FileNotFoundError:
+            return
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"the tool's child {pid} outlived {what}")
+
+
+def test_an_interrupted_tool_is_killed_with_its_children(tmp_path, work, monkeypatch):
+    import subprocess
 
     pidfile = tmp_path / "child.pid"
 
     def interrupted(self, input=None, timeout=None):  # the SIGTERM handler's exception, raised during the wait
-        for _ in range(200):
-            if pidfile.is_file() and pidfile.read_text().strip():
-                break
-            time.sleep(0.01)
+        _wait_for_pid(pidfile, 200)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(subprocess.Popen, "communicate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_tool("route", "sh", ["sh", "-c", f'sleep 60 & echo $! > "{pidfile}"; wait'], work, cwd=work)
-    child = int(pidfile.read_text())
-    for _ in range(200):  # SIGKILLed: gone, or a zombie until init reaps it
-        try:
-            state = Path(f"/proc/{child}/stat").read_text().split()[2]
-        except FileNotFoundError:
-            break
-        if state == "Z":
-            break
-        time.sleep(0.01)
-    else:
-        os.kill(child, signal.SIGKILL)
-        pytest.fail(f"the tool's child {child} outlived the interruption")
+    _assert_gone(int(pidfile.read_text()), "the interruption", 200)
 
 
 def test_a_tool_dies_with_the_flow_process_that_started_it(tmp_path, work):
     """A flow process that is SIGKILLed (a Dask worker ended with its cluster) runs no clean-up; the tool's guard
     kills the tool and what it started (qflow -> placement.sh -> graywolf ran on for 20 min, parented to init)."""
-    import os
-    import signal
     import subprocess
     import sys
-    import time
 
     pidfile = tmp_path / "grandchild.pid"
     code = ("from pathlib import Path; from flow.stage import run_tool; "
             f"run_tool('route', 'sh', ['sh', '-c', 'sleep 60 & echo $! > {pidfile}; wait'], Path('{work}'), cwd=Path('{work}'))")
     flow = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1])
-    for _ in range(500):
-        if pidfile.is_file() and pidfile.read_text().strip():
-            break
-        time.sleep(0.01)
-    grandchild = int(pidfile.read_text())
+    grandchild = _wait_for_pid(pidfile)
+    assert grandchild is not None, "the tool never started"
     flow.kill()
     flow.wait()
-    for _ in range(300):
-        try:
-            if Path(f"/proc/{grandchild}/stat").read_text().split()[2] == "Z":
-                break
-        except FileNotFoundError:
-            break
-        time.sleep(0.01)
-    else:
-        os.kill(grandchild, signal.SIGKILL)
-        pytest.fail(f"the tool's child {grandchild} outlived the SIGKILLed flow process")
+    _assert_gone(grandchild, "the SIGKILLed flow process")
 
 
 def test_the_guard_passes_exit_status_and_signals_on(tmp_path, work):
