@@ -45,7 +45,8 @@ class GateSimStage(Stage):
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         c = ctx.config
         return {"vectors": c.vectors, "seed": c.seed, "in_valid_duty": c.in_valid_duty,
-                "out_ready_duty": c.out_ready_duty, "clock_ns": c.clock_ns, "delays": "functional models: zero-delay logic, 100 ps clk->Q flops (UNIT_DELAY)",
+                "out_ready_duty": c.out_ready_duty, "clock_ns": c.clock_ns,
+                "delays": "functional models: zero-delay logic, 100 ps clk->Q flops (UNIT_DELAY)",
                 "reset_cycles": RESET_CYCLES, **({"run_bits": c.run_bits} if c.run_bits else {})}
 
     def metrics(self, vectors: int, cycles: int, window_ns: float) -> dict[str, Any]:

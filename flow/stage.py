@@ -262,11 +262,14 @@ TOOL_GUARD = Path(__file__).with_name("toolguard.py")
 """Every tool runs under this guard: it dies with its process group when the flow process dies (``flow/toolguard.py``)."""
 
 
-def _kill_group(pgid: int) -> None:
+def _stop(proc: subprocess.Popen) -> None:
+    """Kill the guard, its tool and all they started (its process group, and any descendant that left it), and reap."""
+    kill_tree(proc.pid)  # the tool and what it started (qflow -> placement.sh -> graywolf)
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)  # the guard leads its own session: its pid is the group's id
     except (ProcessLookupError, PermissionError):
         pass
+    proc.wait()
 
 
 def run_tool(
@@ -289,9 +292,10 @@ def run_tool(
     depend on what else the machine runs, so a long route stops at the same point under any load.
     ``reads`` / ``writes``: the files of the run directory the tool reads, and those it writes that later steps use
     (default: all of them); they narrow what a finished-run record checks (``flow/resume.py``), and ``writes`` are
-    removed before a real run (not before a reused one), so a file left by an older run never passes for its output. Whatever ends the
-    wait (a time-out, a signal turned exception) kills the tool and everything it started, never leaves it running;
-    and the tool runs under ``flow/toolguard.py``, so it also dies when this process dies without any clean-up.
+    removed before a real run (not before a reused one), so a file left by an older run never passes for its output.
+    Whatever ends the wait (a time-out, a signal turned exception) kills the tool and everything it started, never
+    leaves it running; and the tool runs under ``flow/toolguard.py``, so it also dies when this process dies without
+    any clean-up.
     """
     stage_dir.mkdir(parents=True, exist_ok=True)
     log = stage_dir / f"{log_name or tool}.log"
@@ -328,18 +332,14 @@ def run_tool(
             try:
                 proc.communicate(input=stdin_text, timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                kill_tree(proc.pid)  # the tool and what it started (qflow -> placement.sh -> graywolf)
-                _kill_group(proc.pid)
-                proc.wait()
+                _stop(proc)
                 f.write(f"\n*** timed out after {timeout_s:g} s\n")
                 f.flush()
                 raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {timeout_s:g} s") from None
             except BaseException:
                 # an interruption (SIGTERM/SIGINT as an exception): Popen.__exit__ would wait for the tool, and a
                 # second signal would end that wait with the tool (a 30-min qrouter) running on, parented to init
-                kill_tree(proc.pid)
-                _kill_group(proc.pid)
-                proc.wait()
+                _stop(proc)
                 raise
     if cpu_limit_s is not None and proc.returncode == -signal.SIGXCPU:
         with open(log, "a") as f:
@@ -451,9 +451,7 @@ class Stage:
         Input paths are hashed relative to the build root, the PDK root or the repository (``portable_path``),
         so the same build has the same fingerprints whichever way its root is spelled."""
         h = hashlib.sha256()
-        for p in self.inputs(ctx):
-            h.update(portable_path(p, ctx).encode())
-            h.update(file_digest(p).encode() if Path(p).is_file() else b"<missing>")
+        self._hash_inputs(h, ctx)
         h.update(json.dumps(json_safe(dict(self.config(ctx))), sort_keys=True).encode())
         h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
         h.update(self.name.encode())
@@ -465,12 +463,16 @@ class Stage:
         reach a tool only through the files, argv, environment and stdin that each record checks itself
         (``flow/resume.py``): a new route recipe reuses every qrouter run it repeats."""
         h = hashlib.sha256(b"tool-key")
-        for p in self.inputs(ctx):
-            h.update(portable_path(p, ctx).encode())
-            h.update(file_digest(p).encode() if Path(p).is_file() else b"<missing>")
+        self._hash_inputs(h, ctx)
         h.update(json.dumps({t: tool_version(t) for t in self.tools}, sort_keys=True).encode())
         h.update(self.name.encode())
         return h.hexdigest()
+
+    def _hash_inputs(self, h: Any, ctx: FlowContext) -> None:
+        """Feed each input's portable path and content digest (``<missing>`` for an absent one) to ``h``."""
+        for p in self.inputs(ctx):
+            h.update(portable_path(p, ctx).encode())
+            h.update(file_digest(p).encode() if Path(p).is_file() else b"<missing>")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Hash the stage's code when it is loaded (the code that runs, even if a file is edited later): its module

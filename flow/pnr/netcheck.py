@@ -31,12 +31,23 @@ def _vias(text: str, scale: int) -> dict[str, list[tuple[str, tuple[int, int, in
     return out
 
 
-def net_shapes(def_text: str, skip_nets: Iterable[str] = ("VPWR", "VGND")) -> dict[str, dict[str, list]]:
-    """{layer: {net: [klayout.db polygons/boxes in nm]}} of the routed metal of every net (NETS and SPECIALNETS)."""
+def def_scale(def_text: str) -> int:
+    """Nanometres per DEF database unit (``UNITS DISTANCE MICRONS``)."""
+    return 1000 // int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+
+
+def section_blocks(def_text: str, sec: str) -> list[tuple[str, str]]:
+    """(net, its text) for every ``- net ...`` entry of the DEF section ``sec`` (``NETS``, ``SPECIALNETS``)."""
+    m = re.search(rf"\n{sec} \d+ ;\n(.*?)END {sec}", def_text, re.S)
+    return [(blk.split()[0], blk) for blk in re.split(r"(?m)^- ", m.group(1))[1:]] if m else []
+
+
+def net_shapes(def_text: str, skip_nets: Iterable[str] = ("VPWR", "VGND"),
+               sections: Iterable[str] = ("NETS", "SPECIALNETS")) -> dict[str, dict[str, list]]:
+    """{layer: {net: [klayout.db polygons/boxes in nm]}} of the routed metal of every net in ``sections``."""
     import klayout.db as db
 
-    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
-    s = 1000 // units
+    s = def_scale(def_text)
     vias = _vias(def_text, s)
     skip = set(skip_nets)
     shapes: dict[str, dict[str, list]] = {}
@@ -45,10 +56,8 @@ def net_shapes(def_text: str, skip_nets: Iterable[str] = ("VPWR", "VGND")) -> di
         if layer in WIDTH_UM:
             shapes.setdefault(layer, {}).setdefault(net, []).append(shape)
 
-    for sec in ("NETS", "SPECIALNETS"):
-        m = re.search(rf"\n{sec} \d+ ;\n(.*?)END {sec}", def_text, re.S)
-        for blk in re.split(r"(?m)^- ", m.group(1))[1:] if m else ():
-            net = blk.split()[0]
+    for sec in sections:
+        for net, blk in section_blocks(def_text, sec):
             parts = blk.split("+ ROUTED", 1)
             if net in skip or len(parts) < 2:
                 continue

@@ -101,12 +101,11 @@ def special_stubs(def_text: str) -> list[tuple[str, str, tuple[int, int, int, in
     exactly [x - w/2, x + w/2] x [y1, y2])."""
     import re
 
-    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
-    s = 1000 // units
-    m = re.search(r"\nSPECIALNETS \d+ ;\n(.*?)END SPECIALNETS", def_text, re.S)
+    from flow.pnr.netcheck import def_scale, section_blocks
+
+    s = def_scale(def_text)
     out = []
-    for blk in re.split(r"(?m)^- ", m.group(1))[1:] if m else ():
-        net = blk.split()[0]
+    for net, blk in section_blocks(def_text, "SPECIALNETS"):
         for lay, w, x1, y1, x2, y2 in re.findall(r"(met\d) (\d+) \( (-?\d+) (-?\d+) \) \( ([-\d*]+) ([-\d*]+) \)", blk):
             if lay not in GAP_LAYERS:
                 continue
@@ -176,14 +175,15 @@ def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None) -> dict[
     stats = {"via_nudge": 0, "via_nudge_fail": 0, "pair_merge": 0, "li1_clip": 0, "li1_stub": 0, "notch": 0,
              "holes": 0, "minarea": 0, "minarea_fail": 0, "net_gap": 0, "stub_trim": 0}
     if routed_def is not None:
-        import re
-
         from flow.pnr import netcheck
 
         def_text = Path(routed_def).read_text()
-        shapes = netcheck.net_shapes(def_text)
+        plain = netcheck.net_shapes(def_text, sections=("NETS",))  # each net's metal without qrouter's patches
+        shapes = {lay: {n: list(polys) for n, polys in per.items()} for lay, per in plain.items()}  # and with them
+        for lay, per in netcheck.net_shapes(def_text, sections=("SPECIALNETS",)).items():
+            for n, polys in per.items():
+                shapes.setdefault(lay, {}).setdefault(n, []).extend(polys)
         scale = 1000 * dbu  # netcheck works in nm
-        plain = netcheck.net_shapes(re.sub(r"\nSPECIALNETS \d+ ;\n.*?END SPECIALNETS", "\n", def_text, flags=re.S))
         trims = stub_trims(special_stubs(def_text),
                            {lay: {n: db.Region(p).merged() for n, p in per.items()} for lay, per in plain.items()},
                            int(round(0.14 * 1000)))
