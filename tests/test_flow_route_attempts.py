@@ -286,3 +286,24 @@ def test_feedback_skips_a_re_route_with_obstructions_already_routed():
     assert routed_before(["obstruction 1 1 2 2 met3"], rounds, a) == 1
     assert routed_before(["obstruction 1 1 2 3 met3"], rounds, a) is None  # grown boxes: a new input
     assert routed_before([], rounds, b) is None  # another placement
+
+
+@pytest.mark.parametrize("reason, timed_out", [("qrouter timed out after 2400 s of CPU time", True),
+                                               ("qrouter exited with status -15", False),
+                                               ("qrouter not found on PATH", False)])
+def test_only_a_time_out_counts_as_one_a_crashed_or_killed_qrouter_is_an_error(monkeypatch, tmp_path, reason, timed_out):
+    """A qrouter killed by a signal leaves no 'Final:' line; read as a time-out it skipped its whole density."""
+    monkeypatch.setattr("flow.pnr.route_stage.defedit.rail_obstructions", lambda legal: "")
+    monkeypatch.setattr("flow.pnr.route_stage.route.offtrack_obstructions", lambda legal: "")
+
+    def run_tool(stage, tool, argv, work, *a, **k):
+        (Path(work) / "qrouter_r0.log").write_text("Nets remaining: 1058\n")
+        raise StageError(stage, Path(work) / "qrouter_r0.log", [], reason)
+
+    monkeypatch.setattr("flow.pnr.route_stage.run_tool", run_tool)
+    call = lambda: RouteStage().route_once(SimpleNamespace(top="t"), None, tmp_path / "w", "DEF", "head", [], "r0")  # noqa: E731
+    if timed_out:
+        assert call()[0] == TIMED_OUT
+    else:
+        with pytest.raises(StageError, match=reason):
+            call()

@@ -121,10 +121,11 @@ class RouteStage(Stage):
                      reads=[f"route_{tag}.cfg", "unrouted.def", *sources],
                      writes=[routed.name, routed.with_suffix(".rc").name])
         except StageError as e:
-            if "not found" in str(e):
-                raise
-            if "timed out" in str(e):
+            # qrouter exits 0 with failed nets too: any other failure (missing, crashed, killed by a signal) is this
+            # attempt's error, never a time-out (which would skip the rest of its density) nor a failed route
+            if e.reason.startswith("qrouter timed out"):
                 return TIMED_OUT, 10**9, routed, work / "none.gds", {}
+            raise
         failed = route.parse_log(log.read_text(errors="replace")).failed_nets
         if failed > 0 or not routed.is_file():  # an open net loses to any complete route: skip GDS and DRC
             return max(failed, 1), 10**9, routed, work / "none.gds", {}
