@@ -41,7 +41,7 @@ class PnrConfig:
 
     Placements are tried in order until qrouter leaves no failed net. A qrouter time-out means the density is
     too high for the router: the other attempts at that density are skipped. Fanout buffering (qflow
-    blifFanout, max fanout 20) is only a fallback, as it changes the netlist the front end measured.
+    blifFanout, max fanout 20, buffers only) is only a fallback, as it changes the netlist the front end measured.
     """
 
     # 0.28 first for every design, so the sweep compares designs at one density (at 0.35, parallel W4A4 had

@@ -59,13 +59,14 @@ def place(stage: str, ctx: FlowContext, attempt: Attempt, work: Path) -> tuple[s
 
 
 def buffer_fanout(stage: str, ctx: FlowContext, blif: Path, lib: Path, work: Path) -> None:
-    """qflow's blifFanout until nothing changes: buffers high-fanout nets (e.g. enables, clock) and resizes
-    drivers, as qflow's own synthesis would; the front end's yosys netlist has no fanout repair."""
+    """qflow's blifFanout until nothing changes: buffers high-fanout nets (e.g. enables, clock); the front end's
+    yosys netlist has no fanout repair. Buffering only (``-f``): its load balancing also resized drivers, and one
+    of the sizes it chose, ``a21boi_2``, has a layout netgen cannot match to its own CDL (parallel_w3a3_n32 LVS 1)."""
     tool = FANOUT_TOOL if Path(FANOUT_TOOL).is_file() else "blifFanout"
     for k in range(8):
         src = blif.with_name(f"fanout_in{k}.blif")
         blif.replace(src)
-        log = run_tool(stage, "blifFanout", [tool, "-l", "200", "-c", "20", "-s", "nullstring", "-p", str(lib),
+        log = run_tool(stage, "blifFanout", [tool, "-f", "-l", "200", "-c", "20", "-s", "nullstring", "-p", str(lib),
                        "-b", "sky130_fd_sc_hd__buf_2", "-i", "A", "-o", "X", str(src), str(blif)],
                        work, ctx.config.timeout_s, log_name=f"blifFanout{k}")
         m = re.search(r"Number of gates changed: (\d+)", log.read_text(errors="replace"))

@@ -26,7 +26,7 @@ class PlaceStage(Stage):
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
         return {"attempt": PNR.attempts[0].as_list(), "tap_um": PNR.tap_um, "qflow_tech": tech.QFLOW_TECH,
-                "fanout_buffering": "qflow blifFanout -l 200 -c 20, buf_2 (fallback)",
+                "fanout_buffering": "qflow blifFanout -f -l 200 -c 20 (buffering only, no resizing), buf_2 (fallback)",
                 "graywolf_debian_version": debian_version("graywolf")}
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
