@@ -272,6 +272,20 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def run_guarded(argv: Sequence[str], cwd: Path | None = None, stdout: Any = None) -> int:
+    """Run ``argv`` under the tool guard and return its exit status: a process (and all it starts) that dies with
+    this one, SIGKILLed or not, and is killed with its tree on any exception here. ``make ppa`` runs each design's
+    flow this way: a stopped sweep had left its design flows running on, parented to init, beside the next one."""
+    with subprocess.Popen([sys.executable, str(TOOL_GUARD), str(os.getpid()), *(str(a) for a in argv)], cwd=cwd,
+                          stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
+                          start_new_session=True) as proc:
+        try:
+            return proc.wait()
+        except BaseException:
+            _stop(proc)
+            raise
+
+
 def run_tool(
     stage_name: str,
     tool: str,

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Sequence
 from common.errors import BitbranchError
 from common.files import atomic_write_text
 from common.state import DamagedState, keys_of, load_state, read_state
-from flow.stage import DEFAULT_CLOCK_NS
+from flow.stage import DEFAULT_CLOCK_NS, run_guarded
 from model import encodings as encoding_registry
 from model.spec import DesignSpec
 from reports import page, plots, summary
@@ -61,9 +61,9 @@ def run_flow_job(spec: DesignSpec, stage: str, clock_ns: float | None, root: Pat
             "--clock-ns", "" if clock_ns is None else str(clock_ns), "--root", str(root), *extra]
     t0 = time.monotonic()
     with open(log, "w") as f:
-        proc = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, text=True)
+        rc = run_guarded(argv, cwd=REPO, stdout=f)  # dies with this worker, tools and all
     lines = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
-    return JobResult(spec, proc.returncode == 0, time.monotonic() - t0, log, lines[-1] if lines else "")
+    return JobResult(spec, rc == 0, time.monotonic() - t0, log, lines[-1] if lines else "")
 
 
 def run_jobs(specs: Sequence[DesignSpec], job: Callable[[DesignSpec], JobResult], executor: ExecutorConfig,

@@ -242,6 +242,32 @@ def test_a_tool_dies_with_the_flow_process_that_started_it(tmp_path, work):
     _assert_gone(grandchild, "the SIGKILLed flow process")
 
 
+def test_a_sweeps_design_flow_dies_with_the_sweep_worker(tmp_path):
+    """``make ppa`` runs each design's flow with ``run_guarded``: a stopped sweep (its Dask worker SIGKILLed) had left
+    the design flows running on, parented to init, into the next sweep's build root."""
+    import subprocess
+    import sys
+
+    pidfile = tmp_path / "flow.pid"
+    code = ("from flow.stage import run_guarded; "
+            f"run_guarded(['sh', '-c', 'sleep 60 & echo $! > {pidfile}; wait'])")
+    worker = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1])
+    flow = _wait_for_pid(pidfile)
+    assert flow is not None, "the design flow never started"
+    worker.kill()
+    worker.wait()
+    _assert_gone(flow, "the SIGKILLed sweep worker")
+
+
+def test_run_guarded_passes_the_exit_status_on(tmp_path):
+    from flow.stage import run_guarded
+
+    log = tmp_path / "out.log"
+    with open(log, "w") as f:
+        assert run_guarded(["sh", "-c", "echo hello; exit 3"], cwd=tmp_path, stdout=f) == 3
+    assert log.read_text() == "hello\n"
+
+
 def test_the_guard_passes_exit_status_and_signals_on(tmp_path, work):
     with pytest.raises(StageError, match="status 3"):
         run_tool("route", "sh", ["sh", "-c", "exit 3"], work, cwd=work)
