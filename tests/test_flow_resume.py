@@ -225,38 +225,35 @@ def test_an_interrupted_tool_is_killed_with_its_children(tmp_path, work, monkeyp
     _assert_gone(int(pidfile.read_text()), "the interruption", 200)
 
 
-def test_a_tool_dies_with_the_flow_process_that_started_it(tmp_path, work):
-    """A flow process that is SIGKILLed (a Dask worker ended with its cluster) runs no clean-up; the tool's guard
-    kills the tool and what it started (qflow -> placement.sh -> graywolf ran on for 20 min, parented to init)."""
+def _dies_with_its_sigkilled_parent(code: str, pidfile: Path, child: str, parent: str) -> None:
+    """Run ``code`` in a Python process whose descendant writes its pid to ``pidfile``; SIGKILL that process (no
+    clean-up runs) and check the descendant goes with it."""
     import subprocess
     import sys
 
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1])
+    pid = _wait_for_pid(pidfile)
+    assert pid is not None, f"the {child} never started"
+    proc.kill()
+    proc.wait()
+    _assert_gone(pid, f"the SIGKILLed {parent}")
+
+
+def test_a_tool_dies_with_the_flow_process_that_started_it(tmp_path, work):
+    """A flow process that is SIGKILLed (a Dask worker ended with its cluster) runs no clean-up; the tool's guard
+    kills the tool and what it started (qflow -> placement.sh -> graywolf ran on for 20 min, parented to init)."""
     pidfile = tmp_path / "grandchild.pid"
     code = ("from pathlib import Path; from flow.stage import run_tool; "
             f"run_tool('route', 'sh', ['sh', '-c', 'sleep 60 & echo $! > {pidfile}; wait'], Path('{work}'), cwd=Path('{work}'))")
-    flow = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1])
-    grandchild = _wait_for_pid(pidfile)
-    assert grandchild is not None, "the tool never started"
-    flow.kill()
-    flow.wait()
-    _assert_gone(grandchild, "the SIGKILLed flow process")
+    _dies_with_its_sigkilled_parent(code, pidfile, "tool", "flow process")
 
 
 def test_a_sweeps_design_flow_dies_with_the_sweep_worker(tmp_path):
     """``make ppa`` runs each design's flow with ``run_guarded``: a stopped sweep (its Dask worker SIGKILLed) had left
     the design flows running on, parented to init, into the next sweep's build root."""
-    import subprocess
-    import sys
-
     pidfile = tmp_path / "flow.pid"
-    code = ("from flow.stage import run_guarded; "
-            f"run_guarded(['sh', '-c', 'sleep 60 & echo $! > {pidfile}; wait'])")
-    worker = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1])
-    flow = _wait_for_pid(pidfile)
-    assert flow is not None, "the design flow never started"
-    worker.kill()
-    worker.wait()
-    _assert_gone(flow, "the SIGKILLed sweep worker")
+    code = f"from flow.stage import run_guarded; run_guarded(['sh', '-c', 'sleep 60 & echo $! > {pidfile}; wait'])"
+    _dies_with_its_sigkilled_parent(code, pidfile, "design flow", "sweep worker")
 
 
 def test_run_guarded_passes_the_exit_status_on(tmp_path):
