@@ -9,7 +9,7 @@ import pytest
 
 from common.errors import BitbranchError
 from flow import backend
-from flow.pnr import defedit, lvs, magic, route, spef, tech
+from flow.pnr import defedit, lvs, magic, netcheck, route, route_stage, spef, tech
 from model.spec import DesignSpec
 
 U = 200
@@ -472,3 +472,97 @@ def test_lvs_counts_disconnected_layout_pins() -> None:
     assert lvs.parse_result(log("", ""), "").match
     one = log(", and 1 disconnected pin", ", and 1 disconnected pin")  # an unused input on both sides
     assert lvs.parse_result(one, "").match and lvs.disconnected_pins(one) == (1, 1)
+
+
+SNAP_DEF = """UNITS DISTANCE MICRONS 200 ;
+TRACKS X -368.0 DO 445 STEP 92 LAYER met2 ;
+TRACKS Y -68.0 DO 572 STEP 68 LAYER met1 ;
+TRACKS Y 0.0 DO 286 STEP 136 LAYER met3 ;
+VIAS 3 ;
+- L1M1_PR_0
++ RECT li1 ( -17 -17 ) ( 17 17 )
++ RECT met1 ( -23 -29 ) ( 23 29 ) ;
+- M1M2_PR_0
++ RECT met1 ( -26 -32 ) ( 26 32 )
++ RECT met2 ( -26 -32 ) ( 26 32 ) ;
+- M2M3_PR_0
++ RECT met2 ( -28 -37 ) ( 28 37 )
++ RECT met3 ( -33 -33 ) ( 33 33 ) ;
+END VIAS
+NETS 2 ;
+- a
++ ROUTED li1 ( 25576 6256 ) L1M1_PR_0
+  NEW met1 ( 25576 6256 ) ( 25668 * ) ( * 6265 ) M1M2_PR_0
+  NEW met2 ( 25668 6265 ) ( 25557 * ) M2M3_PR_0
+  NEW met2 ( 31188 24219 ) M2M3_PR_0
+  NEW li1 ( 25561 6100 ) L1M1_PR_0 ;
+- b
++ ROUTED met2 ( 25484 6256 ) ( * 11000 ) M1M2_PR_0
+  NEW met2 ( 40000 6253 ) M2M3_PR_0
+  NEW met2 ( 50000 6200 ) M2M3_PR_0 ;
+END NETS
+"""
+
+
+def test_snap_offset_vias_moves_only_off_grid_vias_beside_a_box() -> None:
+    db = pytest.importorskip("klayout.db")
+    # serial_twos_w4a4_n32: net a's M2M3 via 0.095 um left of its met2 track (127.88), 0.095 um from net b's M1M2 pad
+    boxes = [("Metal2 spacing < 0.14um (met2.2)", (127.645, 31.14, 127.69, 31.51)),
+             ("Metal3 spacing < 0.3um (met3.2)", (199.9, 31.05, 200.1, 31.1)),  # beside b's via at (200, 31.265)
+             ("Metal1 spacing < 0.14um (met1.2)", (155.9, 121.0, 156.0, 121.2)),  # met1: not a metal of M2M3
+             ("Metal1 spacing < 0.14um (met1.2)", (127.7, 30.4, 127.8, 30.45)),  # beside an L1M1 via (pin tap)
+             ("Metal2 spacing < 0.14um (met2.2)", (249.9, 30.9, 250.1, 31.1))]  # beside a via 0.215 um off
+    text, moved = route.snap_offset_vias(SNAP_DEF, boxes)
+    assert moved == [("M2M3_PR_0", 127.88, 31.28), ("M2M3_PR_0", 200.1, 31.28)]
+    assert "  NEW met2 ( 25668 6265 ) ( 25557 * ) ( 25576 * ) ( * 6256 ) M2M3_PR_0\n" in text  # wire to the grid
+    assert "  NEW met2 ( 40000 6253 ) ( 40020 * ) ( * 6256 ) M2M3_PR_0\n" in text
+    untouched = [ln for ln in SNAP_DEF.splitlines() if "31188" in ln or "25561" in ln or "50000" in ln]
+    assert len(untouched) == 3 and all(ln in text.splitlines() for ln in untouched)  # no box / L1M1 / too far off
+    shapes = netcheck.net_shapes(text)
+    via = db.Box(25576 * 5 - 140, 6256 * 5 - 185, 25576 * 5 + 140, 6256 * 5 + 185)  # nm: the pad, centred on the grid
+    assert any(db.Region(s).bbox() == via for s in shapes["met2"]["a"])
+    old = db.Region(db.Box(25557 * 5 - 1, 6265 * 5 - 1, 25557 * 5 + 1, 6265 * 5 + 1))
+    assert (old - db.Region(shapes["met2"]["a"])).is_empty()  # met2 still covers the old via centre
+    assert route.snap_offset_vias(SNAP_DEF, []) == (SNAP_DEF, [])
+    assert route.snap_offset_vias(text, boxes) == (text, [])  # snapped vias are on the grid: nothing more to move
+
+
+def _snap_setup(monkeypatch, tmp_path, drc_after: list[int]):
+    """A best round (3 DRC boxes, one beside an off-grid via) and a fake GDS/repair/DRC giving ``drc_after`` in turn."""
+    work = tmp_path / "d28-seed1"
+    work.mkdir(parents=True)
+    (work / "routed_r2.def").write_text(SNAP_DEF)
+    (work / "drc_r2.drc.txt").write_text("")
+    box = ("Metal2 spacing < 0.14um (met2.2)", (127.645, 31.14, 127.69, 31.51))
+    monkeypatch.setattr("flow.pnr.route_stage.magic.read_drc", lambda path: [box])
+    checked: list[str] = []
+
+    def check(self, ctx, t, w, routed, tag):
+        checked.append(Path(routed).read_text())
+        return drc_after[len(checked) - 1], Path(w) / f"t_{tag}.gds", {}
+
+    monkeypatch.setattr(route_stage.RouteStage, "check", check)
+    best = {"attempt": [0.28, 1, False], "round": 2, "failed_nets": 0, "drc": 3, "shorts": [],
+            "def": str(work / "routed_r2.def"), "drc_file": str(work / "drc_r2.drc.txt"), "obs": ["obstruction"]}
+    return best, checked
+
+
+def test_snap_round_is_kept_only_when_it_ranks_better(monkeypatch, tmp_path):
+    best, checked = _snap_setup(monkeypatch, tmp_path, [0])
+    rounds = [best]
+    got = route_stage.RouteStage().snap_rounds(None, None, best, rounds, 3)
+    assert got["drc"] == 0 and got["round"] == 3 and got["snapped_vias"] == 1 and got["snapped_from_round"] == 2
+    assert Path(got["def"]).name == "routed_s0.def" and "( 25576 * ) ( * 6256 ) M2M3_PR_0" in checked[0]
+    assert rounds[-1] is got and len(checked) == 1  # clean: no second round
+
+    best, checked = _snap_setup(monkeypatch, tmp_path / "worse", [4])
+    rounds = [best]
+    assert route_stage.RouteStage().snap_rounds(None, None, best, rounds, 3) is best  # more boxes: the edit is dropped
+    assert len(rounds) == 2 and rounds[-1]["drc"] == 4  # but reported in rounds.json
+
+
+def test_no_snap_round_without_an_off_grid_via_beside_a_box(monkeypatch, tmp_path):
+    best, checked = _snap_setup(monkeypatch, tmp_path, [0])
+    monkeypatch.setattr("flow.pnr.route_stage.magic.read_drc", lambda path: [])
+    rounds = [best]
+    assert route_stage.RouteStage().snap_rounds(None, None, best, rounds, 3) is best and checked == [] and rounds == [best]

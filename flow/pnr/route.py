@@ -280,6 +280,86 @@ def offtrack_obstructions(def_text: str, layers: Iterable[str] = OFFTRACK_LAYERS
     return "\n".join(out) + ("\n" if out else "")
 
 
+SNAP_MAX_UM = 0.1
+"""Largest off-grid offset of a via that ``snap_offset_vias`` moves back (qrouter's offsets seen: 0.045-0.095 um)."""
+SNAP_REACH_UM = 0.25
+"""A via is snapped when a spacing box on one of its metals lies this close to its centre (its pad's half size and
+a little more)."""
+
+
+def _grid(def_text: str, axis: str) -> tuple[int, int] | None:
+    """(start, step) in DEF units of the finest ``TRACKS`` of ``axis`` (X or Y): qrouter's routing grid."""
+    found = [(int(float(a)), int(float(st))) for a, st in
+             re.findall(rf"^TRACKS {axis} (-?[\d.]+) DO \d+ STEP ([\d.]+) LAYER \S+ ;", def_text, re.M)]
+    return min(found, key=lambda t: t[1]) if found else None
+
+
+def via_metals(def_text: str) -> dict[str, set[str]]:
+    """The metal layers (met1..met5) of every via of the DEF's VIAS section."""
+    vb = re.search(r"\nVIAS \d+ ;\n(.*?)END VIAS", def_text, re.S)
+    return {blk.split()[0]: set(re.findall(r"RECT (met\d) ", blk))
+            for blk in re.split(r"(?m)^- ", vb.group(1))[1:]} if vb else {}
+
+
+_SEGMENT = re.compile(r"^(\s*(?:\+ ROUTED|NEW) \S+(?: \d+)? )((?:\( [-\d*]+ [-\d*]+(?: -?\d+)? \) ?)+)(\S+)(\s*)$")
+
+
+def snap_offset_vias(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]],
+                     reach_um: float = SNAP_REACH_UM, max_um: float = SNAP_MAX_UM) -> tuple[str, list[tuple[str, float, float]]]:
+    """Move back onto the routing grid every via of the NETS section that qrouter wrote off it (by at most
+    ``max_um``) and whose centre lies within ``reach_um`` of a magic spacing box on one of its metals; returns the
+    new DEF and (via, x, y um) of each via moved. L1M1 vias are left alone (they land on cell pins, off the grid by
+    design; the GDS repair nudges their pads).
+
+    qrouter 1.4.71 offsets a via at a pin's tap point towards the pin, and the whole via stack there with it; the
+    offset pad may then sit closer to another net's via than the spacing rule: on serial_twos_w4a4_n32 an M2M3 via
+    0.095 um off its met2 track, 0.095 um from another net's M1M2 pad (met2.2), and one 0.055 um off its met3 track,
+    0.295 um from another net's met3 (met3.2); the feedback re-routes (obstructions) left both. The segment that ends
+    in the via gets one or two points more, so its wire still reaches the old position; on the via's other layer the
+    moved pad still covers the old position (offsets up to 0.1 um, pads 0.26 um and up). Whether a move helps is for
+    the DRC run on the result to say: the route stage keeps it only when it ranks better.
+    """
+    gx, gy = _grid(def_text, "X"), _grid(def_text, "Y")
+    nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
+    if gx is None or gy is None or nets is None:
+        return def_text, []
+    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    metals = via_metals(def_text)
+    boxes = [(MAGIC_LAYER[m.group(1)], b) for why, b in drc_boxes
+             if (m := re.match(r"(Metal\d)", why)) and m.group(1) in MAGIC_LAYER and "spacing" in why]
+    limit = int(round(max_um * units))
+
+    def nearest(v: int, grid: tuple[int, int]) -> int:
+        start, step = grid
+        return start + round((v - start) / step) * step
+
+    moved: list[tuple[str, float, float]] = []
+    lines = nets.group(1).split("\n")
+    for i, line in enumerate(lines):
+        m = _SEGMENT.match(line)
+        if not m or m.group(3) not in metals or m.group(3).startswith("L1M1"):
+            continue
+        x = y = None
+        for xs, ys in re.findall(r"\( ([-\d*]+) ([-\d*]+)", m.group(2)):
+            x, y = (x if xs == "*" else int(xs)), (y if ys == "*" else int(ys))
+        if x is None or y is None:
+            continue
+        nx, ny = nearest(x, gx), nearest(y, gy)
+        if (nx, ny) == (x, y) or abs(nx - x) > limit or abs(ny - y) > limit:
+            continue
+        ux, uy = x / units, y / units
+        if not any(lay in metals[m.group(3)] and max(b[0] - ux, ux - b[2], b[1] - uy, uy - b[3]) <= reach_um
+                   for lay, b in boxes):
+            continue
+        extra = (f"( {nx} * ) " if nx != x else "") + (f"( * {ny} ) " if ny != y else "")
+        pts = m.group(2) if m.group(2).endswith(" ") else m.group(2) + " "
+        lines[i] = f"{m.group(1)}{pts}{extra}{m.group(3)}{m.group(4)}"
+        moved.append((m.group(3), nx / units, ny / units))
+    if not moved:
+        return def_text, []
+    return def_text[:nets.start(1)] + "\n".join(lines) + def_text[nets.end(1):], moved
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -16,6 +16,7 @@ from flow.pnr.place import PLACE_CONSUMES, place
 from flow.stage import FlowContext, Stage, StageError, run_tool
 
 TIMED_OUT = 10**6  # failed-net count of a route that timed out before finishing (worse than any finished route)
+SNAP_ROUNDS = 2  # via-snap edits of the best route after the feedback re-routes (each: GDS, repair, DRC; no qrouter)
 
 
 def design_area(def_text: str, sizes: Mapping[str, tuple[float, float]]) -> dict[str, float]:
@@ -76,7 +77,8 @@ class RouteStage(Stage):
     tools = ("qrouter", "magic", "qflow", "yosys")
     metric_names = ("route__wirelength", "magic__drc_error__count", "design__die__area", "design__core__area",
                     "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count",
-                    "route__attempt__winner", "route__recipe", "route__short__count")
+                    "route__attempt__winner", "route__recipe", "route__short__count",
+                    "route__via_snap__count")
     consumes = (*PLACE_CONSUMES, "placed_def", "qrouter_head", "synth_cells", "pdk_lef", "pdk_techlef", "pdk_gds")
     produces = {"routed_def": "routed.def", "gds": "{top}.gds", "drc_report": "drc.txt"}
 
@@ -92,6 +94,7 @@ class RouteStage(Stage):
                 "repair_patience": PNR.repair_patience, "pin_access_retry": PNR.pin_access_retry,
                 "attempts": attempts_config(PNR.attempts), "route_cpu_s": PNR.route_cpu_s,
                 "graywolf_debian_version": debian_version("graywolf"),
+                "via_snap": {"rounds": SNAP_ROUNDS, "max_um": route.SNAP_MAX_UM, "reach_um": route.SNAP_REACH_UM},
                 "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes",
                 "rank": "failed nets, then different-net shorts in the routed DEF (netcheck), then magic DRC boxes; "
                         "shorts and spacing boxes become obstructions of the feedback re-route"}
@@ -102,7 +105,6 @@ class RouteStage(Stage):
 
         A route that times out returns TIMED_OUT failed nets (it is never checked or kept).
         """
-        top = top_of(ctx)
         work.mkdir(parents=True, exist_ok=True)
         (work / "unrouted.def").write_text(legal)
         (work / "rail_obs.tcl").write_text(defedit.rail_obstructions(legal))
@@ -129,12 +131,54 @@ class RouteStage(Stage):
         failed = route.parse_log(log.read_text(errors="replace")).failed_nets
         if failed > 0 or not routed.is_file():  # an open net loses to any complete route: skip GDS and DRC
             return max(failed, 1), 10**9, routed, work / "none.gds", {}
+        n, fixed, reps = self.check(ctx, t, work, routed, tag)
+        return failed, n, routed, fixed, reps
+
+    def check(self, ctx: FlowContext, t: tech.PnrTech, work: Path, routed: Path, tag: str
+              ) -> tuple[int, Path, dict[str, int]]:
+        """GDS of a complete routed DEF, repaired, then magic DRC; returns (DRC boxes, repaired GDS, repairs)."""
+        top = top_of(ctx)
         raw = work / f"raw_{tag}.gds"
         gds.def_to_gds(t, routed, raw, top)
         fixed = work / f"{top}_{tag}.gds"
         reps = repair.repair(raw, fixed, routed)
         n = run_magic(self.name, ctx, t, fixed, top, work / f"drc_{tag}")
-        return failed, n, routed, fixed, reps
+        return n, fixed, reps
+
+    def snap_rounds(self, ctx: FlowContext, t: tech.PnrTech, best: dict[str, Any], rounds: list[dict[str, Any]],
+                    k: int) -> dict[str, Any]:
+        """Up to ``SNAP_ROUNDS`` edits of the best complete route that is not clean: its off-grid vias next to its
+        DRC boxes go back onto the grid (``route.snap_offset_vias``, no re-route), then GDS, repair and DRC again;
+        a round is kept as the best only when it ranks better. Returns the best round."""
+        attempt = Attempt(*best["attempt"])
+        for j in range(SNAP_ROUNDS):
+            if best["failed_nets"] != 0 or self.rank(best) == (0, 0, 0):
+                break
+            drc_file = Path(best["drc_file"])
+            boxes = magic.read_drc(drc_file) if drc_file.is_file() else []
+            text, moved = route.snap_offset_vias(Path(best["def"]).read_text(), boxes)
+            if not moved:
+                print(f"[route] {attempt.name}: no off-grid via beside a DRC box, nothing to snap", flush=True)
+                break
+            tag = f"s{j}"
+            work = Path(best["def"]).parent
+            rdef = work / f"routed_{tag}.def"
+            atomic_write_text(rdef, text)
+            n, rgds, reps = self.check(ctx, t, work, rdef, tag)
+            shorts = self.shorts(0, rdef)
+            r = {"attempt": best["attempt"], "round": k + j, "failed_nets": 0, "drc": n, "def": str(rdef),
+                 "gds": str(rgds), "repairs": reps, "obs": best.get("obs", []), "drc_file": str(work / f"drc_{tag}.drc.txt"),
+                 "shorts": shorts, "snapped_vias": best.get("snapped_vias", 0) + len(moved),
+                 "snapped_from_round": best["round"]}
+            rounds.append(r)
+            where = ", ".join(f"{v} ({x:.3f}, {y:.3f})" for v, x, y in moved[:4]) + (" ..." if len(moved) > 4 else "")
+            print(f"[route] {attempt.name} round {k + j} (round {best['round']} with {len(moved)} off-grid vias snapped: "
+                  f"{where}): {self.describe(0, n, (), len(shorts))}", flush=True)
+            if self.rank(r) < self.rank(best):
+                best = r
+            else:
+                break
+        return best
 
     @staticmethod
     def describe(failed: int, n: int, names: Sequence[str] = (), shorts: int = 0) -> str:
@@ -255,6 +299,7 @@ class RouteStage(Stage):
                 best, stall = r, 0
             else:
                 stall += 1
+        best = self.snap_rounds(ctx, t, best, rounds, k)
         routed_text = Path(best["def"]).read_text()
         atomic_write_text(self.routed_def(ctx), routed_text)
         self.gds(ctx).write_bytes(Path(best["gds"]).read_bytes())
@@ -266,6 +311,7 @@ class RouteStage(Stage):
         inst_area = json.loads(ctx.path("synth_cells").read_text()).get("area_um2")
         return {"route__wirelength": route.def_wirelength_um(routed_text), "magic__drc_error__count": best["drc"],
                 "route__failed_nets": best["failed_nets"], "route__short__count": len(best.get("shorts", ())), **area,
+                "route__via_snap__count": best.get("snapped_vias", 0),
                 "design__core__utilisation": (inst_area / area["design__core__area"]) if inst_area else None,
                 "place__density__target": attempt.density,
                 "route__attempts__count": len({tuple(r["attempt"]) for r in rounds}),
