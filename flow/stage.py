@@ -87,11 +87,13 @@ CONFIG_KEY = "flow__config"
 class StageError(BitbranchError):
     """A stage's tool failed or timed out: names the stage, the log and the tool's last lines (one line)."""
 
-    def __init__(self, stage: str, log_path: Path | str | None, last_lines: Sequence[str] = (), reason: str = "failed"):
+    def __init__(self, stage: str, log_path: Path | str | None, last_lines: Sequence[str] = (), reason: str = "failed",
+                 timed_out: bool = False):
         self.stage = stage
         self.log_path = Path(log_path) if log_path else None
         self.last_lines = tuple(last_lines)
         self.reason = reason
+        self.timed_out = timed_out  # the tool ran out of its wall-clock or CPU time (not crashed, killed or missing)
         tail = " | ".join(line.strip() for line in self.last_lines if line.strip())
         msg = f"stage {stage} {reason}"
         if self.log_path:
@@ -101,7 +103,7 @@ class StageError(BitbranchError):
         super().__init__(msg)
 
     def __reduce__(self):  # picklable with its fields (a route attempt's process hands its error back)
-        return (type(self), (self.stage, self.log_path, self.last_lines, self.reason))
+        return (type(self), (self.stage, self.log_path, self.last_lines, self.reason, self.timed_out))
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,11 @@ TOOL_GUARD = Path(__file__).with_name("toolguard.py")
 """Every tool runs under this guard: it dies with its process group when the flow process dies (``flow/toolguard.py``)."""
 
 
+def guarded_argv(argv: Sequence[str]) -> list[str]:
+    """``argv`` run under the tool guard on behalf of this process (it dies when this process dies)."""
+    return [sys.executable, str(TOOL_GUARD), str(os.getpid()), *(str(a) for a in argv)]
+
+
 def _stop(proc: subprocess.Popen) -> None:
     """Kill the guard, its tool and all they started (its process group, and any descendant that left it), and reap."""
     kill_tree(proc.pid)  # the tool and what it started (qflow -> placement.sh -> graywolf)
@@ -276,7 +283,7 @@ def run_guarded(argv: Sequence[str], cwd: Path | None = None, stdout: Any = None
     """Run ``argv`` under the tool guard and return its exit status: a process (and all it starts) that dies with
     this one, SIGKILLed or not, and is killed with its tree on any exception here. ``make ppa`` runs each design's
     flow this way: a stopped sweep had left its design flows running on, parented to init, beside the next one."""
-    with subprocess.Popen([sys.executable, str(TOOL_GUARD), str(os.getpid()), *(str(a) for a in argv)], cwd=cwd,
+    with subprocess.Popen(guarded_argv(argv), cwd=cwd,
                           stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
                           start_new_session=True) as proc:
         try:
@@ -324,7 +331,7 @@ def run_tool(
         print(f"[{stage_name}] {tool}: reusing its finished run, nothing it read or wrote has changed "
               f"({run.record_path()})", flush=True)
         if rec["outcome"] == "cpu_timeout":
-            raise StageError(stage_name, log, _last_lines(log), rec["message"])
+            raise StageError(stage_name, log, _last_lines(log), rec["message"], timed_out=True)
         return log
     for rel in writes or ():  # a real run: an older file of the same name must never pass for this run's output
         (run.run_dir / rel).unlink(missing_ok=True)
@@ -333,7 +340,7 @@ def run_tool(
         f.write("$ " + " ".join(str(a) for a in argv) + "\n")
         f.flush()
         with subprocess.Popen(
-            [sys.executable, str(TOOL_GUARD), str(os.getpid()), *(str(a) for a in argv)],
+            guarded_argv(argv),
             cwd=cwd,
             start_new_session=True,  # the guard's process group: the tool and all it starts
             env=run_env,
@@ -349,7 +356,8 @@ def run_tool(
                 _stop(proc)
                 f.write(f"\n*** timed out after {timeout_s:g} s\n")
                 f.flush()
-                raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {timeout_s:g} s") from None
+                raise StageError(stage_name, log, _last_lines(log), f"{tool} timed out after {timeout_s:g} s",
+                                 timed_out=True) from None
             except BaseException:
                 # an interruption (SIGTERM/SIGINT as an exception): Popen.__exit__ would wait for the tool, and a
                 # second signal would end that wait with the tool (a 30-min qrouter) running on, parented to init
@@ -360,7 +368,7 @@ def run_tool(
             f.write(f"\n*** timed out: CPU time limit {cpu_limit_s:g} s\n")
         message = f"{tool} timed out after {cpu_limit_s:g} s of CPU time"
         resume.finish(run, before, "cpu_timeout", message)  # load-independent: the same verdict on a rerun
-        raise StageError(stage_name, log, _last_lines(log), message)
+        raise StageError(stage_name, log, _last_lines(log), message, timed_out=True)
     if proc.returncode != 0:
         raise StageError(stage_name, log, _last_lines(log), f"{tool} exited with status {proc.returncode}")
     resume.finish(run, before, "ok")

@@ -76,8 +76,9 @@ def test_failed_run_is_not_recorded(tmp_path, work):
 def test_cpu_time_out_is_a_recorded_verdict(tmp_path, work):
     argv = ["sh", "-c", f'echo run >> "{tmp_path / "count"}"; while :; do :; done']
     for _ in range(2):
-        with pytest.raises(StageError, match="timed out after 1 s of CPU time"), stage_key("k1"):
+        with pytest.raises(StageError, match="timed out after 1 s of CPU time") as e, stage_key("k1"):
             run_tool("route", "busy", argv, work, timeout_s=30, cwd=work, cpu_limit_s=1)
+        assert e.value.timed_out  # the replayed verdict too
     assert _runs(tmp_path) == 1  # the second call replays the verdict instead of burning another second
     with pytest.raises(StageError, match="timed out after 2 s"), stage_key("k1"):
         run_tool("route", "busy", argv, work, timeout_s=30, cwd=work, cpu_limit_s=2)  # another limit: runs

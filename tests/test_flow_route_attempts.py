@@ -190,6 +190,9 @@ def test_failed_net_names_come_from_qrouters_final_list():
     r = route.parse_log(log)
     assert r.failed_nets == 2 and r.failed_names == ("s2_valid", "_0739_")
     assert "s2_valid, _0739_" in RouteStage.describe(2, 10**9, r.failed_names)
+    # one line per failed route: parallel_twos_w3a3_n32's d28-seed2 listed _1401_ twice among its 4
+    twice = route.parse_log("Final: Failed net routes: 4\nList of failed nets follows:\n _0644_\n _1401_\n _1402_\n _1401_\n")
+    assert twice.failed_nets == 4 and twice.failed_names == ("_0644_", "_1401_", "_1402_")
 
 
 def test_speculative_attempts_run_at_a_lower_priority(tmp_path):
@@ -289,6 +292,7 @@ def test_feedback_skips_a_re_route_with_obstructions_already_routed():
 
 
 @pytest.mark.parametrize("reason, timed_out", [("qrouter timed out after 2400 s of CPU time", True),
+                                               ("qrouter timed out after 4800 s", True),
                                                ("qrouter exited with status -15", False),
                                                ("qrouter not found on PATH", False)])
 def test_only_a_time_out_counts_as_one_a_crashed_or_killed_qrouter_is_an_error(monkeypatch, tmp_path, reason, timed_out):
@@ -298,7 +302,7 @@ def test_only_a_time_out_counts_as_one_a_crashed_or_killed_qrouter_is_an_error(m
 
     def run_tool(stage, tool, argv, work, *a, **k):
         (Path(work) / "qrouter_r0.log").write_text("Nets remaining: 1058\n")
-        raise StageError(stage, Path(work) / "qrouter_r0.log", [], reason)
+        raise StageError(stage, Path(work) / "qrouter_r0.log", [], reason, timed_out=timed_out)  # as run_tool flags it
 
     monkeypatch.setattr("flow.pnr.route_stage.run_tool", run_tool)
     call = lambda: RouteStage().route_once(SimpleNamespace(top="t"), None, tmp_path / "w", "DEF", "head", [], "r0")  # noqa: E731

@@ -67,8 +67,23 @@ def test_timeout_stops_what_the_tool_started(tmp_path):
 
 
 def test_timeout(tmp_path):
-    with pytest.raises(StageError, match="timed out after 0.3 s"):
+    with pytest.raises(StageError, match="timed out after 0.3 s") as e:
         run_tool("power", "sleep", ["sleep", "5"], tmp_path / "s", timeout_s=0.3)
+    assert e.value.timed_out
+
+
+def test_only_a_time_out_is_flagged_as_one(tmp_path):
+    """Callers tell a time-out from a crash by the flag, not by the wording of the message."""
+    with pytest.raises(StageError, match="status 3") as e:
+        run_tool("route", "sh", ["sh", "-c", "exit 3"], tmp_path / "s")
+    assert not e.value.timed_out
+    with pytest.raises(StageError, match="not found") as e:
+        run_tool("route", "qrouter-missing", ["qrouter-missing"], tmp_path / "s")
+    assert not e.value.timed_out
+    import pickle
+
+    flagged = pickle.loads(pickle.dumps(StageError("route", None, [], "x timed out", timed_out=True)))
+    assert flagged.timed_out  # it crosses the process boundary of a side-by-side route attempt
 
 
 class Copy(Stage):
@@ -184,8 +199,9 @@ def test_metrics_from_another_clock_are_dropped(tmp_path):
 def test_cpu_limit_stops_a_busy_tool(tmp_path: Path) -> None:
     """A CPU-time cap ends a tool that spins, with a message saying which limit it hit."""
     argv = [sys.executable, "-c", "while True: pass"]
-    with pytest.raises(StageError, match=r"timed out after 1 s of CPU time"):
+    with pytest.raises(StageError, match=r"timed out after 1 s of CPU time") as e:
         run_tool("route", "python", argv, tmp_path, timeout_s=60, cpu_limit_s=1)
+    assert e.value.timed_out
     assert "CPU time limit 1 s" in (tmp_path / "python.log").read_text()
 
 

@@ -17,7 +17,7 @@ MAGIC_LAYER = {"Metal1": "met1", "Metal2": "met2", "Metal3": "met3", "Metal4": "
 class RouteResult:
     failed_nets: int
     wirelength_um: float | None
-    failed_names: tuple[str, ...] = ()  # the nets qrouter lists after "Final: Failed net routes: N"
+    failed_names: tuple[str, ...] = ()  # the nets qrouter lists after "Final: Failed net routes: N", each once
 
 
 CLEANUP_ROUNDS = 1
@@ -144,8 +144,8 @@ def parse_log(log: str) -> RouteResult:
         failed = 0 if m.group(1).startswith("No") else int(m.group(2))
     names: list[str] = []
     lst = re.search(r"Final: Failed net routes: \d+\s*\nList of failed nets follows:\n((?:[ \t]+\S+[^\n]*\n?)*)", log)
-    if lst:
-        names = [line.strip() for line in lst.group(1).splitlines() if line.strip()]
+    if lst:  # one line per failed route: a net that failed twice is listed twice, and named once here
+        names = list(dict.fromkeys(line.strip() for line in lst.group(1).splitlines() if line.strip()))
     return RouteResult(failed, None, tuple(names))
 
 

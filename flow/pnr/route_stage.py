@@ -125,7 +125,7 @@ class RouteStage(Stage):
         except StageError as e:
             # qrouter exits 0 with failed nets too: any other failure (missing, crashed, killed by a signal) is this
             # attempt's error, never a time-out (which would skip the rest of its density) nor a failed route
-            if e.reason.startswith("qrouter timed out"):
+            if e.timed_out:
                 return TIMED_OUT, 10**9, routed, work / "none.gds", {}
             raise
         failed = route.parse_log(log.read_text(errors="replace")).failed_nets
