@@ -66,6 +66,31 @@ def test_insert_taps_covers_every_row_point() -> None:
     assert "f1_r0 sky130_fd_sc_hd__fill_2 + PLACED ( 1104 34 )" in text and "f1_r1 sky130_fd_sc_hd__fill_1 + PLACED ( 1288 34 )" in text
 
 
+def _row(cells: list[tuple[str, str, int]]) -> str:
+    """A one-row DEF (components only) from (name, master suffix, x in sites)."""
+    comps = "".join(f"- {n} sky130_fd_sc_hd__{m} + PLACED ( {x * 92} 34 ) N ;\n" for n, m, x in cells)
+    return (f"UNITS DISTANCE MICRONS 200 ;\nDIEAREA ( 0 0 ) ( 20000 600 ) ;\nCOMPONENTS {len(cells)} ;\n{comps}"
+            "END COMPONENTS\n")
+
+
+def test_insert_taps_takes_a_decap_only_where_fillers_leave_a_latch_up_gap() -> None:
+    # parallel_twos_w3a3_n32 at 18 %: a top row starting with ~20 um of decaps, its first filler 43 sites (19.8 um)
+    # in; magic LU.3 on the decaps' P-diff. Now a decap near the row start becomes the tap.
+    row = [("d0", "decap_12", 0), ("d1", "decap_12", 12), ("d2", "decap_12", 24), ("d3", "decap_6", 36),
+           ("f0", "fill_8", 43), ("u1", "inv_2", 51)]
+    text, taps, worst = defedit.insert_taps(_row(row), 7.0)
+    assert "TAP_1 sky130_fd_sc_hd__tapvpwrvgnd_1 + PLACED ( 1104 34 )" in text  # d1 (x 5.52 um) as far as reach allows
+    assert "d1_r0 sky130_fd_sc_hd__fill_4 + PLACED ( 1196 34 )" in text  # the rest of its 12 sites: 4 + 4 + 2 + 1
+    assert "d1_r3 sky130_fd_sc_hd__fill_1 + PLACED ( 2116 34 )" in text and "- d1 " not in text
+    assert worst <= defedit.TAP_LIMIT_UM and taps == 2
+    old = defedit.insert_taps(_row(row), 7.0, limit_um=100.0)  # without the limit: the filler, 19.8 um in
+    assert "TAP_1 sky130_fd_sc_hd__tapvpwrvgnd_1 + PLACED ( 3956 34 )" in old[0] and old[2] > 15.0
+    # a gap the fillers keep under the limit is left as it was: no decap is touched
+    near = [("d0", "decap_12", 0), ("d1", "decap_12", 12), ("f0", "fill_8", 24), ("u1", "inv_2", 32)]
+    assert defedit.insert_taps(_row(near), 7.0) == defedit.insert_taps(_row(near), 7.0, limit_um=100.0)
+    assert "- d0 sky130_fd_sc_hd__decap_12" in defedit.insert_taps(_row(near), 7.0)[0]
+
+
 def test_fix_pins_moves_pins_off_the_edge_and_rails() -> None:
     text, moved = defedit.fix_pins(DEF)
     assert moved >= 1
