@@ -22,7 +22,8 @@ WIDTH_UM = {"li1": 0.17, "met1": 0.14, "met2": 0.14, "met3": 0.30, "met4": 0.30,
 Box = tuple[float, float, float, float]
 
 
-def _vias(text: str, scale: int) -> dict[str, list[tuple[str, tuple[int, int, int, int]]]]:
+def vias(text: str, scale: int = 1) -> dict[str, list[tuple[str, tuple[int, int, int, int]]]]:
+    """{via: [(layer, rect)]} of the DEF's VIAS section, rects in DEF units times ``scale``."""
     out: dict[str, list[tuple[str, tuple[int, int, int, int]]]] = {}
     vb = re.search(r"\nVIAS \d+ ;\n(.*?)END VIAS", text, re.S)
     for blk in re.split(r"(?m)^- ", vb.group(1))[1:] if vb else ():
@@ -48,7 +49,7 @@ def net_shapes(def_text: str, skip_nets: Iterable[str] = ("VPWR", "VGND"),
     import klayout.db as db
 
     s = def_scale(def_text)
-    vias = _vias(def_text, s)
+    vdefs = vias(def_text, s)
     skip = set(skip_nets)
     shapes: dict[str, dict[str, list]] = {}
 
@@ -73,7 +74,7 @@ def net_shapes(def_text: str, skip_nets: Iterable[str] = ("VPWR", "VGND"),
                         px = px if tok.group(1) == "*" else int(tok.group(1)) * s
                         py = py if tok.group(2) == "*" else int(tok.group(2)) * s
                         pts.append(db.Point(px, py))
-                    elif tok.group(3) in vias:
+                    elif tok.group(3) in vdefs:
                         via = tok.group(3)
                 if len(pts) >= 2:
                     add(layer, net, db.Path(pts, w, w // 2, w // 2).polygon())
@@ -82,7 +83,7 @@ def net_shapes(def_text: str, skip_nets: Iterable[str] = ("VPWR", "VGND"),
                     add(layer, net, db.Box(p.x - w // 2, p.y - w // 2, p.x + w // 2, p.y + w // 2))
                 if via is not None and pts:
                     p = pts[-1]
-                    for vl, (x1, y1, x2, y2) in vias[via]:
+                    for vl, (x1, y1, x2, y2) in vdefs[via]:
                         add(vl, net, db.Box(p.x + x1, p.y + y1, p.x + x2, p.y + y2))
     return shapes
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from flow.pnr import netcheck
+
 ROUTER_SETTINGS = ("via stack 2", "qrouter::drc met1 -0.06 -0.06")
 """Keep via stacks at 2 and tighten the met1 route-to-via keep-out (without it magic finds ~130 met1 boxes)."""
 
@@ -256,6 +258,18 @@ marker pair had a via on an off-track row, and the stacked via2+via3 islands the
 the repair could not extend."""
 
 
+def tracks_of(def_text: str, axis: str) -> dict[str, tuple[int, int, int]]:
+    """{layer: (start, count, step)} in DEF units of the DEF's ``TRACKS`` lines of ``axis`` (X or Y)."""
+    return {lay: (int(float(a)), int(n), int(float(st))) for a, n, st, lay in
+            re.findall(rf"^TRACKS {axis} (-?[\d.]+) DO (\d+) STEP ([\d.]+) LAYER (\S+) ;", def_text, re.M)}
+
+
+def routing_grid(def_text: str, axis: str) -> tuple[int, int, int] | None:
+    """(start, count, step) of the finest ``TRACKS`` of ``axis``: qrouter routes every layer on that grid."""
+    tracks = tracks_of(def_text, axis)
+    return min(tracks.values(), key=lambda t: t[2]) if tracks else None
+
+
 def offtrack_obstructions(def_text: str, layers: Iterable[str] = OFFTRACK_LAYERS, half_um: float = 0.01) -> str:
     """qrouter ``obstruction`` lines, one thin stripe across the die on every row of the routing grid (the finest
     horizontal ``TRACKS Y``) that is not a ``TRACKS Y`` track of ``layer``: no wire or via of that layer on those
@@ -264,11 +278,10 @@ def offtrack_obstructions(def_text: str, layers: Iterable[str] = OFFTRACK_LAYERS
     units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
     x1, _y1, x2, _y2 = (int(v) for v in re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)",
                                                     def_text).groups())
-    tracks = {lay: (float(a), int(n), float(st)) for a, n, st, lay in
-              re.findall(r"^TRACKS Y (-?[\d.]+) DO (\d+) STEP ([\d.]+) LAYER (\S+) ;", def_text, re.M)}
+    tracks = tracks_of(def_text, "Y")
     if not tracks:
         return ""
-    g0, gn, gstep = min(tracks.values(), key=lambda t: t[2])
+    g0, gn, gstep = routing_grid(def_text, "Y")
     rows = [g0 + k * gstep for k in range(gn)]
     out = []
     for layer in layers:
@@ -287,18 +300,9 @@ SNAP_REACH_UM = 0.25
 a little more)."""
 
 
-def _grid(def_text: str, axis: str) -> tuple[int, int] | None:
-    """(start, step) in DEF units of the finest ``TRACKS`` of ``axis`` (X or Y): qrouter's routing grid."""
-    found = [(int(float(a)), int(float(st))) for a, st in
-             re.findall(rf"^TRACKS {axis} (-?[\d.]+) DO \d+ STEP ([\d.]+) LAYER \S+ ;", def_text, re.M)]
-    return min(found, key=lambda t: t[1]) if found else None
-
-
 def via_metals(def_text: str) -> dict[str, set[str]]:
     """The metal layers (met1..met5) of every via of the DEF's VIAS section."""
-    vb = re.search(r"\nVIAS \d+ ;\n(.*?)END VIAS", def_text, re.S)
-    return {blk.split()[0]: set(re.findall(r"RECT (met\d) ", blk))
-            for blk in re.split(r"(?m)^- ", vb.group(1))[1:]} if vb else {}
+    return {name: {lay for lay, _rect in rects if lay.startswith("met")} for name, rects in netcheck.vias(def_text).items()}
 
 
 _SEGMENT = re.compile(r"^(\s*(?:\+ ROUTED|NEW) \S+(?: \d+)? )((?:\( [-\d*]+ [-\d*]+(?: -?\d+)? \) ?)+)(\S+)(\s*)$")
@@ -319,7 +323,7 @@ def snap_offset_vias(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, 
     moved pad still covers the old position (offsets up to 0.1 um, pads 0.26 um and up). Whether a move helps is for
     the DRC run on the result to say: the route stage keeps it only when it ranks better.
     """
-    gx, gy = _grid(def_text, "X"), _grid(def_text, "Y")
+    gx, gy = routing_grid(def_text, "X"), routing_grid(def_text, "Y")
     nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
     if gx is None or gy is None or nets is None:
         return def_text, []
@@ -329,8 +333,8 @@ def snap_offset_vias(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, 
              if (m := re.match(r"(Metal\d)", why)) and m.group(1) in MAGIC_LAYER and "spacing" in why]
     limit = int(round(max_um * units))
 
-    def nearest(v: int, grid: tuple[int, int]) -> int:
-        start, step = grid
+    def nearest(v: int, grid: tuple[int, int, int]) -> int:
+        start, _n, step = grid
         return start + round((v - start) / step) * step
 
     moved: list[tuple[str, float, float]] = []

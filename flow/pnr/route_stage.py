@@ -167,7 +167,7 @@ class RouteStage(Stage):
             n, rgds, reps = self.check(ctx, t, work, rdef, tag)
             shorts = self.shorts(0, rdef)
             r = {"attempt": best["attempt"], "round": k + j, "failed_nets": 0, "drc": n, "def": str(rdef),
-                 "gds": str(rgds), "repairs": reps, "obs": best.get("obs", []), "drc_file": str(work / f"drc_{tag}.drc.txt"),
+                 "gds": str(rgds), "repairs": reps, "drc_file": str(work / f"drc_{tag}.drc.txt"),
                  "shorts": shorts, "snapped_vias": best.get("snapped_vias", 0) + len(moved),
                  "snapped_from_round": best["round"]}
             rounds.append(r)
