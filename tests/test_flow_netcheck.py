@@ -116,3 +116,125 @@ def test_repair_flattens_every_l1m1_via_once(tmp_path):
     cuts = sorted((b.left, b.bottom) for b in (s.box for s in t.shapes(res.layer(67, 44)).each()))
     assert cuts == [(0, 915), (2000, 915), (4000, 915)]
     assert db.Region(t.shapes(res.layer(68, 20))).merged().count() == 3  # one met1 island per via (min-area grown)
+
+
+M4_VIAS = """VIAS 1 ;
+- M3M4_PR_0
++ RECT via3 ( -20 -20 ) ( 20 20 )
++ RECT met4 ( -33 -33 ) ( 33 33 )
++ RECT met3 ( -38 -32 ) ( 38 32 ) ;
+END VIAS
+"""
+
+
+def _patch_def() -> str:
+    """parallel_w4a4_n32 (d28-seed1-buf, DEF units of 5 nm): net ``n`` comes up an M3M4 via 0.46 um off the met4
+    grid and jogs on met4 to its column, where qrouter added a 1.18 um wide patch; the next column west holds the
+    vias of ``p`` (below) and ``q`` (above), the column east ``r``'s via above."""
+    return f"""VERSION 5.6 ;
+DESIGN t ;
+UNITS DISTANCE MICRONS 200 ;
+DIEAREA ( 0 0 ) ( 73692 69224 ) ;
+{M4_VIAS}NETS 4 ;
+- n
++ ROUTED met3 ( 16836 41208 ) ( 31924 * ) M3M4_PR_0
+  NEW met4 ( 31924 41208 ) ( 32016 * ) ( * 39168 ) ;
+- p
++ ROUTED met3 ( 29992 41072 ) ( 31832 * ) M3M4_PR_0
+  NEW met4 ( 31832 41072 ) ( * 36992 ) ;
+- q
++ ROUTED met4 ( 31832 45696 ) ( * 41344 ) M3M4_PR_0 ;
+- r
++ ROUTED met4 ( 32016 56712 ) ( * 41344 ) M3M4_PR_0 ;
+END NETS
+SPECIALNETS 1 ;
+- n
++ ROUTED met4 236 ( 31924 41208 ) ( 32016 * ) ;
+END SPECIALNETS
+END DESIGN
+"""
+
+
+def test_special_wiring_is_not_extended_past_its_ends():
+    """The patch is 0.46 x 1.18 um as magic paints it (no half-width end extension, unlike regular wiring): it
+    overlaps r's via pad (a short in the DEF), not q's or p's 0.295 um west of it (three shorts when extended)."""
+    found = netcheck.shorts(_patch_def())
+    assert len(found) == 1 and found[0][0] == "met4"
+    x1, y1, x2, y2 = found[0][1]
+    assert (159.91, 206.55) < (x1, y1) and (x2, y2) < (160.09, 206.64)
+
+
+def test_qrouter_patch_trimmed_to_the_l_shaped_wire_it_joins():
+    """The patch is cut to where the via pad and the jog overlap across it (0.315 um): the L-shaped wire reaches
+    down past the patch at its east end only, so its bounding box (the measure before) kept the whole south half,
+    0.295 um from p's and q's column (met4.2 on parallel_w4a4_n32). The cut takes the patch off r's pad: no short."""
+    import klayout.db as db
+
+    from flow.pnr import repair
+
+    text = _patch_def()
+    trims, shapes = repair.patched_metal(text)
+    assert netcheck.shorts(text, shapes) == []
+    metal = {n: db.Region(polys).merged() for n, polys in shapes["met4"].items()}
+    west = metal["p"] + metal["q"]
+    assert metal["n"].separation_check(west, 300).is_empty()  # now >= 0.3 um from the west column
+    assert metal["n"].count() == 1  # still one piece
+    beside = db.Region(db.Box(159620, 205450, 159930, 206630))  # the patch west of n's own wire down
+    assert (beside & metal["n"]).bbox() == db.Box(159620, 205875, 159930, 206205)
+    # the GDS cut never takes another net's metal: r's pad (in the patch's old extent) stays whole
+    assert (trims["met4"] & metal["r"]).is_empty()
+    # before the trim the patch is within 0.3 um of the west column
+    plain = netcheck.net_shapes(text)
+    assert not db.Region(plain["met4"]["n"]).merged().separation_check(west, 300).is_empty()
+
+
+def test_repair_bridges_a_same_net_gap_on_met1(tmp_path):
+    """parallel_w4a4_n32's out_ready: two M1M2 vias of the net on neighbouring met1 tracks (0.34 um), their met1 pads
+    0.08 um apart (met1.2, 9 magic boxes); bridged when both pads are one net's, left when they are two nets'."""
+    import klayout.db as db
+
+    from flow.pnr import repair
+
+    via = """VIAS 1 ;
+- M1M2_PR_0
++ RECT via ( -15 -15 ) ( 15 15 )
++ RECT met1 ( -32 -26 ) ( 32 26 )
++ RECT met2 ( -28 -31 ) ( 28 31 ) ;
+END VIAS
+"""
+
+    def routed(second: str) -> str:
+        return f"""VERSION 5.6 ;
+DESIGN t ;
+UNITS DISTANCE MICRONS 200 ;
+DIEAREA ( -368 -68 ) ( 73692 69224 ) ;
+{via}NETS 2 ;
+- out_ready
++ ROUTED met1 ( 1288 45968 ) M1M2_PR_0
+  NEW met2 ( 1288 45968 ) ( * 46036 ) ;
+- {second}
++ ROUTED met1 ( 1288 46036 ) M1M2_PR_0 ;
+END NETS
+END DESIGN
+"""
+
+    ly = db.Layout()
+    ly.dbu = 0.001
+    top = ly.create_cell("t")
+    m1 = ly.layer(68, 20)
+    for y in (229840, 230180):
+        top.shapes(m1).insert(db.Box(6280, y - 130, 6600, y + 130))
+    src = tmp_path / "in.gds"
+    ly.write(str(src))
+    for second, pieces in (("out_ready", 1), ("out_valid", 2)):
+        d = tmp_path / f"{second}.def"
+        d.write_text(routed(second).replace(f"- {second}\n+ ROUTED met1 ( 1288 46036 )",
+                                            "- out_ready\n+ ROUTED met1 ( 1288 46036 )") if second == "out_ready"
+                     else routed(second))
+        out = tmp_path / f"{second}.gds"
+        stats = repair.repair(src, out, d)
+        res = db.Layout()
+        res.read(str(out))
+        got = db.Region(res.top_cells()[0].begin_shapes_rec(res.layer(68, 20))).merged()
+        assert got.count() == pieces, (second, stats)
+        assert stats["net_gap"] == (1 if pieces == 1 else 0)

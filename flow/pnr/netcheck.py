@@ -76,8 +76,9 @@ def net_shapes(def_text: str, skip_nets: Iterable[str] = ("VPWR", "VGND"),
                         pts.append(db.Point(px, py))
                     elif tok.group(3) in vdefs:
                         via = tok.group(3)
-                if len(pts) >= 2:
-                    add(layer, net, db.Path(pts, w, w // 2, w // 2).polygon())
+                if len(pts) >= 2:  # regular wiring extends half a width past its ends, special wiring does not
+                    ext = 0 if sec == "SPECIALNETS" else w // 2
+                    add(layer, net, db.Path(pts, w, ext, ext).polygon())
                 elif len(pts) == 1 and via is None:
                     p = pts[0]
                     add(layer, net, db.Box(p.x - w // 2, p.y - w // 2, p.x + w // 2, p.y + w // 2))
@@ -88,12 +89,13 @@ def net_shapes(def_text: str, skip_nets: Iterable[str] = ("VPWR", "VGND"),
     return shapes
 
 
-def shorts(def_text: str) -> list[tuple[str, Box]]:
-    """Every place where routed metal of two different nets touches or overlaps: (layer, box in um)."""
+def shorts(def_text: str, shapes: dict[str, dict[str, list]] | None = None) -> list[tuple[str, Box]]:
+    """Every place where routed metal of two different nets touches or overlaps: (layer, box in um). ``shapes``:
+    the nets' metal when not the DEF's as written (``repair.patched_metal``: qrouter's patches as the GDS has them)."""
     import klayout.db as db
 
     out: list[tuple[str, Box]] = []
-    for layer, nets in sorted(net_shapes(def_text).items()):
+    for layer, nets in sorted((net_shapes(def_text) if shapes is None else shapes).items()):
         grown = db.Region()
         grown.merged_semantics = False
         for shapes in nets.values():

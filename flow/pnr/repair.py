@@ -41,8 +41,11 @@ def on_grid(box: "db.Box", grid: int) -> "db.Box":
 
 
 GAP_LAYERS = ("met2", "met3", "met4")
-"""Layers whose same-net gaps are bridged: they hold routed metal only (the cells' own metal is li1 and met1), so the
-routed DEF names the net of every shape on them."""
+"""Layers of the qrouter patches ``stub_trims`` trims: they hold routed metal only (the cells' own metal is li1 and
+met1), so the routed DEF names the net of every shape on them."""
+NET_GAP_LAYERS = ("met1",) + GAP_LAYERS
+"""Layers whose same-net gaps are bridged. On met1 the cells' rails have no net in the DEF: a polygon that touches
+no routed metal is never bridged, and a bridge must stay clear of every other polygon, rails included."""
 
 
 def bridge_box(a: "db.Box", b: "db.Box", min_width: int) -> "db.Box":
@@ -129,8 +132,12 @@ def stub_trims(stubs: list, nets: dict[str, dict[str, "db.Region"]], min_width: 
 
     qrouter 1.4.71 writes a patch 0.32 um wide between close vias of a net, wider than the 0.26 um met2 pad of an
     M1M2 via across it: on parallel_twos_w2a2_n32 two such patches on neighbouring columns (nets ``w[51]`` and
-    ``a[7]``) came 0.135 um apart corner to corner (met2.2). A patch is left as it is when the band would be
-    narrower than ``min_width``, when an end touches none of the net's metal, or when the cut would split the net."""
+    ``a[7]``) came 0.135 um apart corner to corner (met2.2). On met4 its patches are 1.18 um wide (the met4 pad of an
+    M4M5 via) where they join an M3M4 pad (0.33) to a wire: 0.295 um from the next met4 column on parallel_w4a4_n32
+    and seven more designs (met4.2), and across another net's pad (a short in the DEF that the cut removes). The
+    metal at an end is measured on the line across the patch through it: the bounding box of the wire there kept
+    the whole side of the patch an L-shaped wire runs on. A patch is left as it is when the band would be narrower
+    than ``min_width``, when an end touches none of the net's metal, or when the cut would split the net."""
     import klayout.db as db
 
     out: dict[str, db.Region] = {}
@@ -141,7 +148,10 @@ def stub_trims(stubs: list, nets: dict[str, dict[str, "db.Region"]], min_width: 
         vertical = ends[0][0] == ends[1][0]
         lo, hi = (x1, x2) if vertical else (y1, y2)
         for ex, ey in ends:
-            at = metal.interacting(db.Region(db.Box(ex - 1, ey - 1, ex + 1, ey + 1)))
+            # the net's metal on the line across the patch through this end (an L-shaped wire reaches past the
+            # patch along one side only: its bounding box would keep all of the patch on that side)
+            across = db.Box(x1, ey - 1, x2, ey + 1) if vertical else db.Box(ex - 1, y1, ex + 1, y2)
+            at = (metal & db.Region(across)).interacting(db.Region(db.Box(ex - 1, ey - 1, ex + 1, ey + 1)))
             if at.is_empty():
                 lo = hi  # an end joins nothing of its net here: leave this patch alone
                 break
@@ -161,9 +171,35 @@ def stub_trims(stubs: list, nets: dict[str, dict[str, "db.Region"]], min_width: 
     return {k: v.merged() for k, v in out.items()}
 
 
+def patched_metal(def_text: str) -> tuple[dict[str, "db.Region"], dict[str, dict[str, list]]]:
+    """The routed metal as the repaired GDS has it: (per layer, the metal ``stub_trims`` takes off qrouter's patches;
+    {layer: {net: [polygons, nm]}} of every net with its patches, trimmed). The cut never takes another net's metal:
+    where a patch overlaps it (a short in the DEF), the trimmed patch may no longer reach it."""
+    import klayout.db as db
+
+    from flow.pnr import netcheck
+
+    plain = netcheck.net_shapes(def_text, sections=("NETS",))  # each net's metal without qrouter's patches
+    merged = {lay: {n: db.Region(p).merged() for n, p in per.items()} for lay, per in plain.items()}
+    cuts = stub_trims(special_stubs(def_text), merged, int(round(0.14 * 1000)))
+    trims = {}
+    for lay, cut in cuts.items():
+        every = db.Region()
+        for region in merged.get(lay, {}).values():
+            every.insert(region)
+        trims[lay] = cut - every
+    shapes = {lay: {n: list(polys) for n, polys in per.items()} for lay, per in plain.items()}
+    for lay, per in netcheck.net_shapes(def_text, sections=("SPECIALNETS",)).items():
+        cut = cuts.get(lay)  # what the cut leaves of another net's metal is that net's, not the patch's
+        for n, polys in per.items():
+            kept = list((db.Region(polys) - cut).each()) if cut is not None else polys
+            shapes.setdefault(lay, {}).setdefault(n, []).extend(kept)
+    return trims, shapes
+
+
 def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None) -> dict[str, int]:
     """Apply the repairs to in_gds and write out_gds; returns counts of each repair. With ``routed_def`` (the DEF
-    the GDS was made from) same-net gaps on ``GAP_LAYERS`` are bridged first."""
+    the GDS was made from) qrouter's patches are trimmed and same-net gaps on ``NET_GAP_LAYERS`` bridged first."""
     import klayout.db as db
 
     ly = db.Layout()
@@ -175,25 +211,15 @@ def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None) -> dict[
     stats = {"via_nudge": 0, "via_nudge_fail": 0, "pair_merge": 0, "li1_clip": 0, "li1_stub": 0, "notch": 0,
              "holes": 0, "minarea": 0, "minarea_fail": 0, "net_gap": 0, "stub_trim": 0}
     if routed_def is not None:
-        from flow.pnr import netcheck
-
-        def_text = Path(routed_def).read_text()
-        plain = netcheck.net_shapes(def_text, sections=("NETS",))  # each net's metal without qrouter's patches
-        shapes = {lay: {n: list(polys) for n, polys in per.items()} for lay, per in plain.items()}  # and with them
-        for lay, per in netcheck.net_shapes(def_text, sections=("SPECIALNETS",)).items():
-            for n, polys in per.items():
-                shapes.setdefault(lay, {}).setdefault(n, []).extend(polys)
+        trims, shapes = patched_metal(Path(routed_def).read_text())
         scale = 1000 * dbu  # netcheck works in nm
-        trims = stub_trims(special_stubs(def_text),
-                           {lay: {n: db.Region(p).merged() for n, p in per.items()} for lay, per in plain.items()},
-                           int(round(0.14 * 1000)))
         for name, cut in trims.items():
             L = ly.layer(METALS[name][0], 20)
             own = db.Region(top.shapes(L))
             top.shapes(L).clear()
             top.shapes(L).insert(own - cut.transformed(db.ICplxTrans(1 / scale)))
             stats["stub_trim"] += cut.count()
-        for name in GAP_LAYERS:
+        for name in NET_GAP_LAYERS:
             gl, sp, _amin, _pdir = METALS[name]
             L = ly.layer(gl, 20)
             allr = db.Region(top.begin_shapes_rec(L)).merged()

@@ -225,7 +225,8 @@ class RouteStage(Stage):
         """Different-net shorts in a complete route (``flow/pnr/netcheck.py``); none are looked for otherwise."""
         if failed != 0 or not Path(routed_def).is_file():
             return []
-        return netcheck.shorts(Path(routed_def).read_text())
+        text = Path(routed_def).read_text()
+        return netcheck.shorts(text, repair.patched_metal(text)[1])
 
     @staticmethod
     def rank(r: Mapping[str, Any]) -> tuple[int, int, int]:
