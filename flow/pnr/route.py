@@ -153,8 +153,8 @@ def parse_log(log: str) -> RouteResult:
 
 def def_wirelength_um(def_text: str) -> float:
     """Total routed wire length (um) of the regular NETS section: sum of segment lengths between points."""
-    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
-    nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
+    units = netcheck.def_units(def_text)
+    nets = netcheck.section(def_text, "NETS")
     total = 0
     if not nets:
         return 0.0
@@ -170,15 +170,19 @@ def def_wirelength_um(def_text: str) -> float:
     return round(total / units, 3)
 
 
+def spacing_boxes(drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]]
+                  ) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """(qrouter layer, box um) of every magic metal spacing box (met1..met4), in order: the boxes a re-route or an
+    edit of the route can act on."""
+    return [(MAGIC_LAYER[m.group(1)], box) for why, box in drc_boxes
+            if (m := re.match(r"(Metal\d)", why)) and m.group(1) in MAGIC_LAYER and "spacing" in why]
+
+
 def drc_obstructions(drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]], grow_um: float = 0.02,
                      skip_met1: bool = False) -> list[str]:
     """Each remaining metal spacing box (um) becomes a small qrouter obstruction on its layer (touching merged)."""
     by_layer: dict[str, list[list[float]]] = {}
-    for why, (x1, y1, x2, y2) in drc_boxes:
-        m = re.match(r"(Metal\d)", why)
-        if not m or m.group(1) not in MAGIC_LAYER or "spacing" not in why:
-            continue
-        layer = MAGIC_LAYER[m.group(1)]
+    for layer, (x1, y1, x2, y2) in spacing_boxes(drc_boxes):
         if skip_met1 and layer == "met1":
             continue
         by_layer.setdefault(layer, []).append([x1, y1, x2, y2])
@@ -205,8 +209,8 @@ def drc_obstructions(drc_boxes: Iterable[tuple[str, tuple[float, float, float, f
 def via_sites(def_text: str, prefix: str) -> list[tuple[float, float]]:
     """(x, y) um of every via of the DEF's NETS section whose name starts with ``prefix`` (qrouter writes a via after
     the last point of its segment), in file order."""
-    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
-    nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
+    units = netcheck.def_units(def_text)
+    nets = netcheck.section(def_text, "NETS")
     out = []
     for seg in re.finditer(r"(?:ROUTED|NEW) \S+ ((?:\( [-\d*]+ [-\d*]+(?: [-\d]+)? \) ?)+)(\S+)?",
                            nets.group(1) if nets else ""):
@@ -231,10 +235,10 @@ def via_site_obstructions(def_text: str, drc_boxes: Iterable[tuple[str, tuple[fl
     and cuts its net off. The second point: qrouter may write a via one row off the grid point it routed it on (on
     parallel_twos_w1a1_n32 the via at y 17.68 on an I/O pin's row, its met2 from 17.34, see "Same-net gaps at edge
     pins"); an obstruction on the written point alone left that route unchanged, the two points moved the via."""
-    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    units = netcheck.def_units(def_text)
     pitch = re.search(r"^TRACKS Y \S+ DO \d+ STEP ([\d.]+) LAYER met1 ;", def_text, re.M)
     row = float(pitch.group(1)) / units if pitch else 0.34
-    boxes = [b for why, b in drc_boxes if why.startswith("Metal1") and "spacing" in why]
+    boxes = [b for layer, b in spacing_boxes(drc_boxes) if layer == "met1"]
     out: list[str] = []
     for x, y in dict.fromkeys(via_sites(def_text, "M1M2")):
         near = [b for b in boxes if max(b[0] - x, x - b[2]) <= reach_um and max(b[1] - y, y - b[3]) <= reach_um]
@@ -264,9 +268,11 @@ def tracks_of(def_text: str, axis: str) -> dict[str, tuple[int, int, int]]:
             re.findall(rf"^TRACKS {axis} (-?[\d.]+) DO (\d+) STEP ([\d.]+) LAYER (\S+) ;", def_text, re.M)}
 
 
-def routing_grid(def_text: str, axis: str) -> tuple[int, int, int] | None:
-    """(start, count, step) of the finest ``TRACKS`` of ``axis``: qrouter routes every layer on that grid."""
-    tracks = tracks_of(def_text, axis)
+def routing_grid(def_text: str, axis: str, tracks: dict[str, tuple[int, int, int]] | None = None
+                 ) -> tuple[int, int, int] | None:
+    """(start, count, step) of the finest ``TRACKS`` of ``axis``: qrouter routes every layer on that grid.
+    ``tracks``: ``tracks_of(def_text, axis)`` when the caller has it already."""
+    tracks = tracks_of(def_text, axis) if tracks is None else tracks
     return min(tracks.values(), key=lambda t: t[2]) if tracks else None
 
 
@@ -275,13 +281,13 @@ def offtrack_obstructions(def_text: str, layers: Iterable[str] = OFFTRACK_LAYERS
     horizontal ``TRACKS Y``) that is not a ``TRACKS Y`` track of ``layer``: no wire or via of that layer on those
     rows. qrouter grows a user obstruction by half the route width only (0.15 on met3), so a stripe +-``half_um``
     on a row blocks that row and leaves the rows 0.34 above and below free."""
-    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    units = netcheck.def_units(def_text)
     x1, _y1, x2, _y2 = (int(v) for v in re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)",
                                                     def_text).groups())
     tracks = tracks_of(def_text, "Y")
     if not tracks:
         return ""
-    g0, gn, gstep = routing_grid(def_text, "Y")
+    g0, gn, gstep = routing_grid(def_text, "Y", tracks)
     rows = [g0 + k * gstep for k in range(gn)]
     out = []
     for layer in layers:
@@ -324,13 +330,12 @@ def snap_offset_vias(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, 
     the DRC run on the result to say: the route stage keeps it only when it ranks better.
     """
     gx, gy = routing_grid(def_text, "X"), routing_grid(def_text, "Y")
-    nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
+    nets = netcheck.section(def_text, "NETS")
     if gx is None or gy is None or nets is None:
         return def_text, []
-    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
+    units = netcheck.def_units(def_text)
     metals = via_metals(def_text)
-    boxes = [(MAGIC_LAYER[m.group(1)], b) for why, b in drc_boxes
-             if (m := re.match(r"(Metal\d)", why)) and m.group(1) in MAGIC_LAYER and "spacing" in why]
+    boxes = spacing_boxes(drc_boxes)
     limit = int(round(max_um * units))
 
     def nearest(v: int, grid: tuple[int, int, int]) -> int:

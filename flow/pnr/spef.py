@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from flow.pnr import netcheck
+
 
 @dataclass(frozen=True)
 class LayerRC:
@@ -36,13 +38,9 @@ def layer_caps(techlef_text: str) -> dict[str, LayerRC]:
 
 def net_wire_caps(def_text: str, caps: dict[str, LayerRC]) -> dict[str, float]:
     """Wire capacitance (pF) of every regular net in a routed DEF."""
-    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
-    nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
+    units = netcheck.def_units(def_text)
     out: dict[str, float] = {}
-    if not nets:
-        return out
-    for blk in re.split(r"(?m)^- ", nets.group(1))[1:]:
-        name = blk.split()[0]
+    for name, blk in netcheck.section_blocks(def_text, "NETS"):
         total = 0.0
         for seg in re.finditer(r"(?:ROUTED|NEW) (\S+) ((?:\( [-\d*]+ [-\d*]+(?: [-\d]+)? \) ?)+)", blk):
             rc = caps.get(seg.group(1))
@@ -62,10 +60,8 @@ def net_wire_caps(def_text: str, caps: dict[str, LayerRC]) -> dict[str, float]:
 
 def def_connections(def_text: str) -> dict[str, list[tuple[str, str]]]:
     """(instance, pin) pairs of every net; ports appear as ('PIN', port)."""
-    nets = re.search(r"\nNETS \d+ ;\n(.*?)END NETS", def_text, re.S)
     out: dict[str, list[tuple[str, str]]] = {}
-    for blk in re.split(r"(?m)^- ", nets.group(1))[1:]:
-        name = blk.split()[0]
+    for name, blk in netcheck.section_blocks(def_text, "NETS"):
         out[name] = re.findall(r"\( (\S+) (\S+) \)", blk.split("+ ROUTED")[0])
     return out
 
