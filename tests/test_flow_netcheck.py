@@ -195,20 +195,12 @@ def test_repair_bridges_a_same_net_gap_on_met1(tmp_path):
 
     from flow.pnr import repair
 
-    via = """VIAS 1 ;
-- M1M2_PR_0
-+ RECT via ( -15 -15 ) ( 15 15 )
-+ RECT met1 ( -32 -26 ) ( 32 26 )
-+ RECT met2 ( -28 -31 ) ( 28 31 ) ;
-END VIAS
-"""
-
     def routed(second: str) -> str:
         return f"""VERSION 5.6 ;
 DESIGN t ;
 UNITS DISTANCE MICRONS 200 ;
 DIEAREA ( -368 -68 ) ( 73692 69224 ) ;
-{via}NETS 2 ;
+{VIAS}NETS 2 ;
 - out_ready
 + ROUTED met1 ( 1288 45968 ) M1M2_PR_0
   NEW met2 ( 1288 45968 ) ( * 46036 ) ;
