@@ -22,13 +22,19 @@ END VIAS
 """
 
 
-def _def(y_b: int) -> str:
-    """Net a: met1 wire into an M1M2 via at (43976, 34612); net b: met2 wire into an M2M3 via at (43976, y_b)."""
+def _design(vias: str, die: str, sections: str) -> str:
+    """A routed DEF of 200 units per micron: the header, ``vias``, then ``sections`` (NETS, SPECIALNETS)."""
     return f"""VERSION 5.6 ;
 DESIGN t ;
 UNITS DISTANCE MICRONS 200 ;
-DIEAREA ( 0 0 ) ( 50000 50000 ) ;
-{VIAS}NETS 3 ;
+DIEAREA {die} ;
+{vias}{sections}END DESIGN
+"""
+
+
+def _def(y_b: int) -> str:
+    """Net a: met1 wire into an M1M2 via at (43976, 34612); net b: met2 wire into an M2M3 via at (43976, y_b)."""
+    return _design(VIAS, "( 0 0 ) ( 50000 50000 )", f"""NETS 3 ;
 - a
   ( PIN a ) ( u1 A )
 + ROUTED met1 ( 44068 34612 ) ( 43976 * ) M1M2_PR_0 ;
@@ -39,8 +45,7 @@ DIEAREA ( 0 0 ) ( 50000 50000 ) ;
 - VPWR
 + ROUTED met1 ( 0 34612 ) ( 50000 * ) ;
 END NETS
-END DESIGN
-"""
+""")
 
 
 def test_abutting_via_pads_of_two_nets_are_a_short():
@@ -131,11 +136,7 @@ def _patch_def() -> str:
     """parallel_w4a4_n32 (d28-seed1-buf, DEF units of 5 nm): net ``n`` comes up an M3M4 via 0.46 um off the met4
     grid and jogs on met4 to its column, where qrouter added a 1.18 um wide patch; the next column west holds the
     vias of ``p`` (below) and ``q`` (above), the column east ``r``'s via above."""
-    return f"""VERSION 5.6 ;
-DESIGN t ;
-UNITS DISTANCE MICRONS 200 ;
-DIEAREA ( 0 0 ) ( 73692 69224 ) ;
-{M4_VIAS}NETS 4 ;
+    return _design(M4_VIAS, "( 0 0 ) ( 73692 69224 )", """NETS 4 ;
 - n
 + ROUTED met3 ( 16836 41208 ) ( 31924 * ) M3M4_PR_0
   NEW met4 ( 31924 41208 ) ( 32016 * ) ( * 39168 ) ;
@@ -151,8 +152,7 @@ SPECIALNETS 1 ;
 - n
 + ROUTED met4 236 ( 31924 41208 ) ( 32016 * ) ;
 END SPECIALNETS
-END DESIGN
-"""
+""")
 
 
 def test_special_wiring_is_not_extended_past_its_ends():
@@ -196,19 +196,14 @@ def test_repair_bridges_a_same_net_gap_on_met1(tmp_path):
     from flow.pnr import repair
 
     def routed(second: str) -> str:
-        return f"""VERSION 5.6 ;
-DESIGN t ;
-UNITS DISTANCE MICRONS 200 ;
-DIEAREA ( -368 -68 ) ( 73692 69224 ) ;
-{VIAS}NETS 2 ;
+        return _design(VIAS, "( -368 -68 ) ( 73692 69224 )", f"""NETS 2 ;
 - out_ready
 + ROUTED met1 ( 1288 45968 ) M1M2_PR_0
   NEW met2 ( 1288 45968 ) ( * 46036 ) ;
 - {second}
 + ROUTED met1 ( 1288 46036 ) M1M2_PR_0 ;
 END NETS
-END DESIGN
-"""
+""")
 
     ly = db.Layout()
     ly.dbu = 0.001
