@@ -11,6 +11,8 @@ import collections
 import re
 from dataclasses import dataclass
 
+from flow.pnr import defparse
+
 SITE_UM = 0.46
 ROW_UM = 2.72
 FILLERS = {f"sky130_fd_sc_hd__fill_{w}": w for w in (1, 2, 4, 8)}
@@ -47,7 +49,7 @@ def lef_macro_sizes(lef_text: str) -> dict[str, tuple[float, float]]:
 
 
 def die(text: str) -> Die:
-    units = int(re.search(r"UNITS DISTANCE MICRONS (\d+)", text).group(1))
+    units = defparse.def_units(text)
     box = [int(v) for v in re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)", text).groups()]
     return Die(units, *box)
 

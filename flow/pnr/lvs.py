@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from flow.pnr import netcheck
+from flow.pnr import defparse
 
 POWER = {"VPWR": "VPWR", "VPB": "VPWR", "VGND": "VGND", "VNB": "VGND"}
 
@@ -19,7 +19,7 @@ def source_spice(def_text: str, cell_spice: Path, top: str) -> tuple[str, int]:
                        re.search(r"COMPONENTS \d+ ;(.*?)END COMPONENTS", def_text, re.S).group(1), re.M)
     pins = re.findall(r"^- (\S+) \+ NET (\S+)", re.search(r"PINS \d+ ;(.*?)END PINS", def_text, re.S).group(1), re.M)
     conn: dict[tuple[str, str], str] = {}
-    for name, blk in netcheck.section_blocks(def_text, "NETS"):
+    for name, blk in defparse.section_blocks(def_text, "NETS"):
         for inst, pin in re.findall(r"\( (\S+) (\S+) \)", blk.split("+ ROUTED")[0]):
             if inst != "PIN":
                 conn[(inst, pin)] = name

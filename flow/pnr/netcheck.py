@@ -15,43 +15,13 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from flow.pnr.defparse import def_scale, section_blocks, vias
+
 LAYERS = ("li1", "met1", "met2", "met3", "met4", "met5")
 WIDTH_UM = {"li1": 0.17, "met1": 0.14, "met2": 0.14, "met3": 0.30, "met4": 0.30, "met5": 1.60}
 """Default routing width of each layer (sky130 tech LEF), used when a DEF segment gives none."""
 
 Box = tuple[float, float, float, float]
-
-
-def section(def_text: str, sec: str) -> re.Match | None:
-    """The DEF section ``sec`` (``NETS``, ``SPECIALNETS``, ``VIAS``): group 1 is its body, from the line after
-    ``sec n ;`` up to ``END sec`` (its span, to edit it in place)."""
-    return re.search(rf"\n{sec} \d+ ;\n(.*?)END {sec}", def_text, re.S)
-
-
-def def_units(def_text: str) -> int:
-    """DEF database units per micron (``UNITS DISTANCE MICRONS``)."""
-    return int(re.search(r"UNITS DISTANCE MICRONS (\d+)", def_text).group(1))
-
-
-def vias(text: str, scale: int = 1) -> dict[str, list[tuple[str, tuple[int, int, int, int]]]]:
-    """{via: [(layer, rect)]} of the DEF's VIAS section, rects in DEF units times ``scale``."""
-    out: dict[str, list[tuple[str, tuple[int, int, int, int]]]] = {}
-    vb = section(text, "VIAS")
-    for blk in re.split(r"(?m)^- ", vb.group(1))[1:] if vb else ():
-        out[blk.split()[0]] = [(lay, (int(a) * scale, int(b) * scale, int(c) * scale, int(d) * scale)) for lay, a, b, c, d
-                               in re.findall(r"RECT (\S+) \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)", blk)]
-    return out
-
-
-def def_scale(def_text: str) -> int:
-    """Nanometres per DEF database unit (``UNITS DISTANCE MICRONS``)."""
-    return 1000 // def_units(def_text)
-
-
-def section_blocks(def_text: str, sec: str) -> list[tuple[str, str]]:
-    """(net, its text) for every ``- net ...`` entry of the DEF section ``sec`` (``NETS``, ``SPECIALNETS``)."""
-    m = section(def_text, sec)
-    return [(blk.split()[0], blk) for blk in re.split(r"(?m)^- ", m.group(1))[1:]] if m else []
 
 
 def net_shapes(def_text: str, skip_nets: Iterable[str] = ("VPWR", "VGND"),
@@ -109,8 +79,8 @@ def shorts(def_text: str, shapes: dict[str, dict[str, list]] | None = None) -> l
     for layer, nets in sorted((net_shapes(def_text) if shapes is None else shapes).items()):
         grown = db.Region()
         grown.merged_semantics = False
-        for shapes in nets.values():
-            for poly in db.Region(shapes).merged().each():  # one net's metal: one set of polygons
+        for polys in nets.values():
+            for poly in db.Region(polys).merged().each():  # one net's metal: one set of polygons
                 grown.insert(poly.sized(1))  # touching counts: grown by 1 nm, two nets then overlap
         for p in grown.merged(False, 2).each():  # covered by at least two polygons, i.e. two nets
             b = p.bbox()

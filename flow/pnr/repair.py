@@ -104,7 +104,7 @@ def special_stubs(def_text: str) -> list[tuple[str, str, tuple[int, int, int, in
     exactly [x - w/2, x + w/2] x [y1, y2])."""
     import re
 
-    from flow.pnr.netcheck import def_scale, section_blocks
+    from flow.pnr.defparse import def_scale, section_blocks
 
     s = def_scale(def_text)
     out = []

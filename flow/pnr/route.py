@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from flow.pnr import netcheck
+from flow.pnr import defparse
 
 ROUTER_SETTINGS = ("via stack 2", "qrouter::drc met1 -0.06 -0.06")
 """Keep via stacks at 2 and tighten the met1 route-to-via keep-out (without it magic finds ~130 met1 boxes)."""
@@ -153,8 +153,8 @@ def parse_log(log: str) -> RouteResult:
 
 def def_wirelength_um(def_text: str) -> float:
     """Total routed wire length (um) of the regular NETS section: sum of segment lengths between points."""
-    units = netcheck.def_units(def_text)
-    nets = netcheck.section(def_text, "NETS")
+    units = defparse.def_units(def_text)
+    nets = defparse.section(def_text, "NETS")
     total = 0
     if not nets:
         return 0.0
@@ -209,8 +209,8 @@ def drc_obstructions(drc_boxes: Iterable[tuple[str, tuple[float, float, float, f
 def via_sites(def_text: str, prefix: str) -> list[tuple[float, float]]:
     """(x, y) um of every via of the DEF's NETS section whose name starts with ``prefix`` (qrouter writes a via after
     the last point of its segment), in file order."""
-    units = netcheck.def_units(def_text)
-    nets = netcheck.section(def_text, "NETS")
+    units = defparse.def_units(def_text)
+    nets = defparse.section(def_text, "NETS")
     out = []
     for seg in re.finditer(r"(?:ROUTED|NEW) \S+ ((?:\( [-\d*]+ [-\d*]+(?: [-\d]+)? \) ?)+)(\S+)?",
                            nets.group(1) if nets else ""):
@@ -235,7 +235,7 @@ def via_site_obstructions(def_text: str, drc_boxes: Iterable[tuple[str, tuple[fl
     and cuts its net off. The second point: qrouter may write a via one row off the grid point it routed it on (on
     parallel_twos_w1a1_n32 the via at y 17.68 on an I/O pin's row, its met2 from 17.34, see "Same-net gaps at edge
     pins"); an obstruction on the written point alone left that route unchanged, the two points moved the via."""
-    units = netcheck.def_units(def_text)
+    units = defparse.def_units(def_text)
     pitch = re.search(r"^TRACKS Y \S+ DO \d+ STEP ([\d.]+) LAYER met1 ;", def_text, re.M)
     row = float(pitch.group(1)) / units if pitch else 0.34
     boxes = [b for layer, b in spacing_boxes(drc_boxes) if layer == "met1"]
@@ -281,7 +281,7 @@ def offtrack_obstructions(def_text: str, layers: Iterable[str] = OFFTRACK_LAYERS
     horizontal ``TRACKS Y``) that is not a ``TRACKS Y`` track of ``layer``: no wire or via of that layer on those
     rows. qrouter grows a user obstruction by half the route width only (0.15 on met3), so a stripe +-``half_um``
     on a row blocks that row and leaves the rows 0.34 above and below free."""
-    units = netcheck.def_units(def_text)
+    units = defparse.def_units(def_text)
     x1, _y1, x2, _y2 = (int(v) for v in re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)",
                                                     def_text).groups())
     tracks = tracks_of(def_text, "Y")
@@ -308,7 +308,7 @@ a little more)."""
 
 def via_metals(def_text: str) -> dict[str, set[str]]:
     """The metal layers (met1..met5) of every via of the DEF's VIAS section."""
-    return {name: {lay for lay, _rect in rects if lay.startswith("met")} for name, rects in netcheck.vias(def_text).items()}
+    return {name: {lay for lay, _rect in rects if lay.startswith("met")} for name, rects in defparse.vias(def_text).items()}
 
 
 _SEGMENT = re.compile(r"^(\s*(?:\+ ROUTED|NEW) \S+(?: \d+)? )((?:\( [-\d*]+ [-\d*]+(?: -?\d+)? \) ?)+)(\S+)(\s*)$")
@@ -330,10 +330,10 @@ def snap_offset_vias(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, 
     the DRC run on the result to say: the route stage keeps it only when it ranks better.
     """
     gx, gy = routing_grid(def_text, "X"), routing_grid(def_text, "Y")
-    nets = netcheck.section(def_text, "NETS")
+    nets = defparse.section(def_text, "NETS")
     if gx is None or gy is None or nets is None:
         return def_text, []
-    units = netcheck.def_units(def_text)
+    units = defparse.def_units(def_text)
     metals = via_metals(def_text)
     boxes = spacing_boxes(drc_boxes)
     limit = int(round(max_um * units))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from flow.pnr import netcheck
+from flow.pnr import defparse
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,9 @@ def layer_caps(techlef_text: str) -> dict[str, LayerRC]:
 
 def net_wire_caps(def_text: str, caps: dict[str, LayerRC]) -> dict[str, float]:
     """Wire capacitance (pF) of every regular net in a routed DEF."""
-    units = netcheck.def_units(def_text)
+    units = defparse.def_units(def_text)
     out: dict[str, float] = {}
-    for name, blk in netcheck.section_blocks(def_text, "NETS"):
+    for name, blk in defparse.section_blocks(def_text, "NETS"):
         total = 0.0
         for seg in re.finditer(r"(?:ROUTED|NEW) (\S+) ((?:\( [-\d*]+ [-\d*]+(?: [-\d]+)? \) ?)+)", blk):
             rc = caps.get(seg.group(1))
@@ -61,7 +61,7 @@ def net_wire_caps(def_text: str, caps: dict[str, LayerRC]) -> dict[str, float]:
 def def_connections(def_text: str) -> dict[str, list[tuple[str, str]]]:
     """(instance, pin) pairs of every net; ports appear as ('PIN', port)."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for name, blk in netcheck.section_blocks(def_text, "NETS"):
+    for name, blk in defparse.section_blocks(def_text, "NETS"):
         out[name] = re.findall(r"\( (\S+) (\S+) \)", blk.split("+ ROUTED")[0])
     return out
 
