@@ -564,7 +564,7 @@ def _snap_setup(monkeypatch, tmp_path, drc_after: list[int]):
 
     def check(self, ctx, t, w, routed, tag):
         checked.append(Path(routed).read_text())
-        return drc_after[len(checked) - 1], Path(w) / f"t_{tag}.gds", {}
+        return drc_after[len(checked) - 1], Path(w) / f"t_{tag}.gds", {}, []
 
     monkeypatch.setattr(route_stage.RouteStage, "check", check)
     best = {"attempt": [0.28, 1, False], "round": 2, "failed_nets": 0, "drc": 3, "shorts": [],

@@ -37,7 +37,7 @@ def fake(monkeypatch, tmp_path):
         name = Path(work).name
         tried.append(name)
         failed = outcome.get(name, 0)
-        return failed, (0 if failed == 0 else 10**9), Path(work) / "r.def", Path(work) / "r.gds", {}
+        return failed, (0 if failed == 0 else 10**9), Path(work) / "r.def", Path(work) / "r.gds", {}, []
 
     monkeypatch.setattr(RouteStage, "route_once", route_once)
     return outcome, tried

@@ -197,9 +197,11 @@ def patched_metal(def_text: str) -> tuple[dict[str, "db.Region"], dict[str, dict
     return trims, shapes
 
 
-def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None) -> dict[str, int]:
+def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None,
+           patched: tuple[dict[str, "db.Region"], dict[str, dict[str, list]]] | None = None) -> dict[str, int]:
     """Apply the repairs to in_gds and write out_gds; returns counts of each repair. With ``routed_def`` (the DEF
-    the GDS was made from) qrouter's patches are trimmed and same-net gaps on ``NET_GAP_LAYERS`` bridged first."""
+    the GDS was made from) qrouter's patches are trimmed and same-net gaps on ``NET_GAP_LAYERS`` bridged first;
+    ``patched``: that DEF's ``patched_metal`` when the caller has it already (it is read again otherwise)."""
     import klayout.db as db
 
     ly = db.Layout()
@@ -211,7 +213,7 @@ def repair(in_gds: Path, out_gds: Path, routed_def: Path | None = None) -> dict[
     stats = {"via_nudge": 0, "via_nudge_fail": 0, "pair_merge": 0, "li1_clip": 0, "li1_stub": 0, "notch": 0,
              "holes": 0, "minarea": 0, "minarea_fail": 0, "net_gap": 0, "stub_trim": 0}
     if routed_def is not None:
-        trims, shapes = patched_metal(Path(routed_def).read_text())
+        trims, shapes = patched_metal(Path(routed_def).read_text()) if patched is None else patched
         scale = 1000 * dbu  # netcheck works in nm
         for name, cut in trims.items():
             L = ly.layer(METALS[name][0], 20)

@@ -15,6 +15,7 @@ from flow.pnr.magic import run_magic
 from flow.pnr.place import PLACE_CONSUMES, place
 from flow.stage import FlowContext, Stage, StageError, run_tool
 
+Short = tuple[str, netcheck.Box]  # (layer, box in um) of one different-net short
 TIMED_OUT = 10**6  # failed-net count of a route that timed out before finishing (worse than any finished route)
 SNAP_ROUNDS = 2  # via-snap edits of the best route after the feedback re-routes (each: GDS, repair, DRC; no qrouter)
 
@@ -100,8 +101,9 @@ class RouteStage(Stage):
                         "shorts and spacing boxes become obstructions of the feedback re-route"}
 
     def route_once(self, ctx: FlowContext, t: tech.PnrTech, work: Path, legal: str, head: str, obs: list[str], tag: str
-                   ) -> tuple[int, int, Path, Path, dict[str, int]]:
-        """One route + GDS + repair + DRC round in ``work``; returns (failed nets, drc boxes, def, gds, repairs).
+                   ) -> tuple[int, int, Path, Path, dict[str, int], list[Short]]:
+        """One route + GDS + repair + DRC round in ``work``; returns (failed nets, drc boxes, def, gds, repairs,
+        shorts). Only a complete route is checked: one with failed nets has no GDS and no shorts looked for.
 
         A route that times out returns TIMED_OUT failed nets (it is never checked or kept).
         """
@@ -126,24 +128,28 @@ class RouteStage(Stage):
             # qrouter exits 0 with failed nets too: any other failure (missing, crashed, killed by a signal) is this
             # attempt's error, never a time-out (which would skip the rest of its density) nor a failed route
             if e.timed_out:
-                return TIMED_OUT, 10**9, routed, work / "none.gds", {}
+                return TIMED_OUT, 10**9, routed, work / "none.gds", {}, []
             raise
         failed = route.parse_log(log.read_text(errors="replace")).failed_nets
         if failed > 0 or not routed.is_file():  # an open net loses to any complete route: skip GDS and DRC
-            return max(failed, 1), 10**9, routed, work / "none.gds", {}
-        n, fixed, reps = self.check(ctx, t, work, routed, tag)
-        return failed, n, routed, fixed, reps
+            return max(failed, 1), 10**9, routed, work / "none.gds", {}, []
+        n, fixed, reps, shorts = self.check(ctx, t, work, routed, tag)
+        return failed, n, routed, fixed, reps, shorts
 
     def check(self, ctx: FlowContext, t: tech.PnrTech, work: Path, routed: Path, tag: str
-              ) -> tuple[int, Path, dict[str, int]]:
-        """GDS of a complete routed DEF, repaired, then magic DRC; returns (DRC boxes, repaired GDS, repairs)."""
+              ) -> tuple[int, Path, dict[str, int], list[Short]]:
+        """GDS of a complete routed DEF, repaired, then magic DRC, and the different-net shorts of the DEF
+        (``flow/pnr/netcheck.py``, with qrouter's patches as the repaired GDS has them: the repair's own
+        ``repair.patched_metal``, built once); returns (DRC boxes, repaired GDS, repairs, shorts)."""
         top = top_of(ctx)
         raw = work / f"raw_{tag}.gds"
         gds.def_to_gds(t, routed, raw, top)
         fixed = work / f"{top}_{tag}.gds"
-        reps = repair.repair(raw, fixed, routed)
+        text = routed.read_text()
+        patched = repair.patched_metal(text)
+        reps = repair.repair(raw, fixed, routed, patched=patched)
         n = run_magic(self.name, ctx, t, fixed, top, work / f"drc_{tag}")
-        return n, fixed, reps
+        return n, fixed, reps, netcheck.shorts(text, patched[1])
 
     def snap_rounds(self, ctx: FlowContext, t: tech.PnrTech, best: dict[str, Any], rounds: list[dict[str, Any]],
                     k: int) -> dict[str, Any]:
@@ -164,8 +170,7 @@ class RouteStage(Stage):
             work = Path(best["def"]).parent
             rdef = work / f"routed_{tag}.def"
             atomic_write_text(rdef, text)
-            n, rgds, reps = self.check(ctx, t, work, rdef, tag)
-            shorts = self.shorts(0, rdef)
+            n, rgds, reps, shorts = self.check(ctx, t, work, rdef, tag)
             r = {"attempt": best["attempt"], "round": k + j, "failed_nets": 0, "drc": n, "def": str(rdef),
                  "gds": str(rgds), "repairs": reps, "drc_file": str(work / f"drc_{tag}.drc.txt"),
                  "shorts": shorts, "snapped_vias": best.get("snapped_vias", 0) + len(moved),
@@ -198,11 +203,10 @@ class RouteStage(Stage):
         else:
             legal, head, _info = place(self.name, ctx, a, d / f"place-{a.name}")
         work = d / a.name
-        failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, [], "r0")
+        failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, [], "r0")
         log = work / "qrouter_r0.log"
         names = (route.parse_log(log.read_text(errors="replace")).failed_names
                  if failed not in (0, TIMED_OUT) and log.is_file() else ())
-        shorts = self.shorts(failed, rdef)
         times = self.stage_times(log)
         print(f"[route] {a.name} round 0: {self.describe(failed, n, names, len(shorts))}; {self.describe_times(times)}",
               flush=True)
@@ -219,14 +223,6 @@ class RouteStage(Stage):
     def describe_times(times: Mapping[str, float]) -> str:
         return (f"qrouter stage1 {times['stage1_s']:.0f} s, stage2 {times['stage2_s']:.0f} s "
                 f"({times['stage2_calls']:.0f} calls), stage3 {times['stage3_s']:.0f} s")
-
-    @staticmethod
-    def shorts(failed: int, routed_def: Path) -> list[tuple[str, tuple[float, float, float, float]]]:
-        """Different-net shorts in a complete route (``flow/pnr/netcheck.py``); none are looked for otherwise."""
-        if failed != 0 or not Path(routed_def).is_file():
-            return []
-        text = Path(routed_def).read_text()
-        return netcheck.shorts(text, repair.patched_metal(text)[1])
 
     @staticmethod
     def rank(r: Mapping[str, Any]) -> tuple[int, int, int]:
@@ -287,8 +283,7 @@ class RouteStage(Stage):
                       f"(qrouter is deterministic)", flush=True)
                 stall += 1
                 continue
-            failed, n, rdef, rgds, reps = self.route_once(ctx, t, work, legal, head, obs, f"r{k}")
-            shorts = self.shorts(failed, rdef)
+            failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, obs, f"r{k}")
             times = self.stage_times(work / f"qrouter_r{k}.log")
             r = {"attempt": best["attempt"], "round": k, "failed_nets": failed, "drc": n, "def": str(rdef),
                  "gds": str(rgds), "repairs": reps, "obs": obs, "drc_file": str(work / f"drc_r{k}.drc.txt"),
