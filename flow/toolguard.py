@@ -7,6 +7,10 @@ and everything it starts share one process group) and asks the kernel for SIGTER
 (``PR_SET_PDEATHSIG``); on SIGTERM it kills the whole group. The tool's exit status is passed on as is, a
 signal (SIGXCPU at the CPU-time limit) as that signal.
 
+A session of its own is also a scheduler group of its own under Linux's autogroup (Debian's default), and a new
+group starts at niceness 0: the guard gives its group the niceness it was started with (``autogroup``), so a tool
+of ``nice make ppa``, or of a route attempt run ahead at nice +10, does not take the CPU at full weight.
+
 Usage: python toolguard.py <parent pid> <argv...>  (stdin, stdout and stderr are the tool's).
 """
 
@@ -26,6 +30,17 @@ def _kill_group(*_: object) -> None:
     os.killpg(os.getpgrp(), signal.SIGKILL)  # the tool, what it started, and this guard
 
 
+def autogroup(nice: int, path: str = "/proc/self/autogroup") -> bool:
+    """Give this session's scheduler group the niceness ``nice`` (a positive one needs no privilege); False where
+    there is no autogroup or it is not allowed. Only a session leader's group is its own, as the guard's is."""
+    try:
+        with open(path, "w") as f:
+            f.write(f"{nice}\n")
+        return True
+    except OSError:
+        return False
+
+
 def main(argv: list[str]) -> int:
     parent, cmd = int(argv[0]), argv[1:]
     signal.signal(signal.SIGTERM, _kill_group)
@@ -34,6 +49,9 @@ def main(argv: list[str]) -> int:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # the parent died before the request took effect
         return 1
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
+    if nice != 0 and os.getsid(0) == os.getpid():
+        autogroup(nice)
     proc = subprocess.Popen(cmd)
     rc = proc.wait()
     if rc < 0:  # pass a signal on as the same signal, without a core file

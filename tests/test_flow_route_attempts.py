@@ -226,6 +226,41 @@ def test_a_speculative_attempt_gets_its_priority_back_when_it_decides(tmp_path):
     assert d.winner == 1 and results[1]["nice"] == base
 
 
+def test_a_tool_started_while_speculative_gets_its_priority_back_when_its_attempt_decides(tmp_path):
+    """Each tool runs in a session (scheduler group) of its own, started at its attempt's niceness
+    (``flow/toolguard.py``); the qrouter run of a speculative attempt that comes to decide is raised with it."""
+    import os
+    import subprocess
+    import time
+    from pathlib import Path
+
+    from flow.stage import guarded_argv
+
+    if os.geteuid() != 0:
+        pytest.skip("raising a priority back needs root")
+    if not Path("/proc/self/autogroup").is_file():
+        pytest.skip("no autogroup scheduling on this kernel")
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    started = tmp_path / "started"  # attempt 1's tool writes its group here, then waits (3 s at most) to be raised
+    tool = ["sh", "-c", f"cat /proc/self/autogroup > {started}; i=0; while [ $i -lt 30 ]; do "
+            f"grep -q 'nice {base}$' /proc/self/autogroup && break; sleep 0.1; i=$((i+1)); done; cat /proc/self/autogroup"]
+
+    def run(i):
+        if i == 0:  # fails once attempt 1's tool runs: attempt 1, speculative until then, decides
+            for _ in range(300):
+                if started.is_file() and started.read_text():
+                    break
+                time.sleep(0.05)
+            return {"failed": 3, "group": ""}
+        out = subprocess.run(guarded_argv(tool), start_new_session=True, capture_output=True, text=True).stdout
+        return {"failed": 0, "group": out}
+
+    d, results = AT.run_in_order(DENS, run, lambda r: Outcome(r["failed"]), 2, log=lambda m: None)
+    assert d.winner == 1
+    assert started.read_text().split()[-1] == str(min(19, base + AT.SPECULATIVE_NICE))  # started speculative
+    assert results[1]["group"].split()[-1] == str(base), results[1]["group"]  # raised with its attempt
+
+
 def test_autogroup_nice_only_for_a_session_leader(tmp_path):
     """The session's scheduler group is re-niced only for a process that leads its own session (an attempt),
     never for one sharing the caller's session."""

@@ -245,3 +245,20 @@ def test_a_terminated_run_says_so_in_its_metrics(tmp_path, sig):
     assert "Traceback" not in err
     m = read_metrics(DesignSpec(n=4).build_dir(tmp_path) / "flow" / "metrics.json")
     assert m["flow__status"] == f"failed at sleepy: interrupted by {sig}"
+
+
+def test_a_tool_runs_at_the_niceness_of_the_flow_that_started_it_scheduler_group_included():
+    """A tool leads a session of its own (``flow/toolguard.py``), i.e. a scheduler group of its own under autogroup,
+    which starts at niceness 0: the guard gives it the caller's niceness, so ``nice make ppa`` is nice."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from flow.stage import guarded_argv
+
+    if not Path("/proc/self/autogroup").is_file():
+        pytest.skip("no autogroup scheduling on this kernel")
+    nice = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 3)
+    out = subprocess.run(guarded_argv(["cat", "/proc/self/autogroup"]), start_new_session=True, capture_output=True,
+                         text=True, preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, nice)).stdout
+    assert out.split()[-1] == str(nice), out

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from common.errors import BitbranchError
+from flow.stage import descendants
 
 
 @dataclass(frozen=True)
@@ -113,15 +114,17 @@ def autogroup_nice(pid: int, nice: int, proc: Path = Path("/proc")) -> bool:
 
 
 def _priority(pid: int, nice: int, group: bool) -> None:
-    """Set the niceness of an attempt's process (with ``group``, of the tools in its process group too) and of its
-    session's scheduler group (``autogroup_nice``); raising a priority needs root, so without it an attempt just
-    keeps its lower one."""
-    for which in ((os.PRIO_PROCESS, os.PRIO_PGRP) if group else (os.PRIO_PROCESS,)):
+    """Set the niceness of an attempt's process and of its session's scheduler group (``autogroup_nice``); with
+    ``group``, of every process it started too, and of the scheduler groups of the tools among them (each tool runs
+    in a session of its own under ``flow/toolguard.py``, which started it at the attempt's niceness: a qrouter run
+    that began while its attempt was speculative would otherwise keep that priority after the attempt came to
+    decide). Raising a priority needs root, so without it an attempt just keeps its lower one."""
+    for p in [pid, *(descendants(pid) if group else ())]:
         try:
-            os.setpriority(which, pid, nice)
+            os.setpriority(os.PRIO_PROCESS, p, nice)
         except OSError:
             pass
-    autogroup_nice(pid, nice)
+        autogroup_nice(p, nice)  # only where p leads its own session (the attempt, a tool guard)
 
 
 def _renice(lock: Any, pid: int, nice: int, group: bool) -> None:
