@@ -46,6 +46,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -316,7 +317,8 @@ def run_tool(
     removed before a real run (not before a reused one), so a file left by an older run never passes for its output.
     Whatever ends the wait (a time-out, a signal turned exception) kills the tool and everything it started, never
     leaves it running; and the tool runs under ``flow/toolguard.py``, so it also dies when this process dies without
-    any clean-up.
+    any clean-up. A run that succeeds ends its log with its CPU time (``tool_cpu_s`` reads it back): a figure that,
+    unlike the wall time, does not depend on what else the machine runs.
     """
     stage_dir.mkdir(parents=True, exist_ok=True)
     log = stage_dir / f"{log_name or tool}.log"
@@ -339,6 +341,7 @@ def run_tool(
     with open(log, "w") as f, scratch_env(argv, env) as run_env:
         f.write("$ " + " ".join(str(a) for a in argv) + "\n")
         f.flush()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         with subprocess.Popen(
             guarded_argv(argv),
             cwd=cwd,
@@ -363,6 +366,8 @@ def run_tool(
                 # second signal would end that wait with the tool (a 30-min qrouter) running on, parented to init
                 _stop(proc)
                 raise
+        if proc.returncode == 0:
+            f.write(f"\n{CPU_LINE} {_children_cpu_s(usage):.1f} s\n")
     if cpu_limit_s is not None and proc.returncode == -signal.SIGXCPU:
         with open(log, "a") as f:
             f.write(f"\n*** timed out: CPU time limit {cpu_limit_s:g} s\n")
@@ -401,6 +406,23 @@ def scratch_env(argv: Sequence[str], env: Mapping[str, str] | None):
         yield {**(os.environ if env is None else env), "TMPDIR": tmp}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+CPU_LINE = "*** CPU time of the tool and all it started:"
+"""The last line of a successful tool run's log, with the seconds of CPU time (user + system) it took."""
+
+
+def _children_cpu_s(before: resource.struct_rusage) -> float:
+    """CPU seconds (user + system) of the child processes reaped since ``before`` (the tool, its guard and, reaped
+    by them, whatever it started); the flow runs one tool at a time per process."""
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (now.ru_utime - before.ru_utime) + (now.ru_stime - before.ru_stime)
+
+
+def tool_cpu_s(log_text: str) -> float | None:
+    """The CPU seconds a successful tool run's log ends with (``run_tool``), None when it has none."""
+    m = re.search(re.escape(CPU_LINE) + r" ([\d.]+) s\s*$", log_text)
+    return float(m.group(1)) if m else None
 
 
 def _limit_cpu(seconds: float) -> None:

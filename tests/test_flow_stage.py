@@ -262,3 +262,14 @@ def test_a_tool_runs_at_the_niceness_of_the_flow_that_started_it_scheduler_group
     out = subprocess.run(guarded_argv(["cat", "/proc/self/autogroup"]), start_new_session=True, capture_output=True,
                          text=True, preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, nice)).stdout
     assert out.split()[-1] == str(nice), out
+
+
+def test_a_successful_tool_run_ends_its_log_with_its_cpu_time(tmp_path):
+    """The CPU time (load-independent, unlike the wall time) of the tool and what it started, read back from the log."""
+    from flow.stage import run_tool, tool_cpu_s
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\nprint('done')"
+    log = run_tool("s", "python3", ["python3", "-c", burn], tmp_path)
+    text = log.read_text()
+    assert "done" in text and 0.25 <= tool_cpu_s(text) < 5, text
+    assert tool_cpu_s("no such line\n") is None

@@ -13,7 +13,7 @@ from flow.pnr import attempts, defedit, gds, magic, netcheck, repair, route, tec
 from flow.pnr.common import PNR, Attempt, PnrConfig, attempts_config, pnr_tech, recipe_name, route_jobs, top_of
 from flow.pnr.magic import run_magic
 from flow.pnr.place import PLACE_CONSUMES, place
-from flow.stage import FlowContext, Stage, StageError, run_tool
+from flow.stage import FlowContext, Stage, StageError, run_tool, tool_cpu_s
 
 Short = tuple[str, netcheck.Box]  # (layer, box in um) of one different-net short
 TIMED_OUT = 10**6  # failed-net count of a route that timed out before finishing (worse than any finished route)
@@ -215,14 +215,18 @@ class RouteStage(Stage):
                 "failed_names": list(names), "shorts": shorts, "qrouter": times, "legal": legal, "head": head}
 
     @staticmethod
-    def stage_times(log: Path) -> dict[str, float]:
-        """Wall seconds of qrouter's stages in one run (``route.stage_summary`` of its ``bb_stage`` lines)."""
-        return route.stage_summary(route.stage_times(log.read_text(errors="replace")) if log.is_file() else [])
+    def stage_times(log: Path) -> dict[str, float | None]:
+        """Wall seconds of qrouter's stages in one run (``route.stage_summary`` of its ``bb_stage`` lines) and the
+        run's CPU seconds (``cpu_s``, None when it did not finish)."""
+        text = log.read_text(errors="replace") if log.is_file() else ""
+        return {**route.stage_summary(route.stage_times(text)), "cpu_s": tool_cpu_s(text)}
 
     @staticmethod
-    def describe_times(times: Mapping[str, float]) -> str:
+    def describe_times(times: Mapping[str, float | None]) -> str:
+        cpu = times.get("cpu_s")
         return (f"qrouter stage1 {times['stage1_s']:.0f} s, stage2 {times['stage2_s']:.0f} s "
-                f"({times['stage2_calls']:.0f} calls), stage3 {times['stage3_s']:.0f} s")
+                f"({times['stage2_calls']:.0f} calls), stage3 {times['stage3_s']:.0f} s wall"
+                + (f", {cpu:.0f} s CPU" if cpu is not None else ""))
 
     @staticmethod
     def rank(r: Mapping[str, Any]) -> tuple[int, int, int]:
