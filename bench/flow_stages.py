@@ -7,7 +7,9 @@ usage:
   .venv/bin/python bench/flow_stages.py --table [root] [design ...]
       run nothing: per-stage, per-design wall times of the last run of every stage under ``root`` (default
       build), from the ``wall_s`` each stage records in its ``stamp.json`` ("-": no stamp, "?": a stamp from
-      before stages recorded their time); the route column also names the winning placement attempt
+      before stages recorded their time); then the CPU seconds of the design's qrouter runs (every round the
+      route stage ran, from its ``rounds.json``; "?": a run from before the flow recorded CPU time), a figure
+      the machine's load does not change, and the winning placement attempt
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ def winner(design_dir: Path) -> str:
     return str(m.get("route__attempt__winner") or "")
 
 
+def qrouter_cpu_s(design_dir: Path) -> float | str:
+    """CPU seconds of every qrouter run of the design's route stage (``rounds.json``); "-": no rounds recorded,
+    "?": a round without a CPU figure (a run from before the flow recorded it, or one that did not finish)."""
+    rounds = sorted((design_dir / "flow").glob("[0-9][0-9]-route/rounds.json"))
+    try:
+        data = json.loads(rounds[-1].read_text()) if rounds else None
+    except (OSError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, list) or not data:
+        return "-"
+    cpu = [(r.get("qrouter") or {}).get("cpu_s") for r in data if isinstance(r, dict) and "qrouter" in r]
+    return "?" if not cpu or any(not isinstance(c, (int, float)) for c in cpu) else round(sum(cpu), 1)
+
+
 def table(root: Path, ids: list[str]) -> str:
     designs = sorted(d for d in root.iterdir() if (d / "flow").is_dir() and (not ids or d.name in ids))
     times = {d.name: stage_times(d) for d in designs}
@@ -51,7 +67,8 @@ def table(root: Path, ids: list[str]) -> str:
         stages += [s for s in t if s not in stages]
     width = max([len("design"), *(len(d) for d in times)])
     cols = [s[:12] for s in stages]
-    lines = [f"{'design':<{width}} " + " ".join(f"{c:>12}" for c in cols) + f" {'total s':>9}  route winner"]
+    lines = [f"{'design':<{width}} " + " ".join(f"{c:>12}" for c in cols) + f" {'total s':>9} {'qrouter CPU s':>13}"
+             f"  route winner"]
     col_sum = {s: 0.0 for s in stages}
     for d in designs:
         t = times[d.name]
@@ -64,7 +81,9 @@ def table(root: Path, ids: list[str]) -> str:
             else:
                 cells.append(f"{'-' if v == '-' else '?':>12}")
         total = sum(v for v in t.values() if isinstance(v, (int, float)))
-        lines.append(f"{d.name:<{width}} " + " ".join(cells) + f" {total:9.1f}  {winner(d)}")
+        cpu = qrouter_cpu_s(d)
+        lines.append(f"{d.name:<{width}} " + " ".join(cells) + f" {total:9.1f} "
+                     + (f"{cpu:13.1f}" if isinstance(cpu, float) else f"{cpu:>13}") + f"  {winner(d)}")
     lines.append(f"{'sum':<{width}} " + " ".join(f"{col_sum[s]:12.1f}" for s in stages)
                  + f" {sum(col_sum.values()):9.1f}")
     shared = [(p.parent.name, json.loads(p.read_text()).get("wall_s")) for p in sorted((root / "pdk").glob("*/stamp.json"))]

@@ -29,14 +29,17 @@ def test_table_reads_wall_times_from_stamps(tmp_path: Path) -> None:
     _stamp(a, "01-synth", 1.5)
     _stamp(a, "06-route", 10.25)
     (a / "metrics.json").write_text(json.dumps({"route__attempt__winner": "d28-seed1"}))
+    (a / "06-route" / "rounds.json").write_text(json.dumps([{"round": 0, "qrouter": {"cpu_s": 70.25}},
+                                                            {"round": 1, "qrouter": {"cpu_s": 12.0}}]))
     _stamp(b, "01-synth", 2.0)
     _stamp(b, "06-route", None)  # a stamp from before stages recorded their time
+    (b / "06-route" / "rounds.json").write_text(json.dumps([{"round": 0, "qrouter": {"stage1_s": 3.0}}]))
     _stamp(tmp_path / "pdk", "lib", 0.7)
     text = _bench().table(tmp_path, [])
     lines = text.splitlines()
     assert lines[0].split()[:3] == ["design", "synth", "route"]
-    assert lines[1].split() == ["parallel_w1a1_n8", "1.5", "10.2", "11.8", "d28-seed1"]
-    assert lines[2].split() == ["serial_w1a1_n8", "2.0", "?", "2.0"]
+    assert lines[1].split() == ["parallel_w1a1_n8", "1.5", "10.2", "11.8", "82.2", "d28-seed1"]
+    assert lines[2].split() == ["serial_w1a1_n8", "2.0", "?", "2.0", "?"]  # a run without a CPU figure
     assert lines[3].split()[:3] == ["sum", "3.5", "10.2"] and "lib 0.7 s" in lines[4]
     assert "serial" not in _bench().table(tmp_path, ["parallel_w1a1_n8"])
 
