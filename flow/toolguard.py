@@ -8,7 +8,7 @@ and everything it starts share one process group) and asks the kernel for SIGTER
 signal (SIGXCPU at the CPU-time limit) as that signal.
 
 A session of its own is also a scheduler group of its own under Linux's autogroup (Debian's default), and a new
-group starts at niceness 0: the guard gives its group the niceness it was started with (``autogroup``), so a tool
+group starts at niceness 0: the guard gives its group the niceness it was started with (``autogroup_nice``), so a tool
 of ``nice make ppa``, or of a route attempt run ahead at nice +10, does not take the CPU at full weight.
 
 Usage: python toolguard.py <parent pid> <argv...>  (stdin, stdout and stderr are the tool's).
@@ -22,6 +22,7 @@ import resource
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 
@@ -30,12 +31,19 @@ def _kill_group(*_: object) -> None:
     os.killpg(os.getpgrp(), signal.SIGKILL)  # the tool, what it started, and this guard
 
 
-def autogroup(nice: int, path: str = "/proc/self/autogroup") -> bool:
-    """Give this session's scheduler group the niceness ``nice`` (a positive one needs no privilege); False where
-    there is no autogroup or it is not allowed. Only a session leader's group is its own, as the guard's is."""
+def autogroup_nice(pid: int, nice: int, proc: Path = Path("/proc")) -> bool:
+    """Give the scheduler group of ``pid``'s session the niceness ``nice``, when ``pid`` leads its own session.
+
+    Linux with ``kernel.sched_autogroup_enabled`` (Debian's default) shares the CPU between sessions first: a
+    process's own niceness only ranks it inside its session, so a speculative route attempt (a session of its own,
+    ``flow/pnr/attempts.py``) or a tool (this guard's session) at nice 10 took as much CPU as the deciding one.
+    The group's niceness (``/proc/<pid>/autogroup``) is what ranks sessions. Returns whether it was set (False: not a
+    session leader, no autogroup, not allowed).
+    """
     try:
-        with open(path, "w") as f:
-            f.write(f"{nice}\n")
+        if os.getsid(pid) != pid:  # never re-nice a session shared with the parent
+            return False
+        (proc / str(pid) / "autogroup").write_text(f"{nice}\n")
         return True
     except OSError:
         return False
@@ -50,8 +58,8 @@ def main(argv: list[str]) -> int:
     if os.getppid() != parent:  # the parent died before the request took effect
         return 1
     nice = os.getpriority(os.PRIO_PROCESS, 0)
-    if nice != 0 and os.getsid(0) == os.getpid():
-        autogroup(nice)
+    if nice != 0:
+        autogroup_nice(os.getpid(), nice)
     proc = subprocess.Popen(cmd)
     rc = proc.wait()
     if rc < 0:  # pass a signal on as the same signal, without a core file

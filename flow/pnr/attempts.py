@@ -20,11 +20,11 @@ import signal
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from common.errors import BitbranchError
 from flow.stage import descendants
+from flow.toolguard import autogroup_nice
 
 
 @dataclass(frozen=True)
@@ -94,23 +94,6 @@ def _child(conn: Any, fn: Callable[[int], Any], i: int, lock: Any) -> None:
             conn.send(("error", BitbranchError(f"{type(e).__name__}: {e} ({traceback.format_exc(limit=3)})")))
     finally:
         conn.close()
-
-
-def autogroup_nice(pid: int, nice: int, proc: Path = Path("/proc")) -> bool:
-    """Give the scheduler group of ``pid``'s session the niceness ``nice``, when ``pid`` leads its own session.
-
-    Linux with ``kernel.sched_autogroup_enabled`` (Debian's default) shares the CPU between sessions first: a
-    process's own niceness only ranks it inside its session, so a speculative attempt (a session of its own, see
-    ``_child``) at nice 10 took as much CPU as the deciding one. The group's niceness (``/proc/<pid>/autogroup``)
-    is what ranks sessions. Returns whether it was set (False: not a session leader, no autogroup, not allowed).
-    """
-    try:
-        if os.getsid(pid) != pid:  # never re-nice a session shared with the parent
-            return False
-        (proc / str(pid) / "autogroup").write_text(f"{nice}\n")
-        return True
-    except OSError:
-        return False
 
 
 def _priority(pid: int, nice: int, group: bool) -> None:
