@@ -61,7 +61,9 @@ def test_def(cells: list[str], info: dict[str, tuple[float, list[str]]]) -> tupl
                     comps.append(f"- {d} {DIODE} + PLACED ( {round(x * U)} {round((PITCH_Y / 2 + ROW_H * row) * U)} ) {o[-1] == 'S' and 'FS' or 'N'} ;")
                     x += DIODE_W + SITE
                     net = f"n_{inst}_{pin}"
-                    nets.append(f"- {net} ( {inst} {pin} ) ( {d} DIODE ) ;")
+                    # one pin per line: with both on the net's line qrouter 1.4.71 routes but writes no routes
+                    # ("emit_routes(): Net ... cannot be found")
+                    nets.append(f"- {net}\n  ( {inst} {pin} )\n  ( {d} DIODE ) ;")
                     owner[net] = (cell, pin, o)
                 x += 2 * SITE
             width = max(width, x)

@@ -145,6 +145,10 @@ def test_router_reaches_the_adder_and_flop_pins(need_tools, pdk, tmp_path: Path)
     fails, failed_nets = mod.pin_access(["fa_1", "ha_1", "dfxtp_1", "fa_2"], tmp_path)
     assert fails == {"fa_1": [], "ha_1": [], "dfxtp_1": [], "fa_2": ["CIN@FN", "CIN@FS", "CIN@N", "CIN@S"]}
     assert failed_nets == 4
+    # the routes were written too (with a net's pins on one line qrouter routed but wrote none: the DEF is its output)
+    nets = (tmp_path / "routed.def").read_text().split("\nNETS ")[1].split("END NETS")[0]
+    assert nets.count("- n_") == 4 * (5 + 4 + 3 + 5) and nets.count("+ ROUTED") == nets.count("- n_") - failed_nets
+    assert "emit_routes" not in (tmp_path / "qrouter.log").read_text()
     assert {c for c in ("sky130_fd_sc_hd__fa_1", "sky130_fd_sc_hd__ha_1") if c in tech.dont_use_cells()} == set()
     # reachable, but listed: the default W2A2 layout with dfxtp_1 flops was not DRC/LVS clean (qrouter_dont_use.txt)
     assert "sky130_fd_sc_hd__dfxtp_1" in tech.dont_use_cells()
