@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flow.pdk import PdkError, find_pdk  # noqa: E402
-from flow.pnr import defparse, gds, klayout_drc, lvs, magic, repair, route, tech  # noqa: E402
+from flow.pnr import defedit, defparse, gds, klayout_drc, lvs, magic, repair, route, tech  # noqa: E402
 
 OUT = ROOT / "build" / "bench-macro-tile"
 ARCH, BITS, N = "parallel", 1, 32
@@ -151,8 +151,8 @@ def abstract(block_gds: Path, def_text: str, dirs: dict[str, str]) -> tuple[str,
     cell = ly.cell(BLOCK)
     if cell is None:
         raise Fail(f"no cell {BLOCK} in {block_gds}")
-    d = re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)", def_text)
-    die = db.Box(*(int(v) * NM // U for v in d.groups()))
+    d = defedit.die(def_text)
+    die = db.Box(*(v * NM // d.units for v in (d.x1, d.y1, d.x2, d.y2)))
     metal = {n: db.Region(cell.begin_shapes_rec(ly.layer(g, 20))).merged() for n, g in METALS.items()}
     bb = die
     for r in metal.values():
@@ -221,8 +221,8 @@ def top_def(k: int, def_text: str, outline: tuple[int, int, int, int], cell_size
     x1, y1, x2, y2 = (v / NM for v in outline)
     bw, bh = x2 - x1, y2 - y1
     pins = {n: p for n, p in def_pins(def_text).items() if n not in ("VPWR", "VGND")}
-    die_x1, die_y1, die_x2, die_y2 = (int(v) / U for v in
-                                      re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)", def_text).groups())
+    d = defedit.die(def_text)
+    die_x1, die_y1, die_x2, die_y2 = (d.um(v) for v in (d.x1, d.y1, d.x2, d.y2))
     block_y = snap(ROW_Y + ROW_H + SOUTH_UM, GY)  # outline bottom of every block
     pitch = snap(bw + CHANNEL_UM + GX / 2 - 0.001, GX)  # rounded up to the met4 pitch
     xs = [round(CHANNEL_UM + i * pitch, 3) for i in range(k)]  # outline left of each block
@@ -391,8 +391,8 @@ def top_def(k: int, def_text: str, outline: tuple[int, int, int, int], cell_size
 
 def router_obstructions(def_text: str) -> str:
     """li1 blocked over the whole die (the flow blocks it over its rows; here the channels too)."""
-    d = re.search(r"DIEAREA \( (-?\d+) (-?\d+) \) \( (-?\d+) (-?\d+) \)", def_text)
-    x1, y1, x2, y2 = (int(v) / U for v in d.groups())
+    d = defedit.die(def_text)
+    x1, y1, x2, y2 = (d.um(v) for v in (d.x1, d.y1, d.x2, d.y2))
     return f"obstruction {x1:.3f} {y1:.3f} {x2:.3f} {y2:.3f} li1\n"
 
 
@@ -492,8 +492,7 @@ def tile(k: int, t: tech.PnrTech, route_dir: Path, outline: tuple[int, int, int,
     top = f"tile_k{k}"
     block_def = (route_dir / "routed.def").read_text()
     macro_lef = root / "block" / f"{BLOCK}.lef"
-    sizes = {m.group(1): (float(m.group(2)), float(m.group(3))) for m in
-             re.finditer(r"^MACRO (\S+)\n.*?SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", t.router_lef.read_text(), re.M | re.S)}
+    sizes = defedit.lef_macro_sizes(t.router_lef.read_text())
     text, info = top_def(k, block_def, outline, sizes)
     (work / "unrouted.def").write_text(text)
     (work / "li1_obs.tcl").write_text(router_obstructions(text))
