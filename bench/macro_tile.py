@@ -54,6 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from flow.netlist import parse_netlist  # noqa: E402
 from flow.pdk import PdkError, find_pdk  # noqa: E402
 from flow.pnr import defedit, defparse, gds, klayout_drc, lvs, magic, repair, route, tech  # noqa: E402
 
@@ -136,9 +137,8 @@ def stripes(def_text: str) -> dict[str, tuple[float, float]]:
 
 
 def directions(netlist: Path) -> dict[str, str]:
-    """{port base name: INPUT/OUTPUT} from the block's synthesized netlist."""
-    return {name: d.upper() for d, name in
-            re.findall(r"^\s*(input|output)\s+(?:\[\d+:\d+\]\s+)?(\S+?)\s*;", netlist.read_text(), re.M)}
+    """{port bit: INPUT/OUTPUT} of the block's synthesized netlist (flow.netlist's parser)."""
+    return {bit: kind.upper() for bit, kind in parse_netlist(netlist.read_text()).ports.items()}
 
 
 def abstract(block_gds: Path, def_text: str, dirs: dict[str, str]) -> tuple[str, tuple[int, int, int, int], dict]:
@@ -191,8 +191,7 @@ def abstract(block_gds: Path, def_text: str, dirs: dict[str, str]) -> tuple[str,
              f"  FOREIGN {BLOCK} {-x1 / NM:.3f} {-y1 / NM:.3f} ;", "  ORIGIN 0 0 ;",
              f"  SIZE {(x2 - x1) / NM:.3f} BY {(y2 - y1) / NM:.3f} ;", "  SYMMETRY X Y ;"]
     for name in sorted(ports):
-        base = re.sub(r"\[.*", "", name)
-        lines += [f"  PIN {name}", f"    DIRECTION {dirs.get(base, 'INOUT')} ;",
+        lines += [f"  PIN {name}", f"    DIRECTION {dirs.get(name, 'INOUT')} ;",
                   "    USE SIGNAL ;", "    PORT"]
         for layer, poly in ports[name]:
             lines += rect_lines(layer, rects(poly), "      ")
