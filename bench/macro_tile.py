@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -54,6 +53,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common.errors import BitbranchError  # noqa: E402
+from common.tools import run_measured as run  # noqa: E402
 from flow.netlist import parse_netlist  # noqa: E402
 from flow.pdk import PdkError, find_pdk  # noqa: E402
 from flow.pnr import defedit, defparse, gds, klayout_drc, lvs, magic, repair, route, tech  # noqa: E402
@@ -78,26 +79,9 @@ TAP = f"{LIB}tapvpwrvgnd_1"
 TOOLS = ("qrouter", "magic", "netgen-lvs")
 
 
-class Fail(Exception):
+class Fail(BitbranchError):
     """A step that cannot go on: printed as one ``error:`` line."""
 
-
-def run(argv: list[str], cwd: Path, log: Path, timeout: float = 3600) -> tuple[float, float]:
-    """Run a tool (stdin closed), its output to ``log``; returns (wall s, CPU s of it and its children)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.monotonic()
-    with log.open("w") as fo:
-        try:
-            p = subprocess.run(argv, cwd=cwd, stdout=fo, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               timeout=timeout)
-        except FileNotFoundError:
-            raise Fail(f"{argv[0]} is not on PATH") from None
-        except subprocess.TimeoutExpired:
-            raise Fail(f"{argv[0]} timed out after {timeout:.0f} s (log {log})") from None
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if p.returncode != 0:
-        raise Fail(f"{argv[0]} exited with {p.returncode} (log {log})")
-    return time.monotonic() - t0, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 # ---------------------------------------------------------------------------------------------------- the block
@@ -602,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[macro-tile] abstract: outline {(outline[2] - outline[0]) / NM:.2f} x {(outline[3] - outline[1]) / NM:.2f} um "
               f"from ({outline[0] / NM:.2f}, {outline[1] / NM:.2f}), {lef.count('  PIN ')} pins", flush=True)
         lines = [tile(k, t, route_dir, outline, ports, root) for k in args.copies]
-    except Fail as e:
+    except BitbranchError as e:  # Fail, or a tool that did not run (common.tools.run_measured)
         print(f"error: {e}", file=sys.stderr)
         return 1
     for line in lines:

@@ -24,15 +24,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common.errors import BitbranchError  # noqa: E402
+from common.tools import run_measured as run  # noqa: E402
 from flow.pdk import PdkError, find_pdk  # noqa: E402
 from flow.pnr import defedit, defparse, gds, magic, repair, route, tech  # noqa: E402
 
@@ -47,26 +47,9 @@ GRID_X, GRID_Y, PITCH_X, PITCH_Y = 0.23, 0.17, 0.46, 0.34
 wide and rows whose origin is half a met1 pitch below a track; ``check_grid`` verifies it on the DEF."""
 
 
-class Fail(Exception):
+class Fail(BitbranchError):
     """A step that cannot go on: printed as one ``error:`` line."""
 
-
-def run(argv: list[str], cwd: Path, log: Path, timeout: float) -> tuple[float, float]:
-    """Run a tool (stdin closed), its output to ``log``; returns (wall s, CPU s of it and its children)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.monotonic()
-    with log.open("w") as fo:
-        try:
-            p = subprocess.run(argv, cwd=cwd, stdout=fo, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               timeout=timeout)
-        except FileNotFoundError:
-            raise Fail(f"{argv[0]} is not on PATH") from None
-        except subprocess.TimeoutExpired:
-            raise Fail(f"{argv[0]} timed out after {timeout:.0f} s (log {log})") from None
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if p.returncode != 0:
-        raise Fail(f"{argv[0]} exited with {p.returncode} (log {log})")
-    return time.monotonic() - t0, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def grid_points(rect: tuple[float, float, float, float]) -> set[tuple[float, float]]:
@@ -182,7 +165,7 @@ def one_mode(mode: str, t: tech.PnrTech, legal: str, head: str, top: str, root: 
         f.unlink(missing_ok=True)
     try:
         _wall, cpu = run(["qrouter", "-nog", "-s", "route.cfg"], work, work / "qrouter.log", timeout=cpu_s)
-    except Fail as e:
+    except BitbranchError as e:
         if "timed out" in str(e):
             return f"{mode:10s} qrouter timed out after {cpu_s:.0f} s wall{extra}"
         raise
@@ -245,7 +228,7 @@ def main() -> int:
               f"{(place / 'qrouter_head.cfg').name} head", flush=True)
         for mode in modes:
             print(one_mode(mode, t, legal, head, top.group(1), OUT / design, args.cpu_s), flush=True)
-    except Fail as e:
+    except BitbranchError as e:  # Fail, or a tool that did not run (common.tools.run_measured)
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
