@@ -83,7 +83,6 @@ class Fail(BitbranchError):
     """A step that cannot go on: printed as one ``error:`` line."""
 
 
-
 # ---------------------------------------------------------------------------------------------------- the block
 def build_block(block_root: Path) -> Path:
     """The flow's route stage output folder of the block, built with the project's flow when missing."""

@@ -1,6 +1,6 @@
 """When qrouter applies the met1 route-to-via keep-out, and what each choice costs (#17).
 
-Usage: python bench/route_keepout.py [--root DIR] [--design NAME] [--modes full,late,late-halo] [--cpu-s S]
+Usage: python bench/route_keepout.py [--root DIR] [--design NAME] [--modes full,late,late-halo] [--timeout-s S]
 
 Takes the flow's first placement of one design (its place stage output under ``--root``; for the default design,
 parallel W2A2 N=32, the flow builds it there when missing, 1-2 min) and routes it with qrouter 1.4 in each mode,
@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from common.errors import BitbranchError  # noqa: E402
+from common.tools import ToolTimedOut  # noqa: E402
 from common.tools import run_measured as run  # noqa: E402
 from flow.pdk import PdkError, find_pdk  # noqa: E402
 from flow.pnr import defedit, defparse, gds, magic, repair, route, tech  # noqa: E402
@@ -49,7 +50,6 @@ wide and rows whose origin is half a met1 pitch below a track; ``check_grid`` ve
 
 class Fail(BitbranchError):
     """A step that cannot go on: printed as one ``error:`` line."""
-
 
 
 def grid_points(rect: tuple[float, float, float, float]) -> set[tuple[float, float]]:
@@ -112,14 +112,13 @@ def halo_lef(lef: str) -> tuple[str, int]:
 def check_grid(def_text: str) -> None:
     """Every placed cell's origin sits so that the cell grid (``GRID_X``, ``GRID_Y``) falls on the routing tracks."""
     units = defparse.def_units(def_text)
-    tx = re.search(r"^TRACKS X (-?[\d.]+) DO \d+ STEP (\d+) LAYER met2", def_text, re.M)
-    ty = re.search(r"^TRACKS Y (-?[\d.]+) DO \d+ STEP (\d+) LAYER met1", def_text, re.M)
+    tx, ty = route.tracks_of(def_text, "X").get("met2"), route.tracks_of(def_text, "Y").get("met1")
     if not (tx and ty):
         raise Fail("the placed DEF has no met2 X / met1 Y TRACKS")
     body = defparse.section(def_text, "COMPONENTS")
     for name, x, y in re.findall(r"^- (\S+) \S+ \+ (?:PLACED|FIXED) \( (-?\d+) (-?\d+) \)", body.group(1) if body else "", re.M):
-        gx = (int(x) + round(GRID_X * units) - float(tx.group(1))) % int(tx.group(2))
-        gy = (int(y) + round(GRID_Y * units) - float(ty.group(1))) % int(ty.group(2))
+        gx = (int(x) + round(GRID_X * units) - tx[0]) % tx[2]
+        gy = (int(y) + round(GRID_Y * units) - ty[0]) % ty[2]
         if gx or gy:
             raise Fail(f"cell {name} at ({x}, {y}) is off the grid halo_lef assumes")
 
@@ -146,7 +145,7 @@ def rule_name(why: str) -> str:
     return m.group(1) if m else why
 
 
-def one_mode(mode: str, t: tech.PnrTech, legal: str, head: str, top: str, root: Path, cpu_s: float) -> str:
+def one_mode(mode: str, t: tech.PnrTech, legal: str, head: str, top: str, root: Path, timeout_s: float) -> str:
     work = root / mode
     work.mkdir(parents=True, exist_ok=True)
     (work / "unrouted.def").write_text(legal)
@@ -164,11 +163,9 @@ def one_mode(mode: str, t: tech.PnrTech, legal: str, head: str, top: str, root: 
     for f in (work / "routed.def", work / "fail.out"):
         f.unlink(missing_ok=True)
     try:
-        _wall, cpu = run(["qrouter", "-nog", "-s", "route.cfg"], work, work / "qrouter.log", timeout=cpu_s)
-    except BitbranchError as e:
-        if "timed out" in str(e):
-            return f"{mode:10s} qrouter timed out after {cpu_s:.0f} s wall{extra}"
-        raise
+        _wall, cpu = run(["qrouter", "-nog", "-s", "route.cfg"], work, work / "qrouter.log", timeout=timeout_s)
+    except ToolTimedOut:
+        return f"{mode:10s} qrouter timed out after {timeout_s:.0f} s wall{extra}"
     res = route.parse_log((work / "qrouter.log").read_text(errors="replace"))
     line = f"{mode:10s} failed_nets={res.failed_nets} qrouter_cpu_s={cpu:.0f}{extra}"
     routed = work / "routed.def"
@@ -191,7 +188,7 @@ def main() -> int:
     ap.add_argument("--root", type=Path, default=OUT / "flow", help="flow build root holding the design")
     ap.add_argument("--design", default=None, help="design folder under --root (default parallel_w2a2_n32)")
     ap.add_argument("--modes", default=",".join(MODES), help=f"comma list of {', '.join(MODES)}")
-    ap.add_argument("--cpu-s", type=float, default=7200.0, help="wall-clock limit of one qrouter run (s)")
+    ap.add_argument("--timeout-s", type=float, default=7200.0, help="wall-clock limit of one qrouter run (s)")
     args = ap.parse_args()
     try:
         modes = [m for m in args.modes.split(",") if m]
@@ -227,7 +224,7 @@ def main() -> int:
         print(f"[route-keepout] {design}: first placement of the flow's recipe, qrouter "
               f"{(place / 'qrouter_head.cfg').name} head", flush=True)
         for mode in modes:
-            print(one_mode(mode, t, legal, head, top.group(1), OUT / design, args.cpu_s), flush=True)
+            print(one_mode(mode, t, legal, head, top.group(1), OUT / design, args.timeout_s), flush=True)
     except BitbranchError as e:  # Fail, or a tool that did not run (common.tools.run_measured)
         print(f"error: {e}", file=sys.stderr)
         return 1

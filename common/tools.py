@@ -58,9 +58,14 @@ def package_version(dist: str) -> str:
         return "missing"
 
 
+class ToolTimedOut(BitbranchError):
+    """``run_measured``'s tool did not finish within its time-out (a result to report, not always an error)."""
+
+
 def run_measured(argv: list[str], cwd: Path, log: Path, timeout: float = 3600) -> tuple[float, float]:
     """Run a tool with stdin closed and its output in ``log``; returns (wall s, CPU s of it and its children).
-    A missing tool, a time-out or a non-zero exit is a ``BitbranchError`` naming the tool (and the log)."""
+    A missing tool, a time-out (``ToolTimedOut``) or a non-zero exit is a ``BitbranchError`` naming the tool (and the
+    log)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     with log.open("w") as fo:
@@ -70,7 +75,7 @@ def run_measured(argv: list[str], cwd: Path, log: Path, timeout: float = 3600) -
         except FileNotFoundError:
             raise BitbranchError(f"{argv[0]} is not on PATH") from None
         except subprocess.TimeoutExpired:
-            raise BitbranchError(f"{argv[0]} timed out after {timeout:.0f} s (log {log})") from None
+            raise ToolTimedOut(f"{argv[0]} timed out after {timeout:.0f} s (log {log})") from None
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         raise BitbranchError(f"{argv[0]} exited with {p.returncode} (log {log})")

@@ -121,7 +121,7 @@ def test_unknown_mode_is_one_error_line() -> None:
 
 def test_run_measured_reports_time_and_names_the_failure(tmp_path: Path) -> None:
     from common.errors import BitbranchError
-    from common.tools import run_measured
+    from common.tools import ToolTimedOut, run_measured
 
     wall, cpu = run_measured([sys.executable, "-c", "print('hi')"], tmp_path, tmp_path / "ok.log")
     assert (tmp_path / "ok.log").read_text() == "hi\n" and wall > 0 and cpu >= 0
@@ -129,5 +129,5 @@ def test_run_measured_reports_time_and_names_the_failure(tmp_path: Path) -> None
         run_measured([sys.executable, "-c", "raise SystemExit(3)"], tmp_path, tmp_path / "bad.log")
     with pytest.raises(BitbranchError, match="no-such-tool-xyz is not on PATH"):
         run_measured(["no-such-tool-xyz"], tmp_path, tmp_path / "missing.log")
-    with pytest.raises(BitbranchError, match=r"timed out after 0 s"):
+    with pytest.raises(ToolTimedOut, match=r"timed out after 0 s"):
         run_measured([sys.executable, "-c", "import time; time.sleep(5)"], tmp_path, tmp_path / "slow.log", timeout=0.2)
