@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from common.errors import BitbranchError  # noqa: E402
-from common.tools import run_measured as run  # noqa: E402
+from common.measured import run_measured as run  # noqa: E402
 from flow.netlist import parse_netlist  # noqa: E402
 from flow.pdk import PdkError, find_pdk  # noqa: E402
 from flow.pnr import defedit, defparse, gds, klayout_drc, lvs, magic, repair, route, tech  # noqa: E402
@@ -585,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[macro-tile] abstract: outline {(outline[2] - outline[0]) / NM:.2f} x {(outline[3] - outline[1]) / NM:.2f} um "
               f"from ({outline[0] / NM:.2f}, {outline[1] / NM:.2f}), {lef.count('  PIN ')} pins", flush=True)
         lines = [tile(k, t, route_dir, outline, ports, root) for k in args.copies]
-    except BitbranchError as e:  # Fail, or a tool that did not run (common.tools.run_measured)
+    except BitbranchError as e:  # Fail, or a tool that did not run (common.measured.run_measured)
         print(f"error: {e}", file=sys.stderr)
         return 1
     for line in lines:

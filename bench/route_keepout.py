@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from common.errors import BitbranchError  # noqa: E402
-from common.tools import ToolTimedOut  # noqa: E402
-from common.tools import run_measured as run  # noqa: E402
+from common.measured import ToolTimedOut  # noqa: E402
+from common.measured import run_measured as run  # noqa: E402
 from flow.pdk import PdkError, find_pdk  # noqa: E402
 from flow.pnr import defedit, defparse, gds, magic, repair, route, tech  # noqa: E402
 
@@ -225,7 +225,7 @@ def main() -> int:
               f"{(place / 'qrouter_head.cfg').name} head", flush=True)
         for mode in modes:
             print(one_mode(mode, t, legal, head, top.group(1), OUT / design, args.timeout_s), flush=True)
-    except BitbranchError as e:  # Fail, or a tool that did not run (common.tools.run_measured)
+    except BitbranchError as e:  # Fail, or a tool that did not run (common.measured.run_measured)
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

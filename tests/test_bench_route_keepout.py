@@ -121,7 +121,7 @@ def test_unknown_mode_is_one_error_line() -> None:
 
 def test_run_measured_reports_time_and_names_the_failure(tmp_path: Path) -> None:
     from common.errors import BitbranchError
-    from common.tools import ToolTimedOut, run_measured
+    from common.measured import ToolTimedOut, run_measured
 
     wall, cpu = run_measured([sys.executable, "-c", "print('hi')"], tmp_path, tmp_path / "ok.log")
     assert (tmp_path / "ok.log").read_text() == "hi\n" and wall > 0 and cpu >= 0

@@ -80,6 +80,14 @@ def test_real_stages_depend_on_what_they_import_and_nothing_else() -> None:
     assert {"flow.pnr.route_stage", "flow.pnr.repair"}.isdisjoint(lvs)  # LVS runs magic, not the router
 
 
+def test_bench_only_helpers_stay_out_of_every_stage() -> None:
+    """``common.tools`` is in every stage's closure (``flow/stage.py`` imports it), so a helper only the benches use
+    lives in ``common.measured``: adding one to ``common.tools`` had made every stage of a finished sweep stale."""
+    for name, (_flow, stage) in stage_by_name().items():
+        mods = set(closure(Path(inspect.getsourcefile(type(stage)))))
+        assert "common.tools" in mods and "common.measured" not in mods, name
+
+
 def _copy_repo(dst: Path) -> Path:
     for pkg in sources.project_packages(REPO):
         shutil.copytree(REPO / pkg, dst / pkg, dirs_exist_ok=True, ignore=lambda d, names: [
