@@ -1,0 +1,199 @@
+"""Met1 pad edits of a routed DEF for a route made with qrouter's met1 keep-out switched on late (#17).
+
+Without the keep-out in stages 1 and 2, qrouter puts an M1M2 via one met1 row (0.34 um) above or below another net's
+pin tap (L1M1 via), 0.095 um apart where met1.2 wants 0.14; and a rotated tap pad (0.29 um tall) one row from another
+net's wire leaves 0.125 um. Three edits, each local and each keeping the net's metal connected:
+
+- a rotated tap under its own net's M1M2 via becomes the unrotated one (the via pad already encloses the contact);
+- a rotated tap beside a met1 spacing box becomes the unrotated one (0.23 um tall, 0.29 wide);
+- an M1M2 via beside a met1 spacing box (not on its own net's tap) moves along its met2 column, away from the other
+  net's pad one row away (or from the boxes), by what the spacing lacks (0.045 um against a tap pad): written as a
+  one-point segment of its own at the new place, the wires that ended at the old place still inside its pads;
+- a via with other nets' taps a row above *and* below stays, and both taps move away from it instead (along their
+  li1 pins, when nothing of a third net is a row beyond them), their met1 wires still inside their pads.
+
+Whether the result is clean is for the DRC run on it to say. Not used by the flow's route stage yet:
+``bench/route_keepout.py`` measures it (mode ``late-halo-fix``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from flow.pnr import defparse, route
+
+SPACING_UM = 0.14
+"""met1.2: minimum met1 spacing (um)."""
+
+_SEG = re.compile(r"((?:\+ ROUTED|NEW) (\S+) )((?:\( [-\d*]+ [-\d*]+(?: -?\d+)? \) ?)+)(\S+)")
+_NET = re.compile(r"^- (\S+)")
+
+
+@dataclass(frozen=True)
+class PadFixes:
+    """What ``fix_pads`` changed: rotated taps under their own via, rotated taps at boxes, vias moved, taps moved."""
+
+    unrotated_stacked: int
+    unrotated_boxed: int
+    moved: int
+    taps_moved: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.unrotated_stacked + self.unrotated_boxed + self.moved + self.taps_moved
+
+
+def _end_point(points: str) -> tuple[int, int]:
+    """The last point of a DEF route segment (``*`` resolved)."""
+    x = y = 0
+    for xs, ys in re.findall(r"\( ([-\d*]+) ([-\d*]+)", points):
+        x, y = (x if xs == "*" else int(xs)), (y if ys == "*" else int(ys))
+    return x, y
+
+
+def _met1_rects(def_text: str) -> dict[str, tuple[int, int, int, int]]:
+    """{via: met1 rect in DEF units} for the DEF's L1M1 and M1M2 vias."""
+    return {v: r for v, rects in defparse.vias(def_text).items() if v.startswith(("L1M1", "M1M2"))
+            for lay, r in rects if lay == "met1"}
+
+
+def unrotated(def_text: str) -> dict[str, str]:
+    """{L1M1 via with a tall met1 pad: the DEF's L1M1 via with the same contact and the pad turned flat}."""
+    vias = defparse.vias(def_text)
+    out = {}
+    for v, rects in vias.items():
+        if not v.startswith("L1M1"):
+            continue
+        m1 = [r for lay, r in rects if lay == "met1"]
+        rest = sorted((lay, r) for lay, r in rects if lay != "met1")
+        if len(m1) != 1 or (m1[0][3] - m1[0][1]) <= (m1[0][2] - m1[0][0]):
+            continue
+        x1, y1, x2, y2 = m1[0]
+        flat = sorted(w for w, wr in vias.items() if w.startswith("L1M1")
+                      and sorted((lay, r) for lay, r in wr if lay != "met1") == rest
+                      and [r for lay, r in wr if lay == "met1"] == [(y1, x1, y2, x2)])
+        if flat:  # the same name without "_R" when that one is flat (qrouter's names do not always say)
+            out[v] = v.replace("_R_", "_") if v.replace("_R_", "_") in flat else flat[0]
+    return out
+
+
+def _pads(lines: list[str], rects: dict[str, tuple[int, int, int, int]]
+          ) -> dict[tuple[int, int], list[tuple[str, str]]]:
+    """{(x, y): [(via, net)]} of every L1M1 and M1M2 via of the NETS lines."""
+    pads: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    net = ""
+    for line in lines:
+        if m := _NET.match(line):
+            net = m.group(1)
+        for s in _SEG.finditer(line):
+            if s.group(4) in rects:
+                pads.setdefault(_end_point(s.group(3)), []).append((s.group(4), net))
+    return pads
+
+
+def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]],
+             reach_um: float = 0.17) -> tuple[str, PadFixes]:
+    """The routed DEF with the three edits of the module docstring at the magic met1 spacing boxes ``drc_boxes``
+    (why, box um); returns (DEF, counts). A DEF without a NETS section, met1 tracks or L1M1/M1M2 vias comes back as
+    it is."""
+    nets = defparse.section(def_text, "NETS")
+    rows = route.tracks_of(def_text, "Y").get("met1")
+    rects = _met1_rects(def_text)
+    if nets is None or rows is None or not rects:
+        return def_text, PadFixes(0, 0, 0)
+    units, row = defparse.def_units(def_text), rows[2]
+    space = round(SPACING_UM * units)
+    turn = {v: w for v, w in unrotated(def_text).items() if w in rects}
+    boxes = [b for lay, b in route.spacing_boxes(drc_boxes) if lay == "met1"]
+
+    def boxed(x: int, y: int) -> list[tuple[float, float, float, float]]:
+        ux, uy = x / units, y / units
+        return [b for b in boxes if max(b[0] - ux, ux - b[2], b[1] - uy, uy - b[3]) <= reach_um]
+
+    lines = nets.group(1).split("\n")
+    pads = _pads(lines, rects)
+    # 1. rotated taps: under their own net's M1M2 via, or beside a box
+    rotate: dict[tuple[int, int, str], str] = {}
+    stacked = 0
+    for (x, y), here in pads.items():
+        for v, net in here:
+            if v not in turn:
+                continue
+            if any(w.startswith("M1M2") and n == net for w, n in here):
+                rotate[(x, y, net)] = "stacked"
+                stacked += 1
+            elif boxed(x, y):
+                rotate[(x, y, net)] = "boxed"
+    pads = {xy: [(turn[v] if (xy[0], xy[1], n) in rotate and v in turn else v, n) for v, n in here]
+            for xy, here in pads.items()}
+
+    def half(v: str, up: bool) -> int:
+        r = rects[v]
+        return r[3] if up else -r[1]
+
+    tap = min(half(v, True) for v in rects if v.startswith("L1M1")) if any(v.startswith("L1M1") for v in rects) else 0
+
+    # 2. M1M2 vias beside a box, not on their own net's tap: away from the other net's pad a row off, or the boxes
+    moves: dict[tuple[int, int, str], int] = {}
+    tap_moves: dict[tuple[int, int, str], int] = {}
+    for (x, y), here in pads.items():
+        for v, net in here:
+            if not v.startswith("M1M2") or any(w.startswith("L1M1") and n == net for w, n in here):
+                continue
+            near = boxed(x, y)
+            if not near:
+                continue
+            above = [w for w, n in pads.get((x, y + row), []) if n != net]
+            below = [w for w, n in pads.get((x, y - row), []) if n != net]
+            if above and not below:
+                need = space - (row - half(v, True) - max(half(w, False) for w in above))
+                moves[(x, y, net)] = -max(need, 0)
+            elif below and not above:
+                need = space - (row - half(v, False) - max(half(w, True) for w in below))
+                moves[(x, y, net)] = max(need, 0)
+            elif above and below:  # between two other nets' pads: their taps move away instead, both or neither
+                shift = {}
+                for sign, side in ((1, above), (-1, below)):
+                    at = (x, y + sign * row)
+                    owners = {n for _w, n in pads[at]}
+                    beyond = {n for _w, n in pads.get((x, y + 2 * sign * row), [])}
+                    if len(owners) != 1 or not all(w.startswith("L1M1") for w in side) or beyond - owners:
+                        break
+                    need = space - (row - half(v, sign > 0) - max(half(w, sign < 0) for w in side))
+                    shift[(at[0], at[1], owners.pop())] = sign * max(need, 0)
+                else:
+                    tap_moves.update(shift)
+            elif not above and not below:  # a pad the DEF does not hold (a pin landing): as far as from a tap
+                if sum((b[1] + b[3]) / 2 - y / units for b in near) > 0:
+                    moves[(x, y, net)] = -max(space - (row - half(v, True) - tap), 0)
+                else:
+                    moves[(x, y, net)] = max(space - (row - half(v, False) - tap), 0)
+    moves = {k: d for k, d in moves.items() if d}
+    tap_moves = {k: d for k, d in tap_moves.items() if d}
+
+    net = ""
+    for i, line in enumerate(lines):
+        if m := _NET.match(line):
+            net = m.group(1)
+
+        def edit(s: re.Match) -> str:
+            x, y = _end_point(s.group(3))
+            v = s.group(4)
+            if v.startswith("L1M1") and (x, y, net) in tap_moves:
+                v = turn[v] if v in turn and (x, y, net) in rotate else v
+                at = f"( {x} {y + tap_moves[(x, y, net)]} ) {v}"
+                if s.group(3).count("(") == 1:  # the tap alone: it moves
+                    return f"{s.group(1)}{at}"
+                return f"{s.group(1)}{s.group(3).rstrip()}\n  NEW {s.group(2)} {at}"  # a wire ending in it stays
+            if v in turn and (x, y, net) in rotate:
+                return s.group(1) + s.group(3) + turn[v]
+            d = moves.get((x, y, net)) if v.startswith("M1M2") else None
+            if d is None:
+                return s.group(0)
+            return f"{s.group(1)}{s.group(3).rstrip()}\n  NEW {s.group(2)} ( {x} {y + d} ) {v}"
+
+        lines[i] = _SEG.sub(edit, line)
+    text = def_text[:nets.start(1)] + "\n".join(lines) + def_text[nets.end(1):]
+    return text, PadFixes(stacked, len(rotate) - stacked, len(moves), len(tap_moves))
