@@ -1,6 +1,7 @@
 """When qrouter applies the met1 route-to-via keep-out, and what each choice costs (#17).
 
 Usage: python bench/route_keepout.py [--root DIR] [--design NAME] [--modes full,late,late-halo] [--timeout-s S]
+                                    [--feedback K]
 
 Takes the flow's first placement of one design (its place stage output under ``--root``; for the default design,
 parallel W2A2 N=32, the flow builds it there when missing, 1-2 min) and routes it with qrouter 1.4 in each mode,
@@ -14,7 +15,10 @@ via stack, the stage-2 ladder, one stage-3 round):
              0.095 um from a tap's pad.
 
 Per mode one line: failed nets and qrouter CPU seconds; for a complete route, the flow's GDS, repair and magic DRC
-(boxes by rule). qrouter sets its route-to-via blockages when it writes a route back, so a keep-out switched on
+(boxes by rule); for ``late`` and ``late-halo`` then the pad edits of ``flow.pnr.padfix`` at those boxes (rotated taps
+turned flat, M1M2 vias and taps moved off their row by what the spacing lacks) and magic DRC again; while boxes remain,
+up to ``--feedback`` re-routes (default 1) with a point obstruction at each M1M2 via beside them, each followed by the
+pad edits; KLayout DRC and the flow's LVS of the last edited layout. qrouter sets its route-to-via blockages when it writes a route back, so a keep-out switched on
 late does not act on the routes already made (``maze.c`` ``writeback_segment``): ``late`` trades failed nets for
 met1.2 boxes. Writes under build/bench-route-keepout/.
 """
@@ -35,7 +39,7 @@ from common.errors import BitbranchError  # noqa: E402
 from common.measured import ToolTimedOut  # noqa: E402
 from common.measured import run_measured as run  # noqa: E402
 from flow.pdk import PdkError, find_pdk  # noqa: E402
-from flow.pnr import defedit, defparse, gds, magic, repair, route, tech  # noqa: E402
+from flow.pnr import defedit, defparse, gds, klayout_drc, lvs, magic, netcheck, padfix, repair, route, tech  # noqa: E402
 
 OUT = ROOT / "build" / "bench-route-keepout"
 DEFAULT_DESIGN = ("parallel", 2, 32, "pm1")
@@ -123,9 +127,9 @@ def check_grid(def_text: str) -> None:
             raise Fail(f"cell {name} at ({x}, {y}) is off the grid halo_lef assumes")
 
 
-def script_for(mode: str, head: str, lef_path: Path | None) -> str:
+def script_for(mode: str, head: str, lef_path: Path | None, extra_sources: tuple[str, ...] = ()) -> str:
     """The flow's qrouter script with the keep-out of ``mode`` (and the halo LEF in place of the router LEF)."""
-    text = route.script(head, "unrouted.def", "routed.def", ["rail_obs.tcl", "track_obs.tcl"])
+    text = route.script(head, "unrouted.def", "routed.def", ["rail_obs.tcl", "track_obs.tcl", *extra_sources])
     if mode == "full":
         return text
     if text.count(KEEPOUT_ON) != 1 or text.count(STAGE3) != 1:
@@ -145,32 +149,91 @@ def rule_name(why: str) -> str:
     return m.group(1) if m else why
 
 
-def one_mode(mode: str, t: tech.PnrTech, legal: str, head: str, top: str, root: Path, timeout_s: float) -> str:
+def one_mode(mode: str, t: tech.PnrTech, deck: Path, legal: str, head: str, top: str, root: Path,
+             timeout_s: float, feedback: int = 1) -> str:
+    """Route ``legal`` in ``mode``; for ``late``/``late-halo`` then the pad edits and, while boxes remain, up to
+    ``feedback`` re-routes with point obstructions at the M1M2 vias beside them (``route.via_site_obstructions``, as
+    the flow's pin-access retry places them) and the route's shorts (``netcheck``, as the flow's feedback obstructs
+    them), each followed by the pad edits again. One line per route."""
     work = root / mode
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "unrouted.def").write_text(legal)
-    (work / "rail_obs.tcl").write_text(defedit.rail_obstructions(legal))
-    (work / "track_obs.tcl").write_text(route.offtrack_obstructions(legal))
     lef_path = None
     extra = ""
     if mode == "late-halo":
         check_grid(legal)
         text, n = halo_lef(t.router_lef.read_text())
+        work.mkdir(parents=True, exist_ok=True)
         lef_path = (work / "router_halo.lef").resolve()
         lef_path.write_text(text)
         extra = f" halo_obs={n}"
-    (work / "route.cfg").write_text(script_for(mode, head, lef_path))
-    for f in (work / "routed.def", work / "fail.out"):
-        f.unlink(missing_ok=True)
-    try:
-        _wall, cpu = run(["qrouter", "-nog", "-s", "route.cfg"], work, work / "qrouter.log", timeout=timeout_s)
-    except ToolTimedOut:
-        return f"{mode:10s} qrouter timed out after {timeout_s:.0f} s wall{extra}"
-    res = route.parse_log((work / "qrouter.log").read_text(errors="replace"))
-    line = f"{mode:10s} failed_nets={res.failed_nets} qrouter_cpu_s={cpu:.0f}{extra}"
+    lines: list[str] = []
+    obs: list[str] = []
+    for k in range(1 + (feedback if mode != "full" else 0)):
+        rnd = work if k == 0 else work / f"feedback{k}"
+        rnd.mkdir(parents=True, exist_ok=True)
+        (rnd / "unrouted.def").write_text(legal)
+        (rnd / "rail_obs.tcl").write_text(defedit.rail_obstructions(legal))
+        (rnd / "track_obs.tcl").write_text(route.offtrack_obstructions(legal))
+        (rnd / "feedback_obs.tcl").write_text("".join(f"{o}\n" for o in obs))
+        (rnd / "route.cfg").write_text(script_for(mode, head, lef_path, ("feedback_obs.tcl",)))
+        for f in (rnd / "routed.def", rnd / "fail.out"):
+            f.unlink(missing_ok=True)
+        head_txt = f"{mode:10s}" if k == 0 else f"{'':10s} feedback {k} ({len(obs)} point obstructions):"
+        try:
+            _wall, cpu = run(["qrouter", "-nog", "-s", "route.cfg"], rnd, rnd / "qrouter.log", timeout=timeout_s)
+        except ToolTimedOut:
+            lines.append(f"{head_txt} qrouter timed out after {timeout_s:.0f} s wall{extra}")
+            break
+        res = route.parse_log((rnd / "qrouter.log").read_text(errors="replace"))
+        line = f"{head_txt} failed_nets={res.failed_nets} qrouter_cpu_s={cpu:.0f}{extra if k == 0 else ''}"
+        routed = rnd / "routed.def"
+        if res.failed_nets or not routed.is_file():
+            lines.append(line + " (incomplete: not checked)")
+            break
+        boxes = check_layout(t, rnd, top)
+        text = routed.read_text()
+        shorts = netcheck.shorts(text, repair.patched_metal(text)[1])
+        line += f" shorts={len(shorts)} magic_drc_boxes={len(boxes)} [{drc_rules(boxes)}]"
+        if mode == "full":
+            lines.append(line)
+            break
+        fixed_def, fx = padfix.fix_pads(routed.read_text(), boxes)
+        fix = rnd / "padfix"
+        fix.mkdir(exist_ok=True)
+        (fix / "routed.def").write_text(fixed_def)
+        left = check_layout(t, fix, top)
+        line += (f"; padfix ({fx.unrotated_stacked} stacked and {fx.unrotated_boxed} boxed taps unrotated, {fx.moved} "
+                 f"vias and {fx.taps_moved} taps moved): magic_drc_boxes={len(left)} [{drc_rules(left)}]")
+        if not (left or shorts) or k == feedback:
+            lines.append(line + f" klayout={klayout_check(deck, fix, top)} lvs={lvs_check(t, fix, top)}")
+            break
+        lines.append(line)
+        more = [o for o in netcheck.obstructions(shorts) + route.via_site_obstructions(text, left) if o not in obs]
+        if not more:
+            lines.append(f"{'':10s} no short and no M1M2 via beside the boxes left: no feedback re-route")
+            break
+        obs += more
+    return "\n".join(lines)
+
+
+def klayout_check(deck: Path, work: Path, top: str) -> str:
+    """The flow's second DRC deck (``flow.pnr.klayout_drc``) on ``work/<top>.gds``: its item count and rules."""
+    why = klayout_drc.why_unusable(deck)
+    if why:
+        return f"not-run ({why})"
+    rpt = work / "drc.lyrdb"
+    run(klayout_drc.argv(deck, (work / f"{top}.gds").resolve(), top, rpt.resolve(), 2), work, work / "klayout.log", 3600)
+    counts = klayout_drc.parse_report(rpt.read_text(errors="replace"))
+    return f"{sum(counts.values())}" + (f" [{', '.join(f'{k} {v}' for k, v in counts.items())}]" if counts else "")
+
+
+def drc_rules(boxes: list[tuple[str, tuple[float, float, float, float]]]) -> str:
+    """``rule count, ...`` of magic boxes, or ``-``."""
+    return ", ".join(f"{rule_name(k)} {v}" for k, v in magic.summarise(boxes).items()) or "-"
+
+
+def check_layout(t: tech.PnrTech, work: Path, top: str) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """The flow's GDS and repair of ``work/routed.def``, then magic DRC; returns the boxes."""
     routed = work / "routed.def"
-    if res.failed_nets or not routed.is_file():
-        return line + " (incomplete: not checked)"
     raw, fixed = work / "raw.gds", work / f"{top}.gds"
     gds.def_to_gds(t, routed, raw, top)
     repair.repair(raw, fixed, routed, patched=repair.patched_metal(routed.read_text()))
@@ -178,9 +241,23 @@ def one_mode(mode: str, t: tech.PnrTech, legal: str, head: str, top: str, root: 
     run(["magic", "-dnull", "-noconsole", str((work / "drc.tcl").resolve())], work, work / "drc.magic.log", 3600)
     if "DRC_BOXES" not in (work / "drc.magic.log").read_text(errors="replace"):
         raise Fail(f"magic reported no DRC count (log {work / 'drc.magic.log'})")
-    boxes = magic.read_drc(work / "drc.drc.txt")
-    rules = ", ".join(f"{rule_name(k)} {v}" for k, v in magic.summarise(boxes).items()) or "-"
-    return line + f" magic_drc_boxes={len(boxes)} [{rules}]"
+    return magic.read_drc(work / "drc.drc.txt")
+
+
+def lvs_check(t: tech.PnrTech, work: Path, top: str) -> str:
+    """The flow's LVS (magic extraction, netgen against the routed DEF's connectivity) of ``work/<top>.gds``:
+    ``match`` or the number of errors."""
+    (work / "extract.tcl").write_text(magic.extract_script(t.magic_tech, (work / f"{top}.gds").resolve(), top,
+                                                           (work / "extract").resolve()))
+    run(["magic", "-dnull", "-noconsole", str((work / "extract.tcl").resolve())], work, work / "extract.log", 3600)
+    src, _unconnected = lvs.source_spice((work / "routed.def").read_text(), t.lvs_spice, top)
+    (work / "source.spice").write_text(src)
+    run(["netgen-lvs", "-batch", "lvs", f"extract.spice {top}", f"source.spice {top}", str(t.netgen_setup),
+         "lvs.rpt"], work, work / "netgen.log", 3600)
+    rpt = work / "lvs.rpt"
+    res = lvs.parse_result((work / "netgen.log").read_text(errors="replace"),
+                           rpt.read_text(errors="replace") if rpt.is_file() else "")
+    return "match" if res.match and not res.errors else f"{res.errors}_errors"
 
 
 def main() -> int:
@@ -189,6 +266,8 @@ def main() -> int:
     ap.add_argument("--design", default=None, help="design folder under --root (default parallel_w2a2_n32)")
     ap.add_argument("--modes", default=",".join(MODES), help=f"comma list of {', '.join(MODES)}")
     ap.add_argument("--timeout-s", type=float, default=7200.0, help="wall-clock limit of one qrouter run (s)")
+    ap.add_argument("--feedback", type=int, default=1,
+                    help="late modes: re-routes with obstructions at the boxes the pad edits leave (default 1)")
     args = ap.parse_args()
     try:
         modes = [m for m in args.modes.split(",") if m]
@@ -224,7 +303,8 @@ def main() -> int:
         print(f"[route-keepout] {design}: first placement of the flow's recipe, qrouter "
               f"{(place / 'qrouter_head.cfg').name} head", flush=True)
         for mode in modes:
-            print(one_mode(mode, t, legal, head, top.group(1), OUT / design, args.timeout_s), flush=True)
+            print(one_mode(mode, t, pdk.klayout_drc_deck, legal, head, top.group(1), OUT / design, args.timeout_s,
+                           max(0, args.feedback)), flush=True)
     except BitbranchError as e:  # Fail, or a tool that did not run (common.measured.run_measured)
         print(f"error: {e}", file=sys.stderr)
         return 1
