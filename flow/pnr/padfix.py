@@ -40,10 +40,6 @@ class PadFixes:
     moved: int
     taps_moved: int = 0
 
-    @property
-    def total(self) -> int:
-        return self.unrotated_stacked + self.unrotated_boxed + self.moved + self.taps_moved
-
 
 def _end_point(points: str) -> tuple[int, int]:
     """The last point of a DEF route segment (``*`` resolved)."""
