@@ -112,3 +112,19 @@ def test_a_via_on_its_own_tap_stays() -> None:
 def test_a_def_without_nets_or_tracks_comes_back_unchanged() -> None:
     bare = "VERSION 5.6 ;\nDESIGN t ;\nUNITS DISTANCE MICRONS 200 ;\nEND DESIGN\n"
     assert padfix.fix_pads(bare, [BOX]) == (bare, padfix.PadFixes(0, 0, 0))
+
+
+def test_a_via_written_alone_moves_in_place() -> None:
+    alone = """- f
+  ( u1 A ) ( u2 Y )
++ ROUTED li1 ( 3000 3000 ) L1M1_PR_0 ;
+- g
+  ( u3 A ) ( u4 Y )
++ ROUTED met2 ( 3000 3600 ) ( * 3068 )
+  NEW met1 ( 3000 3068 ) M1M2_PR_0 ;
+"""
+    box = ("Metal1 spacing < 0.14um (met1.2)", (14.9, 15.12, 15.1, 15.21))
+    text, fx = padfix.fix_pads(_def(alone), [box])
+    # no point without a via left behind: the one-point segment itself moves
+    assert _segments(text, "g") == ["+ ROUTED met2 ( 3000 3600 ) ( * 3068 )", "NEW met1 ( 3000 3077 ) M1M2_PR_0"]
+    assert fx.moved == 1

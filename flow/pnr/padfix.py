@@ -111,17 +111,15 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
     lines = nets.group(1).split("\n")
     pads = _pads(lines, rects)
     # 1. rotated taps: under their own net's M1M2 via, or beside a box
-    rotate: dict[tuple[int, int, str], str] = {}
-    stacked = 0
+    rotate: dict[tuple[int, int, str], bool] = {}  # -> stacked under its own via
     for (x, y), here in pads.items():
         for v, net in here:
             if v not in turn:
                 continue
             if any(w.startswith("M1M2") and n == net for w, n in here):
-                rotate[(x, y, net)] = "stacked"
-                stacked += 1
+                rotate[(x, y, net)] = True
             elif boxed(x, y):
-                rotate[(x, y, net)] = "boxed"
+                rotate[(x, y, net)] = False
     pads = {xy: [(turn[v] if (xy[0], xy[1], n) in rotate and v in turn else v, n) for v, n in here]
             for xy, here in pads.items()}
 
@@ -129,7 +127,7 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
         r = rects[v]
         return r[3] if up else -r[1]
 
-    tap = min(half(v, True) for v in rects if v.startswith("L1M1")) if any(v.startswith("L1M1") for v in rects) else 0
+    tap = min((half(v, True) for v in rects if v.startswith("L1M1")), default=0)
 
     # 2. M1M2 vias beside a box, not on their own net's tap: away from the other net's pad a row off, or the boxes
     moves: dict[tuple[int, int, str], int] = {}
@@ -161,7 +159,7 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
                     shift[(at[0], at[1], owners.pop())] = sign * max(need, 0)
                 else:
                     tap_moves.update(shift)
-            elif not above and not below:  # a pad the DEF does not hold (a pin landing): as far as from a tap
+            else:  # neither: a pad the DEF does not hold (a pin landing), kept as far as from a tap
                 if sum((b[1] + b[3]) / 2 - y / units for b in near) > 0:
                     moves[(x, y, net)] = -max(space - (row - half(v, True) - tap), 0)
                 else:
@@ -177,19 +175,17 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
         def edit(s: re.Match) -> str:
             x, y = _end_point(s.group(3))
             v = s.group(4)
-            if v.startswith("L1M1") and (x, y, net) in tap_moves:
-                v = turn[v] if v in turn and (x, y, net) in rotate else v
-                at = f"( {x} {y + tap_moves[(x, y, net)]} ) {v}"
-                if s.group(3).count("(") == 1:  # the tap alone: it moves
-                    return f"{s.group(1)}{at}"
-                return f"{s.group(1)}{s.group(3).rstrip()}\n  NEW {s.group(2)} {at}"  # a wire ending in it stays
             if v in turn and (x, y, net) in rotate:
-                return s.group(1) + s.group(3) + turn[v]
-            d = moves.get((x, y, net)) if v.startswith("M1M2") else None
+                v = turn[v]
+            d = (moves if v.startswith("M1M2") else tap_moves if v.startswith("L1M1") else {}).get((x, y, net))
             if d is None:
-                return s.group(0)
-            return f"{s.group(1)}{s.group(3).rstrip()}\n  NEW {s.group(2)} ( {x} {y + d} ) {v}"
+                return s.group(1) + s.group(3) + v
+            at = f"( {x} {y + d} ) {v}"
+            if s.group(3).count("(") == 1:  # the via alone: it moves
+                return s.group(1) + at
+            return f"{s.group(1)}{s.group(3).rstrip()}\n  NEW {s.group(2)} {at}"  # a wire ending in it stays
 
         lines[i] = _SEG.sub(edit, line)
     text = def_text[:nets.start(1)] + "\n".join(lines) + def_text[nets.end(1):]
+    stacked = sum(rotate.values())
     return text, PadFixes(stacked, len(rotate) - stacked, len(moves), len(tap_moves))
