@@ -18,9 +18,9 @@ Per mode one line: failed nets and qrouter CPU seconds; for a complete route, th
 (boxes by rule); for ``late`` and ``late-halo`` then the pad edits of ``flow.pnr.padfix`` at those boxes (rotated taps
 turned flat, M1M2 vias and taps moved off their row by what the spacing lacks) and magic DRC again; while boxes remain,
 up to ``--feedback`` re-routes (default 1) with a point obstruction at each M1M2 via beside them, each followed by the
-pad edits; KLayout DRC and the flow's LVS of the last edited layout. qrouter sets its route-to-via blockages when it writes a route back, so a keep-out switched on
-late does not act on the routes already made (``maze.c`` ``writeback_segment``): ``late`` trades failed nets for
-met1.2 boxes. Writes under build/bench-route-keepout/.
+pad edits; KLayout DRC and the flow's LVS of the last edited layout. qrouter sets its route-to-via blockages when it
+writes a route back, so a keep-out switched on late does not act on the routes already made (``maze.c``
+``writeback_segment``): ``late`` trades failed nets for met1.2 boxes. Writes under build/bench-route-keepout/.
 """
 
 from __future__ import annotations
@@ -189,18 +189,17 @@ def one_mode(mode: str, t: tech.PnrTech, deck: Path, legal: str, head: str, top:
         if res.failed_nets or not routed.is_file():
             lines.append(line + " (incomplete: not checked)")
             break
-        boxes = check_layout(t, rnd, top)
-        text = routed.read_text()
-        shorts = netcheck.shorts(text, repair.patched_metal(text)[1])
+        boxes, shorts = check_layout(t, rnd, top)
         line += f" shorts={len(shorts)} magic_drc_boxes={len(boxes)} [{drc_rules(boxes)}]"
         if mode == "full":
             lines.append(line)
             break
-        fixed_def, fx = padfix.fix_pads(routed.read_text(), boxes)
+        text = routed.read_text()
+        fixed_def, fx = padfix.fix_pads(text, boxes)
         fix = rnd / "padfix"
         fix.mkdir(exist_ok=True)
         (fix / "routed.def").write_text(fixed_def)
-        left = check_layout(t, fix, top)
+        left, _shorts = check_layout(t, fix, top)
         line += (f"; padfix ({fx.unrotated_stacked} stacked and {fx.unrotated_boxed} boxed taps unrotated, {fx.moved} "
                  f"vias and {fx.taps_moved} taps moved): magic_drc_boxes={len(left)} [{drc_rules(left)}]")
         if not (left or shorts) or k == feedback:
@@ -231,17 +230,21 @@ def drc_rules(boxes: list[tuple[str, tuple[float, float, float, float]]]) -> str
     return ", ".join(f"{rule_name(k)} {v}" for k, v in magic.summarise(boxes).items()) or "-"
 
 
-def check_layout(t: tech.PnrTech, work: Path, top: str) -> list[tuple[str, tuple[float, float, float, float]]]:
-    """The flow's GDS and repair of ``work/routed.def``, then magic DRC; returns the boxes."""
+def check_layout(t: tech.PnrTech, work: Path, top: str) -> tuple[list[tuple[str, tuple[float, float, float, float]]],
+                                                                  list[tuple[str, netcheck.Box]]]:
+    """The flow's GDS and repair of ``work/routed.def``, then magic DRC, and the DEF's different-net shorts
+    (``netcheck``, with the patches the repair built once); returns (boxes, shorts)."""
     routed = work / "routed.def"
     raw, fixed = work / "raw.gds", work / f"{top}.gds"
+    text = routed.read_text()
+    patched = repair.patched_metal(text)
     gds.def_to_gds(t, routed, raw, top)
-    repair.repair(raw, fixed, routed, patched=repair.patched_metal(routed.read_text()))
+    repair.repair(raw, fixed, routed, patched=patched)
     (work / "drc.tcl").write_text(magic.script(t.magic_tech, fixed.resolve(), top, (work / "drc").resolve()))
     run(["magic", "-dnull", "-noconsole", str((work / "drc.tcl").resolve())], work, work / "drc.magic.log", 3600)
     if "DRC_BOXES" not in (work / "drc.magic.log").read_text(errors="replace"):
         raise Fail(f"magic reported no DRC count (log {work / 'drc.magic.log'})")
-    return magic.read_drc(work / "drc.drc.txt")
+    return magic.read_drc(work / "drc.drc.txt"), netcheck.shorts(text, patched[1])
 
 
 def lvs_check(t: tech.PnrTech, work: Path, top: str) -> str:
