@@ -484,6 +484,49 @@ def test_repair_drops_li1_stubs_inside_a_nudged_via_pad(tmp_path):
     assert stats["via_nudge"] == 1 and stats["li1_stub"] == 1
 
 
+def test_repair_grows_a_min_area_island_on_both_axes_when_one_axis_is_too_tight(tmp_path):
+    """baseline_w4a4_n32 (keep-out late, pad edits): a via2+via3 met3 island of 0.125 um^2 (0.24 needed) with 0.30 um
+    free in x (0.35 needed) and 0.115 in y (0.31 needed). Before, the repair grew along one axis only and left it
+    (met3.6); a rectangle grown on both axes fits and keeps the 0.3 um spacing."""
+    import klayout.db as db
+
+    from flow.pnr import repair
+
+    ly = db.Layout()
+    ly.dbu = 0.001
+    top = ly.create_cell("t")
+    m3 = ly.layer(70, 20)
+    island = db.Box(0, 0, 350, 355)
+    others = [db.Box(-1200, -1200, -360, 1600),  # left: 0.36 away (0.06 free)
+              db.Box(890, -1200, 1600, 1600),  # right: 0.54 away (0.24 free)
+              db.Box(-1200, 715, 1600, 1600),  # above: 0.36 away
+              db.Box(-1200, -1200, 1600, -355)]  # below: 0.355 away
+    for b in [island, *others]:
+        top.shapes(m3).insert(b)
+    src, out = tmp_path / "in.gds", tmp_path / "out.gds"
+    ly.write(str(src))
+    stats = repair.repair(src, out)
+    assert (stats["minarea"], stats["minarea_fail"]) == (1, 0)
+    res = db.Layout()
+    res.read(str(out))
+    metal = db.Region(res.top_cells()[0].shapes(res.layer(70, 20))).merged()
+    grown = [p for p in metal.each() if p.inside(db.Point(175, 177))]
+    assert len(grown) == 1 and grown[0].area() >= 240000, grown
+    gb = grown[0].bbox()
+    assert gb.width() > island.width() and gb.height() > island.height()  # both axes
+    assert metal.space_check(300).is_empty()  # nothing closer than met3.2 to anything else
+    assert all(v % 5 == 0 for v in (gb.left, gb.bottom, gb.right, gb.top))  # on the manufacturing grid
+    # with no room on either axis the island is left and counted
+    tight = db.Layout()
+    tight.dbu = 0.001
+    tt = tight.create_cell("t")
+    for b in [island, db.Box(-1200, -1200, -310, 1600), db.Box(660, -1200, 1600, 1600),
+              db.Box(-1200, 665, 1600, 1600), db.Box(-1200, -1200, 1600, -310)]:
+        tt.shapes(tight.layer(70, 20)).insert(b)
+    tight.write(str(src))
+    assert repair.repair(src, out)["minarea_fail"] == 1
+
+
 def test_lvs_counts_disconnected_layout_pins() -> None:
     def log(lay: str, src: str) -> str:
         return ("Contents of circuit 1:  Circuit: 'sky130_fd_sc_hd__conb_1'\nCircuit contains 4 nets, and 2 disconnected pins.\n"
