@@ -39,108 +39,25 @@ from common.errors import BitbranchError  # noqa: E402
 from common.measured import ToolTimedOut  # noqa: E402
 from common.measured import run_measured as run  # noqa: E402
 from flow.pdk import PdkError, find_pdk  # noqa: E402
-from flow.pnr import defedit, defparse, gds, klayout_drc, lvs, magic, netcheck, padfix, repair, route, tech  # noqa: E402
+from flow.pnr import defedit, gds, halo, klayout_drc, lvs, magic, netcheck, padfix, repair, route, tech  # noqa: E402
 
 OUT = ROOT / "build" / "bench-route-keepout"
 DEFAULT_DESIGN = ("parallel", 2, 32, "pm1")
 MODES = ("full", "late", "late-halo")
-KEEPOUT_ON = "qrouter::drc met1 -0.06 -0.06"
-KEEPOUT_OFF = "qrouter::drc met1 -0.06 0"
-STAGE3 = "        for {set k 0}"
-GRID_X, GRID_Y, PITCH_X, PITCH_Y = 0.23, 0.17, 0.46, 0.34
-"""The routing grid inside a cell in N orientation (met2 columns, met1 rows) on the flow's placements: sites 0.46 um
-wide and rows whose origin is half a met1 pitch below a track; ``check_grid`` verifies it on the DEF."""
 
 
 class Fail(BitbranchError):
     """A step that cannot go on: printed as one ``error:`` line."""
 
 
-def grid_points(rect: tuple[float, float, float, float]) -> set[tuple[float, float]]:
-    """The cell-grid points (``GRID_X``/``GRID_Y``) inside a rectangle, edges included."""
-    x1, y1, x2, y2 = rect
-    out = set()
-    i = max(0, int((x1 - GRID_X) // PITCH_X))
-    while GRID_X + i * PITCH_X <= x2 + 1e-6:
-        x = GRID_X + i * PITCH_X
-        j = max(0, int((y1 - GRID_Y) // PITCH_Y))
-        while GRID_Y + j * PITCH_Y <= y2 + 1e-6:
-            y = GRID_Y + j * PITCH_Y
-            if x >= x1 - 1e-6 and y >= y1 - 1e-6:
-                out.add((round(x, 3), round(y, 3)))
-            j += 1
-        i += 1
-    return out
-
-
-def halo_lef(lef: str) -> tuple[str, int]:
-    """The LEF with, in every macro, a 0.01 um met1 OBS on each grid point one row above or below a signal pin's li1
-    grid point that is itself no pin's grid point (inside the cell); returns (LEF, number of OBS points). An OBS
-    on a pin's own point would take that tap away (qrouter keeps a via's half width plus spacing clear)."""
-    total = 0
-
-    def one(m: re.Match) -> str:
-        nonlocal total
-        name, body = m.group(1), m.group(2)
-        size = re.search(r"SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", body)
-        if not size:
-            return m.group(0)
-        height = float(size.group(2))
-        points: set[tuple[float, float]] = set()
-        for p in re.finditer(r"(?ms)^  PIN (\S+)\n(.*?)^  END \1\n", body):
-            if re.search(r"USE (POWER|GROUND)", p.group(2)):
-                continue
-            layer = None
-            for line in p.group(2).splitlines():
-                s = line.split()
-                if s[:1] == ["LAYER"]:
-                    layer = s[1]
-                elif s[:1] == ["RECT"] and layer == "li1":
-                    points |= grid_points(tuple(float(v) for v in s[1:5]))  # type: ignore[arg-type]
-        halo = sorted({(x, round(y + d, 3)) for x, y in points for d in (-PITCH_Y, PITCH_Y)} - points)
-        halo = [(x, y) for x, y in halo if 0 < y < height]
-        if not halo:
-            return m.group(0)
-        total += len(halo)
-        rects = "".join(f"        RECT {x - 0.005:.3f} {y - 0.005:.3f} {x + 0.005:.3f} {y + 0.005:.3f} ;\n"
-                        for x, y in halo)
-        if re.search(r"(?m)^  OBS\n", body):
-            body = re.sub(r"(?m)^  OBS\n", "  OBS\n      LAYER met1 ;\n" + rects, body, count=1)
-        else:
-            body += "  OBS\n      LAYER met1 ;\n" + rects + "  END\n"
-        return f"MACRO {name}\n{body}END {name}\n"
-
-    return re.sub(r"(?ms)^MACRO (\S+)\n(.*?)^END \1\n", one, lef), total
-
-
-def check_grid(def_text: str) -> None:
-    """Every placed cell's origin sits so that the cell grid (``GRID_X``, ``GRID_Y``) falls on the routing tracks."""
-    units = defparse.def_units(def_text)
-    tx, ty = route.tracks_of(def_text, "X").get("met2"), route.tracks_of(def_text, "Y").get("met1")
-    if not (tx and ty):
-        raise Fail("the placed DEF has no met2 X / met1 Y TRACKS")
-    body = defparse.section(def_text, "COMPONENTS")
-    for name, x, y in re.findall(r"^- (\S+) \S+ \+ (?:PLACED|FIXED) \( (-?\d+) (-?\d+) \)", body.group(1) if body else "", re.M):
-        gx = (int(x) + round(GRID_X * units) - tx[0]) % tx[2]
-        gy = (int(y) + round(GRID_Y * units) - ty[0]) % ty[2]
-        if gx or gy:
-            raise Fail(f"cell {name} at ({x}, {y}) is off the grid halo_lef assumes")
-
-
 def script_for(mode: str, head: str, lef_path: Path | None, extra_sources: tuple[str, ...] = ()) -> str:
-    """The flow's qrouter script with the keep-out of ``mode`` (and the halo LEF in place of the router LEF)."""
-    text = route.script(head, "unrouted.def", "routed.def", ["rail_obs.tcl", "track_obs.tcl", *extra_sources])
-    if mode == "full":
-        return text
-    if text.count(KEEPOUT_ON) != 1 or text.count(STAGE3) != 1:
-        raise Fail("flow.pnr.route.script changed: the keep-out setting or the stage-3 loop is not where the bench "
-                   "edits them")
-    text = text.replace(KEEPOUT_ON, KEEPOUT_OFF).replace(STAGE3, f"        {KEEPOUT_ON}\n{STAGE3}")
-    if lef_path is not None:
-        text, n = re.subn(r"(?m)^read_lef\s+\S+_router\.lef$", f"read_lef {lef_path}", text)
-        if n != 1:
-            raise Fail("the qrouter head reads no *_router.lef to replace")
-    return text
+    """The flow's qrouter script (``route.script``) with the keep-out of ``mode`` (and the halo LEF in place of the
+    router LEF)."""
+    try:
+        return route.script(head, "unrouted.def", "routed.def", ["rail_obs.tcl", "track_obs.tcl", *extra_sources],
+                            keepout_late=mode != "full", router_lef=None if lef_path is None else str(lef_path))
+    except ValueError as e:
+        raise Fail(str(e)) from None
 
 
 def rule_name(why: str) -> str:
@@ -159,8 +76,11 @@ def one_mode(mode: str, t: tech.PnrTech, deck: Path, legal: str, head: str, top:
     lef_path = None
     extra = ""
     if mode == "late-halo":
-        check_grid(legal)
-        text, n = halo_lef(t.router_lef.read_text())
+        try:
+            halo.check_grid(legal)
+        except halo.OffGrid as e:
+            raise Fail(str(e)) from None
+        text, n = halo.halo_lef(t.router_lef.read_text())
         work.mkdir(parents=True, exist_ok=True)
         lef_path = (work / "router_halo.lef").resolve()
         lef_path.write_text(text)

@@ -1,4 +1,5 @@
-"""bench/route_keepout.py: the halo LEF, the script edits per mode, and bad input (no tool run)."""
+"""bench/route_keepout.py and what it shares with the route stage's late keep-out: the halo LEF
+(``flow/pnr/halo.py``), the script per keep-out (``route.script``), and bad input (no tool run)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,8 @@ def _obs_points(lef: str) -> set[tuple[float, float]]:
 
 
 def test_halo_lef_blocks_the_rows_next_to_pin_points_but_no_pin_point() -> None:
-    b = _bench()
+    from flow.pnr import halo as b
+
     pins = b.grid_points((0.095, 1.055, 0.43, 1.325)) | b.grid_points((0.94, 1.075, 1.275, 1.325)) | \
         b.grid_points((0.6, 0.255, 1.295, 0.885))
     assert pins == {(0.23, 1.19), (1.15, 1.19), (0.69, 0.51), (0.69, 0.85), (1.15, 0.51), (1.15, 0.85)}
@@ -88,13 +90,17 @@ def test_halo_lef_blocks_the_rows_next_to_pin_points_but_no_pin_point() -> None:
 
 
 def test_scripts_per_mode() -> None:
+    from flow.pnr import route
+
     b = _bench()
     full = b.script_for("full", HEAD, None)
-    assert full.count(b.KEEPOUT_ON) == 1 and b.KEEPOUT_OFF not in full
+    assert full.count(route.KEEPOUT) == 1 and route.KEEPOUT_OFF not in full
+    assert full == route.script(HEAD, "unrouted.def", "routed.def", ["rail_obs.tcl", "track_obs.tcl"])
     late = b.script_for("late", HEAD, None)
     # off from the start, on again right before the stage-3 loop (and after stage 1 and the ladder)
-    assert late.index(b.KEEPOUT_OFF) < late.index("read_def") < late.index("set result [stage1]") \
-        < late.index(b.KEEPOUT_ON) < late.index("[stage3]")
+    assert late.index(route.KEEPOUT_OFF) < late.index("read_def") < late.index("set result [stage1]") \
+        < late.index(route.KEEPOUT) < late.index("[stage3]")
+    assert late.count(route.KEEPOUT) == 1 and "sky130_fd_sc_hd_router.lef" in late
     halo = b.script_for("late-halo", HEAD, Path("/w/router_halo.lef"))
     assert "read_lef /w/router_halo.lef" in halo and "sky130_fd_sc_hd_router.lef" not in halo
     with pytest.raises(b.Fail, match="router.lef"):
@@ -102,14 +108,15 @@ def test_scripts_per_mode() -> None:
 
 
 def test_off_grid_cell_is_refused() -> None:
-    b = _bench()
+    from flow.pnr import halo
+
     text = ("UNITS DISTANCE MICRONS 200 ;\nTRACKS X 46 DO 10 STEP 92 LAYER met2 ;\n"
             "TRACKS Y 68 DO 10 STEP 68 LAYER met1 ;\nCOMPONENTS 2 ;\n"
             "- a sky130_fd_sc_hd__nand2_1 + PLACED ( 0 34 ) N ;\n- b sky130_fd_sc_hd__nand2_1 + PLACED ( 10 34 ) N ;\n"
             "END COMPONENTS\n")
-    with pytest.raises(b.Fail, match="cell b"):
-        b.check_grid(text)
-    b.check_grid(text.replace("( 10 34 )", "( 92 34 )"))
+    with pytest.raises(halo.OffGrid, match="cell b"):
+        halo.check_grid(text)
+    halo.check_grid(text.replace("( 10 34 )", "( 92 34 )"))
 
 
 def test_unknown_mode_is_one_error_line() -> None:

@@ -9,8 +9,12 @@ from typing import Iterable
 
 from flow.pnr import defparse
 
-ROUTER_SETTINGS = ("via stack 2", "qrouter::drc met1 -0.06 -0.06")
-"""Keep via stacks at 2 and tighten the met1 route-to-via keep-out (without it magic finds ~130 met1 boxes)."""
+KEEPOUT = "qrouter::drc met1 -0.06 -0.06"
+"""The met1 route-to-via keep-out (without it magic finds ~130 met1 boxes on a W2A2 route)."""
+KEEPOUT_OFF = "qrouter::drc met1 -0.06 0"
+"""The keep-out off, for stage 1 and the stage-2 ladder of a late keep-out route (``script(keepout_late=True)``)."""
+ROUTER_SETTINGS = ("via stack 2", KEEPOUT)
+"""Keep via stacks at 2 and tighten the met1 route-to-via keep-out."""
 
 MAGIC_LAYER = {"Metal1": "met1", "Metal2": "met2", "Metal3": "met3", "Metal4": "met4"}
 
@@ -28,11 +32,13 @@ route quality (0 failed nets, 0 shorts, the same 16 magic boxes, wire length +0.
 (about 100 s of a 450 s qrouter run)."""
 
 
-def route_proc(cleanup_rounds: int = CLEANUP_ROUNDS) -> str:
+def route_proc(cleanup_rounds: int = CLEANUP_ROUNDS, before_stage3: str = "") -> str:
     """Tcl proc ``bb_route``: qrouter 1.4.71's ``qrouter::standard_route`` (stage 1, the stage-2 rip-up ladder,
-    stage-3 clean-up, write DEF / failed nets / RC) with ``cleanup_rounds`` stage-3 rounds instead of its fixed 2."""
+    stage-3 clean-up, write DEF / failed nets / RC) with ``cleanup_rounds`` stage-3 rounds instead of its fixed 2;
+    ``before_stage3``: a command run once before the stage-3 rounds (the late keep-out switches itself on there)."""
     if cleanup_rounds < 0:
         raise ValueError(f"cleanup_rounds must be >= 0, not {cleanup_rounds}")
+    late = f"        {before_stage3}\n" if before_stage3 else ""
     return f"""proc bb_route {{deffile rcfile}} {{
     set result [stage1]
     if {{$result > 0}} {{
@@ -59,7 +65,7 @@ def route_proc(cleanup_rounds: int = CLEANUP_ROUNDS) -> str:
         }}
     }}
     if {{$result < 10}} {{
-        for {{set k 0}} {{$k < {cleanup_rounds}}} {{incr k}} {{
+{late}        for {{set k 0}} {{$k < {cleanup_rounds}}} {{incr k}} {{
             puts stdout "*** Running stage3 routing, round [expr {{$k + 1}}] of {cleanup_rounds}"
             set result [stage3]
             set i 0
@@ -120,10 +126,19 @@ def stage_summary(times: Iterable[StageTime]) -> dict[str, float]:
     return out
 
 
+ROUTER_LEF = re.compile(r"(?m)^read_lef\s+\S+_router\.lef$")
+"""The qflow head's line that reads the derived router LEF (``tech.PnrTech.router_lef``)."""
+
+
 def script(qflow_cfg: str, unrouted_def: str, routed_def: str, sources: Iterable[str],
-           cleanup_rounds: int = CLEANUP_ROUNDS) -> str:
+           cleanup_rounds: int = CLEANUP_ROUNDS, keepout_late: bool = False, router_lef: str | None = None) -> str:
     """qflow's qrouter script head (LEFs, layers, power nets, edge obstructions) + our settings, sources, the stage
-    timing wrappers (``STAGE_TIMING``) and route procedure (``route_proc``)."""
+    timing wrappers (``STAGE_TIMING``) and route procedure (``route_proc``).
+
+    ``keepout_late``: the met1 keep-out (``KEEPOUT``) off for stage 1 and the ladder and on from stage 3: qrouter sets
+    its route-to-via blockages when it writes a route back (``maze.c`` ``writeback_segment``), so it then acts on the
+    clean-up only and every net gets a route, at the price of met1.2 pads the pad edits (``padfix``) take on.
+    ``router_lef``: a LEF read in place of the head's router LEF (the halo LEF of ``flow/pnr/halo.py``)."""
     head = []
     for line in qflow_cfg.splitlines():
         if line.startswith("read_def"):
@@ -131,9 +146,16 @@ def script(qflow_cfg: str, unrouted_def: str, routed_def: str, sources: Iterable
         if line.startswith(("qrouter::drc", "source", "via stack")):
             continue
         head.append(line)
+    if router_lef is not None:
+        swapped = [ROUTER_LEF.sub(f"read_lef {router_lef}", line) for line in head]
+        if sum(a != b for a, b in zip(head, swapped)) != 1:
+            raise ValueError("the qrouter head reads no *_router.lef (or more than one) to replace")
+        head = swapped
     rc = routed_def.rsplit(".", 1)[0] + ".rc"
-    tail = [*ROUTER_SETTINGS, *(f"source {s}" for s in sources), STAGE_TIMING, f"read_def {unrouted_def}",
-            route_proc(cleanup_rounds).rstrip("\n"), f"bb_route {routed_def} {rc}", "quit"]
+    settings = [KEEPOUT_OFF if (keepout_late and s == KEEPOUT) else s for s in ROUTER_SETTINGS]
+    tail = [*settings, *(f"source {s}" for s in sources), STAGE_TIMING, f"read_def {unrouted_def}",
+            route_proc(cleanup_rounds, KEEPOUT if keepout_late else "").rstrip("\n"),
+            f"bb_route {routed_def} {rc}", "quit"]
     return "\n".join(head + tail) + "\n"
 
 
