@@ -33,7 +33,7 @@ def fake(monkeypatch, tmp_path):
     # the fallback placements go through the placement helper both stages declare as a source
     monkeypatch.setattr("flow.pnr.route_stage.place", lambda stage, ctx, a, work: (a.name, "head", {}))
 
-    def route_once(self, ctx, t, work, legal, head, obs, tag):
+    def route_once(self, ctx, t, work, legal, head, obs, tag, late=False):
         name = Path(work).name
         tried.append(name)
         failed = outcome.get(name, 0)
@@ -168,9 +168,79 @@ def test_route_stage_runs_attempts_in_processes_and_keeps_recipe_order(fake, mon
     outcome, _tried = fake
     monkeypatch.setenv("BITBRANCH_ROUTE_JOBS", "2")
     outcome.update({"d45-seed1": 3, "d45-seed1-buf": 0, "d45-seed2": 0})
-    rounds, placements = RouteStage().first_route(fake_ctx(tmp_path), None)
+    rounds, placements, winner = RouteStage().first_route(fake_ctx(tmp_path), None)
+    assert winner == ATTEMPTS[1]
     assert [Attempt(*r["attempt"]).name for r in rounds] == ["d45-seed1", "d45-seed1-buf"]
     assert [r["failed_nets"] for r in rounds] == [3, 0] and len(placements) == 2
+
+
+LATE = Attempt(0.45, 1, keepout="late")
+
+
+def test_late_attempt_names_and_placement():
+    assert LATE.name == "d45-seed1-late" and LATE.placement == ATTEMPTS[0] and LATE.placement_name == "d45-seed1"
+    assert LATE.as_list() == [0.45, 1, False, "late"] and Attempt(*LATE.as_list()) == LATE
+    assert ATTEMPTS[0].as_list() == [0.45, 1, False]  # a full attempt's list (and so the config) as before
+    with pytest.raises(ValueError, match="keepout 'early'"):
+        Attempt(0.28, 1, keepout="early")
+
+
+def test_decide_a_dirty_attempt_is_not_clean_and_skips_no_density():
+    assert decide(DENS, {0: Outcome(0, dirty=True), 1: Outcome(0)}).winner == 1
+    d = decide(DENS, {0: Outcome(0, dirty=True)})
+    assert d.winner is None and d.pending == (1, 2, 3, 4)
+
+
+@pytest.fixture
+def late(fake, monkeypatch):
+    """The recipe with a late attempt first; ``late_result[0]`` is its rounds' (failed nets, shorts, DRC boxes)."""
+    outcome, tried = fake
+    monkeypatch.setattr(common, "PNR", PnrConfig(attempts=(LATE, *ATTEMPTS)))
+    monkeypatch.setattr("flow.pnr.route_stage.PNR", common.PNR)
+    late_result: list[list[tuple[int, int, int]]] = [[(0, 0, 0)]]
+
+    def late_rounds(self, ctx, t, a, work, legal, head):
+        assert legal == "first"  # the late attempt routes the place stage's placement, as the first full one
+        tried.append(a.name)
+        return [{"attempt": a.as_list(), "round": k, "failed_nets": f, "shorts": [("met1", (0, 0, 1, 1))] * sh,
+                 "drc": n, "def": str(Path(work) / f"r{k}.def")} for k, (f, sh, n) in enumerate(late_result[0])]
+
+    monkeypatch.setattr(RouteStage, "late_rounds", late_rounds)
+    return outcome, tried, late_result
+
+
+def test_a_clean_late_attempt_wins_and_nothing_else_runs(late, tmp_path):
+    outcome, tried, late_result = late
+    late_result[0] = [(0, 0, 91), (0, 0, 0)]  # the route, then its pad edits
+    rounds, _placements, winner = RouteStage().first_route(fake_ctx(tmp_path), None)
+    assert tried == ["d45-seed1-late"] and winner == LATE
+    assert RouteStage.choose(rounds, winner)["round"] == 1
+
+
+def test_a_dirty_late_attempt_hands_over_to_the_full_keepout(late, tmp_path):
+    outcome, tried, late_result = late
+    late_result[0] = [(0, 0, 78), (0, 0, 4), (1, 0, 10**9)]  # edits left 4 boxes, the re-route a failed net
+    outcome.update({"d45-seed1": 3})
+    rounds, _placements, winner = RouteStage().first_route(fake_ctx(tmp_path), None)
+    assert tried == ["d45-seed1-late", "d45-seed1", "d45-seed1-buf"] and winner == ATTEMPTS[1]
+    assert Attempt(*RouteStage.choose(rounds, winner)["attempt"]) == ATTEMPTS[1]
+
+
+def test_with_no_clean_attempt_the_best_complete_late_round_is_kept(late, tmp_path):
+    outcome, tried, late_result = late
+    late_result[0] = [(0, 2, 300), (0, 0, 82), (0, 1, 5)]  # fewer boxes but a short: ranks behind the 82 boxes
+    outcome.update({a.name: 7 for a in ATTEMPTS})
+    rounds, _placements, winner = RouteStage().first_route(fake_ctx(tmp_path), None)
+    assert winner is None and tried == ["d45-seed1-late", *(a.name for a in ATTEMPTS)]
+    best = RouteStage.choose(rounds, winner)
+    assert Attempt(*best["attempt"]) == LATE and best["round"] == 1
+
+
+def test_a_late_time_out_skips_no_density(late, tmp_path):
+    outcome, tried, late_result = late
+    late_result[0] = [(TIMED_OUT, 0, 10**9)]
+    rounds, _placements, winner = RouteStage().first_route(fake_ctx(tmp_path), None)
+    assert tried == ["d45-seed1-late", "d45-seed1"] and winner == ATTEMPTS[0]
 
 
 def test_route_jobs_knob(monkeypatch):
@@ -346,3 +416,50 @@ def test_only_a_time_out_counts_as_one_a_crashed_or_killed_qrouter_is_an_error(m
     else:
         with pytest.raises(StageError, match=reason):
             call()
+
+
+@pytest.mark.parametrize("script, calls, last", [
+    # (boxes of r0, r0p, r1, r1p; None: r1 leaves a failed net), the re-routes' obstructions, the last round's drc
+    ({"r0": 91, "r0p": 0}, [[]], 0),  # the pad edits clean it: no re-route
+    ({"r0": 78, "r0p": 4, "r1": 50, "r1p": 0}, [[], ["via at box 4"]], 0),
+    ({"r0": 78, "r0p": 4, "r1": None}, [[], ["via at box 4"]], 10**9),  # the re-route cut a net off: kept as a round
+    ({"r0": 0}, [[]], 0),  # clean as routed: nothing to edit
+])
+def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp_path, script, calls, last):
+    from flow.pnr import padfix
+
+    monkeypatch.setattr("flow.pnr.route_stage.PNR", PnrConfig(attempts=(LATE,), late_feedback=1))
+    monkeypatch.setattr("flow.pnr.route_stage.halo.check_grid", lambda legal: None)
+    monkeypatch.setattr("flow.pnr.route_stage.magic.read_drc", lambda f: [("Metal1 spacing", (0, 0, 1, 1))] * int(f.read_text()))
+    monkeypatch.setattr("flow.pnr.route_stage.padfix.fix_pads",
+                        lambda text, boxes: (text + " edited", padfix.PadFixes(1, 2, 3, 4)))
+    monkeypatch.setattr("flow.pnr.route_stage.route.via_site_obstructions", lambda text, boxes: [f"via at box {len(boxes)}"])
+    seen: list[list[str]] = []
+
+    def route_once(self, ctx, t, work, legal, head, obs, tag, late=False):
+        assert late and legal == "placed"
+        seen.append(list(obs))
+        rdef = Path(work) / f"routed_{tag}.def"
+        rdef.parent.mkdir(parents=True, exist_ok=True)
+        rdef.write_text(tag)
+        (Path(work) / f"drc_{tag}.drc.txt").write_text(str(script[tag] or 0))
+        if script[tag] is None:
+            return 1, 10**9, rdef, Path(work) / "none.gds", {}, []
+        return 0, script[tag], rdef, Path(work) / f"{tag}.gds", {}, []
+
+    def check(self, ctx, t, work, routed, tag):
+        assert Path(routed).read_text().endswith(" edited")
+        (Path(work) / f"drc_{tag}.drc.txt").write_text(str(script[tag]))
+        return script[tag], Path(work) / f"{tag}.gds", {}, []
+
+    monkeypatch.setattr(RouteStage, "route_once", route_once)
+    monkeypatch.setattr(RouteStage, "check", check)
+    monkeypatch.setattr(RouteStage, "stage_times", staticmethod(lambda log: {}))
+    monkeypatch.setattr(RouteStage, "describe_times", staticmethod(lambda times: ""))
+    rounds = RouteStage().late_rounds(None, None, LATE, tmp_path / LATE.name, "placed", "head")
+    assert seen == calls
+    assert [r["round"] for r in rounds] == list(range(len(script)))
+    assert rounds[-1]["drc"] == last
+    edits = [r for r in rounds if "padfix" in r]
+    assert all(r["padfix"] == {"unrotated_stacked": 1, "unrotated_boxed": 2, "moved": 3, "taps_moved": 4} for r in edits)
+    assert [r["padfix_of"] for r in edits] == [r["round"] - 1 for r in edits]

@@ -29,11 +29,19 @@ from flow.toolguard import autogroup_nice
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one attempt's first route gave: failed nets (0 = clean), or ``timed_out``; ``error``: it raised."""
+    """What one attempt's first route gave: failed nets (0 = clean), or ``timed_out``; ``error``: it raised;
+    ``dirty``: complete, but what the attempt itself does after its route (a late keep-out's pad edits and re-routes)
+    left DRC boxes or shorts: not clean, so a later attempt may still win (the stage keeps the best complete round
+    when none does)."""
 
     failed_nets: int
     timed_out: bool = False
     error: BaseException | None = None
+    dirty: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return self.error is None and self.failed_nets == 0 and not self.timed_out and not self.dirty
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,7 @@ def decide(densities: Sequence[float], outcomes: Mapping[int, Outcome]) -> Decis
             considered.append(i)
             if o.error is not None:
                 return Decision(None, (), tuple(considered), error=i)
-        if o.error is None and o.failed_nets == 0 and not o.timed_out:
+        if o.clean:
             if not pending:
                 return Decision(i, (), tuple(considered))
             break  # a clean attempt: nothing after it can win, unless an earlier one times out at its density

@@ -19,29 +19,57 @@ from flow.stage import FlowContext
 PNR_DIR = Path(__file__).resolve().parent
 
 
+KEEPOUTS = ("full", "late")
+"""When qrouter applies the met1 route-to-via keep-out: from the start (``full``), or from stage 3 with the halo
+router LEF, pad edits and point-obstruction re-routes after it (``late``, ``RouteStage.late_rounds``)."""
+
+
 @dataclass(frozen=True)
 class Attempt:
-    """One placement to try: qflow initial density (cell area / core area), graywolf seed, fanout buffering."""
+    """One placement and route to try: qflow initial density (cell area / core area), graywolf seed, fanout
+    buffering, and the router's met1 keep-out (``KEEPOUTS``)."""
 
     density: float
     seed: int
     buffered: bool = False
+    keepout: str = "full"
+
+    def __post_init__(self) -> None:
+        if self.keepout not in KEEPOUTS:
+            raise ValueError(f"keepout {self.keepout!r} is not one of {', '.join(KEEPOUTS)}")
+
+    @property
+    def placement_name(self) -> str:
+        """The placement's name: attempts that differ only in the keep-out share one placement."""
+        return f"d{round(self.density * 100):02d}-seed{self.seed}" + ("-buf" if self.buffered else "")
 
     @property
     def name(self) -> str:
-        return f"d{round(self.density * 100):02d}-seed{self.seed}" + ("-buf" if self.buffered else "")
+        return self.placement_name + ("-late" if self.late else "")
+
+    @property
+    def late(self) -> bool:
+        return self.keepout == "late"
+
+    @property
+    def placement(self) -> "Attempt":
+        """The attempt with the full keep-out: what places it (``flow.pnr.place.place``, the place stage)."""
+        return Attempt(self.density, self.seed, self.buffered)
 
     def as_list(self) -> list:
-        return [self.density, self.seed, self.buffered]
+        """[density, seed, buffered] and, for a late keep-out, the keep-out (so a full attempt's list is as before)."""
+        return [self.density, self.seed, self.buffered] + ([self.keepout] if self.late else [])
 
 
 @dataclass(frozen=True)
 class PnrConfig:
     """Layout knobs (all hashed into the stages' up-to-date checks).
 
-    Placements are tried in order until qrouter leaves no failed net. A qrouter time-out means the density is
-    too high for the router: the other attempts at that density are skipped. Fanout buffering (qflow
-    blifFanout, max fanout 20, buffers only) is only a fallback, as it changes the netlist the front end measured.
+    Attempts are tried in order until one is clean: a full keep-out attempt when qrouter leaves no failed net (its
+    DRC feedback re-routes follow), a late keep-out attempt when its own rounds end without failed net, short or
+    magic box. A qrouter time-out of a full keep-out attempt means the density is too high for the router: the
+    other attempts at that density are skipped. Fanout buffering (qflow blifFanout, max fanout 20, buffers only) is
+    only a fallback, as it changes the netlist the front end measured.
     """
 
     # 0.28 first for every design, so the sweep compares designs at one density (at 0.35, parallel W4A4 had
@@ -50,7 +78,11 @@ class PnrConfig:
     # at each density another seed comes before the fanout-buffered netlist, which is not the one the front end
     # measured (serial_w2a2_n32 after 37734df: one failed net at d28-seed1, so the buffered placement won and its 13
     # buffers cost more energy than the new step order saved)
+    # the late keep-out first: it always completes and takes seconds to minutes of qrouter CPU where the full
+    # keep-out took minutes to hours (W1A1 8-12 s against minutes; baseline W4A4 never routed in 6 attempts), and it
+    # wins only when clean, so a design it leaves dirty goes on as before
     attempts: tuple[Attempt, ...] = (
+        Attempt(0.28, 1, keepout="late"),
         Attempt(0.28, 1), Attempt(0.28, 2), Attempt(0.28, 1, True),
         Attempt(0.22, 1), Attempt(0.22, 1, True), Attempt(0.18, 1))
     route_cpu_s: float = 2400.0  # CPU time of one qrouter run (load-independent; the wall-clock cap is 2x that)
@@ -58,6 +90,7 @@ class PnrConfig:
     # first removes most boxes, e.g. 129 -> 56 on serial W3A3; more rounds doubled BITS=3 route times)
     repair_patience: int = 1  # stop after this many re-routes in a row that did not improve on the best
     pin_access_retry: bool = True  # one more re-route, met1 left unobstructed, when the last one left failed nets
+    late_feedback: int = 1  # a late keep-out attempt's re-routes with point obstructions after its pad edits
     tap_um: float = 7.0  # max distance from a row point to a well tap
 
 

@@ -12,8 +12,8 @@ net's wire leaves 0.125 um. Three edits, each local and each keeping the net's m
 - a via with other nets' taps a row above *and* below stays, and both taps move away from it instead (along their
   li1 pins, when nothing of a third net is a row beyond them), their met1 wires still inside their pads.
 
-Whether the result is clean is for the DRC run on it to say. Not used by the flow's route stage yet:
-``bench/route_keepout.py`` measures it (mode ``late-halo-fix``).
+Whether the result is clean is for the DRC run on it to say: the route stage's late keep-out attempts run it after
+each route (``RouteStage.late_rounds``), ``bench/route_keepout.py`` measures it.
 """
 
 from __future__ import annotations
@@ -89,8 +89,12 @@ def _pads(lines: list[str], rects: dict[str, tuple[int, int, int, int]]
     return pads
 
 
+REACH_UM = 0.17
+"""A pad is edited when a met1 box lies this close to its via's centre (the pad's half height and a little more)."""
+
+
 def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]],
-             reach_um: float = 0.17) -> tuple[str, PadFixes]:
+             reach_um: float = REACH_UM) -> tuple[str, PadFixes]:
     """The routed DEF with the three edits of the module docstring at the magic met1 spacing boxes ``drc_boxes``
     (why, box um); returns (DEF, counts). A DEF without a NETS section, met1 tracks or L1M1/M1M2 vias comes back as
     it is."""

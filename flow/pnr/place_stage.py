@@ -25,13 +25,13 @@ class PlaceStage(Stage):
     produces = {"placed_def": "placed.def", "qrouter_head": "qrouter_head.cfg", "rail_obs": "rail_obs.tcl"}
 
     def config(self, ctx: FlowContext) -> Mapping[str, Any]:
-        return {"attempt": PNR.attempts[0].as_list(), "tap_um": PNR.tap_um, "qflow_tech": tech.QFLOW_TECH,
+        return {"attempt": PNR.attempts[0].placement.as_list(), "tap_um": PNR.tap_um, "qflow_tech": tech.QFLOW_TECH,
                 "fanout_buffering": "qflow blifFanout -f -l 200 -c 20 (buffering only, no resizing), buf_2 (fallback)",
                 "graywolf_debian_version": debian_version("graywolf")}
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         d = self.dir(ctx)
-        first = PNR.attempts[0]
+        first = PNR.attempts[0].placement
         legal, cfg, info = place(self.name, ctx, first, d / first.name)
         atomic_write_text(ctx.path("placed_def"), legal)
         atomic_write_text(ctx.path("qrouter_head"), cfg)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from common.files import atomic_write_json, atomic_write_text
 from common.tools import debian_version
-from flow.pnr import attempts, defedit, gds, magic, netcheck, repair, route, tech
+from flow.pnr import attempts, defedit, gds, halo, magic, netcheck, padfix, repair, route, tech
 from flow.pnr.common import PNR, Attempt, PnrConfig, attempts_config, pnr_tech, recipe_name, route_jobs, top_of
 from flow.pnr.magic import run_magic
 from flow.pnr.place import PLACE_CONSUMES, place
 from flow.stage import FlowContext, Stage, StageError, run_tool, tool_cpu_s
 
 Short = tuple[str, netcheck.Box]  # (layer, box in um) of one different-net short
+HALO_LEF = "router_halo.lef"  # a late attempt's router LEF, in its work directory
 TIMED_OUT = 10**6  # failed-net count of a route that timed out before finishing (worse than any finished route)
 SNAP_ROUNDS = 2  # via-snap edits of the best route after the feedback re-routes (each: GDS, repair, DRC; no qrouter)
 
@@ -31,6 +33,11 @@ def design_area(def_text: str, sizes: Mapping[str, tuple[float, float]]) -> dict
     width = max(hi - lo for lo, hi in rows.values())
     return {"design__die__area": round(d.um(d.x2 - d.x1) * d.um(d.y2 - d.y1), 4),
             "design__core__area": round(len(rows) * width * defedit.ROW_UM, 4)}
+
+
+def drc_boxes(drc_file: Path) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """The magic boxes of a checked round (none when magic wrote no file: a clean layout)."""
+    return magic.read_drc(drc_file) if drc_file.is_file() else []
 
 
 def feedback_round(k: int, clean: bool, stall: int, last_failed: bool, retried: bool,
@@ -71,6 +78,8 @@ class RouteStage(Stage):
     Keeps the best round (failed nets first, then DRC boxes). When the first round leaves failed nets, the
     design is re-placed with the next attempt (seed, fanout buffering, lower density) by ``flow.pnr.place.place``,
     so the stage consumes what a placement reads; a qrouter time-out skips the remaining attempts at that density.
+    A late keep-out attempt (``Attempt.keepout == "late"``) has its own rounds instead (``late_rounds``: pad edits
+    and point-obstruction re-routes) and wins only when they end clean.
     The core utilisation divides the synthesized cell area (``synth_cells``) by the routed core area.
     """
 
@@ -79,7 +88,7 @@ class RouteStage(Stage):
     metric_names = ("route__wirelength", "magic__drc_error__count", "design__die__area", "design__core__area",
                     "route__failed_nets", "design__core__utilisation", "place__density__target", "route__attempts__count",
                     "route__attempt__winner", "route__recipe", "route__short__count",
-                    "route__via_snap__count")
+                    "route__via_snap__count", "route__keepout", "route__pad_edit__count")
     consumes = (*PLACE_CONSUMES, "placed_def", "qrouter_head", "synth_cells", "pdk_lef", "pdk_techlef", "pdk_gds")
     produces = {"routed_def": "routed.def", "gds": "{top}.gds", "drc_report": "drc.txt"}
 
@@ -96,14 +105,19 @@ class RouteStage(Stage):
                 "attempts": attempts_config(PNR.attempts), "route_cpu_s": PNR.route_cpu_s,
                 "graywolf_debian_version": debian_version("graywolf"),
                 "via_snap": {"rounds": SNAP_ROUNDS, "max_um": route.SNAP_MAX_UM, "reach_um": route.SNAP_REACH_UM},
+                "late_keepout": {"feedback": PNR.late_feedback, "halo_grid": [halo.GRID_X, halo.GRID_Y, halo.PITCH_X,
+                                                                              halo.PITCH_Y],
+                                 "pad_edit_reach_um": padfix.REACH_UM,
+                                 "win": "only when its rounds end with 0 failed nets, 0 shorts, 0 magic boxes"},
                 "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes",
                 "rank": "failed nets, then different-net shorts in the routed DEF (netcheck), then magic DRC boxes; "
                         "shorts and spacing boxes become obstructions of the feedback re-route"}
 
-    def route_once(self, ctx: FlowContext, t: tech.PnrTech, work: Path, legal: str, head: str, obs: list[str], tag: str
-                   ) -> tuple[int, int, Path, Path, dict[str, int], list[Short]]:
+    def route_once(self, ctx: FlowContext, t: tech.PnrTech, work: Path, legal: str, head: str, obs: list[str], tag: str,
+                   late: bool = False) -> tuple[int, int, Path, Path, dict[str, int], list[Short]]:
         """One route + GDS + repair + DRC round in ``work``; returns (failed nets, drc boxes, def, gds, repairs,
         shorts). Only a complete route is checked: one with failed nets has no GDS and no shorts looked for.
+        ``late``: the keep-out from stage 3 on, with the halo router LEF (``flow/pnr/halo.py``) written into ``work``.
 
         A route that times out returns TIMED_OUT failed nets (it is never checked or kept).
         """
@@ -114,7 +128,12 @@ class RouteStage(Stage):
         (work / f"fix_obs_{tag}.tcl").write_text("\n".join(obs) + "\n")
         routed = work / f"routed_{tag}.def"
         sources = ["rail_obs.tcl", "track_obs.tcl", f"fix_obs_{tag}.tcl"]
-        cfg = route.script(head, "unrouted.def", routed.name, sources)
+        lef = []
+        if late:
+            atomic_write_text(work / HALO_LEF, halo.halo_lef(t.router_lef.read_text())[0])
+            lef = [HALO_LEF]
+        cfg = route.script(head, "unrouted.def", routed.name, sources, keepout_late=late,
+                           router_lef=lef[0] if lef else None)
         (work / f"route_{tag}.cfg").write_text(cfg)
         log = work / f"qrouter_{tag}.log"
         try:
@@ -122,7 +141,7 @@ class RouteStage(Stage):
             # leave in ``work`` are not its inputs, so a change there reuses its finished run (flow/resume.py)
             run_tool(self.name, "qrouter", ["qrouter", "-nog", "-s", f"route_{tag}.cfg"], work, 2 * PNR.route_cpu_s,
                      cwd=work, log_name=f"qrouter_{tag}", cpu_limit_s=PNR.route_cpu_s,
-                     reads=[f"route_{tag}.cfg", "unrouted.def", *sources],
+                     reads=[f"route_{tag}.cfg", "unrouted.def", *sources, *lef],
                      writes=[routed.name, routed.with_suffix(".rc").name])
         except StageError as e:
             # qrouter exits 0 with failed nets too: any other failure (missing, crashed, killed by a signal) is this
@@ -194,15 +213,23 @@ class RouteStage(Stage):
         shown = ", ".join(names[:8]) + (f", ... {len(names) - 8} more" if len(names) > 8 else "")
         return f"failed nets {failed}" + (f" ({shown})" if names else "") + " (not checked)"
 
-    def attempt_round0(self, ctx: FlowContext, t: tech.PnrTech, i: int) -> dict[str, Any]:
-        """Attempt ``i`` of the recipe: its placement (the place stage's for the first), then route round 0."""
+    def placement(self, ctx: FlowContext, a: Attempt) -> tuple[str, str]:
+        """(legal DEF, qrouter head) of attempt ``a``'s placement: the place stage's when it is the first attempt's,
+        else ``flow.pnr.place.place`` in ``place-<placement name>`` (attempts that differ only in the keep-out share
+        it; graywolf is deterministic, and its runs there are reused)."""
+        if a.placement == PNR.attempts[0].placement:
+            return ctx.path("placed_def").read_text(), ctx.path("qrouter_head").read_text()
+        legal, head, _info = place(self.name, ctx, a.placement, self.dir(ctx) / f"place-{a.placement_name}")
+        return legal, head
+
+    def attempt_rounds(self, ctx: FlowContext, t: tech.PnrTech, i: int) -> dict[str, Any]:
+        """Attempt ``i`` of the recipe: its placement, then route round 0, or for a late keep-out its own rounds
+        (``late_rounds``); returns {"rounds": [...], "legal": ..., "head": ...}."""
         a = PNR.attempts[i]
-        d = self.dir(ctx)
-        if i == 0:
-            legal, head = ctx.path("placed_def").read_text(), ctx.path("qrouter_head").read_text()
-        else:
-            legal, head, _info = place(self.name, ctx, a, d / f"place-{a.name}")
-        work = d / a.name
+        legal, head = self.placement(ctx, a)
+        work = self.dir(ctx) / a.name
+        if a.late:
+            return {"rounds": self.late_rounds(ctx, t, a, work, legal, head), "legal": legal, "head": head}
         failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, [], "r0")
         log = work / "qrouter_r0.log"
         names = (route.parse_log(log.read_text(errors="replace")).failed_names
@@ -210,9 +237,75 @@ class RouteStage(Stage):
         times = self.stage_times(log)
         print(f"[route] {a.name} round 0: {self.describe(failed, n, names, len(shorts))}; {self.describe_times(times)}",
               flush=True)
-        return {"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
-                "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt"),
-                "failed_names": list(names), "shorts": shorts, "qrouter": times, "legal": legal, "head": head}
+        return {"rounds": [{"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
+                            "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt"),
+                            "failed_names": list(names), "shorts": shorts, "qrouter": times}],
+                "legal": legal, "head": head}
+
+    def late_rounds(self, ctx: FlowContext, t: tech.PnrTech, a: Attempt, work: Path, legal: str, head: str
+                    ) -> list[dict[str, Any]]:
+        """A late keep-out attempt: route (``route_once(late=True)``), then while the layout is not clean the pad
+        edits of ``flow.pnr.padfix`` at its magic boxes (checked again: GDS, repair, DRC, shorts), then up to
+        ``PNR.late_feedback`` re-routes with point obstructions at the M1M2 vias beside the boxes the edits left
+        (``route.via_site_obstructions``) and over the route's shorts, each edited again. Returns every round in
+        order (an edit is a round of its own, ``padfix_of`` naming the round it edited).
+
+        Measured with ``bench/route_keepout.py`` before it came here: parallel W1A1-W2A2 and baseline pm1 W4A4
+        routes end with magic 0 after the edits (W2A2 after one re-route), in 10-600 s of qrouter CPU where the full
+        keep-out took minutes to hours."""
+        halo.check_grid(legal)  # an error of this attempt (halo.OffGrid): the halo would sit off the pins' rows
+        rounds: list[dict[str, Any]] = []
+        obs: list[str] = []
+        for k in range(PNR.late_feedback + 1):
+            tag = f"r{k}"
+            failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, obs, tag, late=True)
+            log = work / f"qrouter_{tag}.log"
+            names = (route.parse_log(log.read_text(errors="replace")).failed_names
+                     if failed not in (0, TIMED_OUT) and log.is_file() else ())
+            times = self.stage_times(log)
+            r = {"attempt": a.as_list(), "round": len(rounds), "failed_nets": failed, "drc": n, "def": str(rdef),
+                 "gds": str(rgds), "repairs": reps, "drc_file": str(work / f"drc_{tag}.drc.txt"),
+                 "failed_names": list(names), "shorts": shorts, "qrouter": times, "point_obstructions": len(obs)}
+            rounds.append(r)
+            print(f"[route] {a.name} round {r['round']}"
+                  + (f" ({len(obs)} point obstructions)" if obs else "")
+                  + f": {self.describe(failed, n, names, len(shorts))}; {self.describe_times(times)}", flush=True)
+            if failed or self.rank(r) == (0, 0, 0):
+                break
+            text = rdef.read_text()
+            edited, fx = padfix.fix_pads(text, drc_boxes(Path(r["drc_file"])))
+            ptag = f"{tag}p"
+            pdef = work / f"routed_{ptag}.def"
+            atomic_write_text(pdef, edited)
+            pn, pgds, preps, pshorts = self.check(ctx, t, work, pdef, ptag)
+            e = {"attempt": a.as_list(), "round": len(rounds), "failed_nets": 0, "drc": pn, "def": str(pdef),
+                 "gds": str(pgds), "repairs": preps, "drc_file": str(work / f"drc_{ptag}.drc.txt"),
+                 "shorts": pshorts, "padfix": asdict(fx), "padfix_of": r["round"]}
+            rounds.append(e)
+            print(f"[route] {a.name} round {e['round']} (pad edits of round {r['round']}: {fx.unrotated_stacked} "
+                  f"stacked and {fx.unrotated_boxed} boxed taps unrotated, {fx.moved} vias and {fx.taps_moved} taps "
+                  f"moved): {self.describe(0, pn, (), len(pshorts))}", flush=True)
+            if self.rank(e) == (0, 0, 0) or k == PNR.late_feedback:
+                break
+            more = [o for o in netcheck.obstructions(shorts) + route.via_site_obstructions(text, drc_boxes(Path(e["drc_file"])))
+                    if o not in obs]
+            if not more:
+                print(f"[route] {a.name}: no short and no M1M2 via beside the boxes the edits left: no re-route",
+                      flush=True)
+                break
+            obs = obs + more
+        return rounds
+
+    def outcome(self, result: Mapping[str, Any]) -> attempts.Outcome:
+        """An attempt's verdict for ``attempts.decide``: a full keep-out attempt by its round 0's failed nets (a
+        time-out skips its density); a late one is clean only when its best round has no failed net, short or DRC
+        box, else ``dirty`` when complete (its time-out says nothing of the density: the full keep-out may route)."""
+        rounds = result["rounds"]
+        if not Attempt(*rounds[0]["attempt"]).late:
+            failed = rounds[0]["failed_nets"]
+            return attempts.Outcome(failed, timed_out=failed == TIMED_OUT)
+        best = min(rounds, key=self.rank)
+        return attempts.Outcome(best["failed_nets"], dirty=best["failed_nets"] == 0 and self.rank(best) != (0, 0, 0))
 
     @staticmethod
     def stage_times(log: Path) -> dict[str, float | None]:
@@ -233,29 +326,35 @@ class RouteStage(Stage):
         """Rounds compare by failed nets, then shorts (an LVS error neither DRC deck sees), then magic DRC boxes."""
         return r["failed_nets"], len(r.get("shorts", ())), r["drc"]
 
-    def first_route(self, ctx: FlowContext, t: tech.PnrTech) -> tuple[list[dict[str, Any]], dict[Path, tuple[str, str]]]:
-        """Round 0 of the recipe's attempts until one leaves no failed net (a time-out skips the rest of its
-        density), up to ``route_jobs()`` side by side; the first clean attempt *in recipe order* wins, so the
-        result does not depend on timing (``flow/pnr/attempts.py``). Returns the rounds a one-at-a-time loop
-        would have run, in order, and their placements."""
+    @classmethod
+    def choose(cls, rounds: Sequence[Mapping[str, Any]], winner: Attempt | None) -> Mapping[str, Any]:
+        """The round the stage goes on from: the winner's best (a full keep-out winner has one, its round 0); with
+        no clean attempt, the best of all (``rank``): a late attempt's complete round if there is one."""
+        return min([r for r in rounds if winner is None or r["attempt"] == winner.as_list()], key=cls.rank)
+
+    def first_route(self, ctx: FlowContext, t: tech.PnrTech
+                    ) -> tuple[list[dict[str, Any]], dict[Path, tuple[str, str]], Attempt | None]:
+        """The recipe's attempts (round 0, or a late attempt's rounds) until one is clean (``outcome``; a time-out
+        skips the rest of its density), up to ``route_jobs()`` side by side; the first clean attempt *in recipe
+        order* wins, so the result does not depend on timing (``flow/pnr/attempts.py``). Returns the rounds a
+        one-at-a-time loop would have run, in order, their placements, and the winner (None: no attempt clean)."""
         jobs = route_jobs()
         decision, results = attempts.run_in_order(
-            [a.density for a in PNR.attempts], lambda i: self.attempt_round0(ctx, t, i),
-            lambda r: attempts.Outcome(r["failed_nets"], timed_out=r["failed_nets"] == TIMED_OUT), jobs,
+            [a.density for a in PNR.attempts], lambda i: self.attempt_rounds(ctx, t, i), self.outcome, jobs,
             log=lambda msg: print(f"[route] {msg}", flush=True))
         placements: dict[Path, tuple[str, str]] = {}
         rounds: list[dict[str, Any]] = []
         for i in decision.considered:
-            r = dict(results[i])
-            placements[Path(r["def"]).parent] = (r.pop("legal"), r.pop("head"))
-            rounds.append(r)
-        return rounds, placements
+            res = results[i]
+            placements[Path(res["rounds"][0]["def"]).parent] = (res["legal"], res["head"])
+            rounds += [dict(r) for r in res["rounds"]]
+        return rounds, placements, (None if decision.winner is None else PNR.attempts[decision.winner])
 
     def run(self, ctx: FlowContext) -> dict[str, Any]:
         d = self.dir(ctx)
         t = pnr_tech(ctx)
-        rounds, placements = self.first_route(ctx, t)
-        best = min(rounds, key=self.rank)
+        rounds, placements, winner = self.first_route(ctx, t)
+        best = self.choose(rounds, winner)
         if best["failed_nets"] > 0:
             atomic_write_json(d / "rounds.json", rounds)
             tried = ", ".join(f"{Attempt(*r['attempt']).name}: "
@@ -266,7 +365,7 @@ class RouteStage(Stage):
         work = Path(best["def"]).parent
         legal, head = placements[work]
         stall, k, retried = 0, 0, False
-        while True:
+        while not attempt.late:  # a late attempt ran its own re-routes (``late_rounds``)
             k += 1
             go, retried = feedback_round(k, self.rank(best) == (0, 0, 0), stall, rounds[-1]["failed_nets"] > 0, retried)
             if not go:
@@ -299,6 +398,8 @@ class RouteStage(Stage):
                 best, stall = r, 0
             else:
                 stall += 1
+        if attempt.late:
+            k = 1 + max(r["round"] for r in rounds if r["attempt"] == best["attempt"])
         best = self.snap_rounds(ctx, t, best, rounds, k)
         routed_text = Path(best["def"]).read_text()
         atomic_write_text(self.routed_def(ctx), routed_text)
@@ -315,4 +416,6 @@ class RouteStage(Stage):
                 "design__core__utilisation": (inst_area / area["design__core__area"]) if inst_area else None,
                 "place__density__target": attempt.density,
                 "route__attempts__count": len({tuple(r["attempt"]) for r in rounds}),
-                "route__attempt__winner": attempt.name, "route__recipe": recipe_name()}
+                "route__attempt__winner": attempt.name, "route__recipe": recipe_name(),
+                "route__keepout": attempt.keepout,
+                "route__pad_edit__count": sum(best.get("padfix", {}).values())}
