@@ -163,6 +163,7 @@ MEASURED: tuple[tuple[str, str, Cell], ...] = (
     ("DRC magic", "", lambda r: _num(r.drc_errors, "d")),
     ("DRC KLayout", "", lambda r: _num(r.klayout_drc_errors, "d")),
     ("LVS", "", lambda r: _num(r.lvs_errors, "d")),
+    ("route", "", lambda r: f"<td>{E(r.route_attempt) if r.status == 'ok' and r.route_attempt else '&ndash;'}</td>"),
 )
 
 

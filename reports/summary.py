@@ -42,7 +42,7 @@ def _f(v: Any, fmt: str) -> str:
 def measured_table(rows: Sequence[PpaRow]) -> list[str]:
     """One line per flow design (model-only rows left out); blank numbers for rows that are not ok."""
     out = ["| design | status | measured | area um^2 | fmax MHz (ss) | hold ns (prop. clock) | energy/MAC pJ | GMAC/s | "
-           "TOPS/W | model area err | model E err | DRC magic | DRC KLayout | LVS |", "|" + "---|" * 14]
+           "TOPS/W | model area err | model E err | DRC magic | DRC KLayout | LVS | route |", "|" + "---|" * 15]
     for r in rows:
         if r.status == "model-only":
             continue
@@ -53,7 +53,7 @@ def measured_table(rows: Sequence[PpaRow]) -> list[str]:
         out.append(f"| {r.id} | {status} | {r.source if ok else '–'} | {g(r.area_um2, '.0f')} | {g(r.fmax_mhz, '.1f')} | {g(r.hold_ws_propagated_ns, '.2f')} | {g(r.energy_per_mac_pj, '.3f')} "
                    f"| {g(r.throughput_gmacs, '.2f')} | {g(r.tops_per_w, '.2f')} | {pct(r.model_area_err_pct)} "
                    f"| {pct(r.model_energy_err_pct)} | {g(r.drc_errors, 'd')} | {g(r.klayout_drc_errors, 'd')} "
-                   f"| {g(r.lvs_errors, 'd')} |")
+                   f"| {g(r.lvs_errors, 'd')} | {(r.route_attempt or '–') if ok else '–'} |")
     return out
 
 

@@ -62,6 +62,7 @@ class PpaRow:
     encoding: str = "pm1"  # model.encodings: pm1 ({-1,+1} encoded) or twos ({0,1} bit-plane); last, so positional rows stay valid
     hold_ws_propagated_ns: float | None = None  # worst hold slack with propagated clocks (no clock tree is built)
     hold_ws_propagated_registers_ns: float | None = None  # the same over the paths launched by registers
+    route_attempt: str = ""  # the route stage's winning attempt (placement, seed, buffering, keep-out: d28-seed1-late)
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PpaRow))
@@ -114,6 +115,8 @@ UNITS: dict[str, str] = {
     "synth_area_um2": "um^2, post-synthesis cell area",
     "synth_fmax_mhz": "MHz, post-synthesis (no wires)",
     "synth_energy_per_mac_pj": "pJ per MAC, post-synthesis (no wires)",
+    "route_attempt": ("the route stage's winning attempt: density, graywolf seed, -buf (fanout-buffered netlist), "
+                      "-late (met1 keep-out from stage 3, pad edits)"),
 }
 
 
@@ -247,6 +250,7 @@ def _row(spec: DesignSpec, root: Path | str, d: Path, base: dict[str, Any], expe
         hold_ws_propagated_ns=_num(metrics, "timing__hold__ws__propagated"),
         hold_ws_propagated_registers_ns=_num(metrics, "timing__hold__ws__propagated__from_registers"),
         provenance=_provenance_summary(metrics),
+        route_attempt=str(metrics.get("route__attempt__winner") or ""),
         **synth,
     )
 

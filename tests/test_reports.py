@@ -235,13 +235,14 @@ def test_both_drc_decks_have_a_column(tmp_path):
     from reports.summary import measured_table
 
     routed = {**GOOD, "design__die__area": 9000.0, "route__wirelength": 1234.0, "magic__drc_error__count": 3,
-              "klayout__drc_error__count": 5, "klayout__drc_error__count__rule:m3.2": 5, "design__lvs_error__count": 0}
+              "klayout__drc_error__count": 5, "klayout__drc_error__count__rule:m3.2": 5, "design__lvs_error__count": 0,
+              "route__attempt__winner": "d28-seed1-late"}
     _design(tmp_path, routed)
     r = row_from_build(SPEC, tmp_path)
     assert (r.drc_errors, r.klayout_drc_errors, r.lvs_errors) == (3, 5, 0)
     header, _sep, line = measured_table([r])
-    assert "DRC magic | DRC KLayout | LVS" in header
-    assert line.endswith("| 3 | 5 | 0 |")
+    assert "DRC magic | DRC KLayout | LVS | route |" in header
+    assert line.endswith("| 3 | 5 | 0 | d28-seed1-late |")  # which attempt routed it: its provenance
     assert "klayout_drc_errors" in COLUMNS and ",5," in to_csv([r]).splitlines()[1]
 
 
