@@ -126,7 +126,8 @@ def one_mode(mode: str, t: tech.PnrTech, deck: Path, legal: str, head: str, top:
             lines.append(line + f" klayout={klayout_check(deck, fix, top)} lvs={lvs_check(t, fix, top)}")
             break
         lines.append(line)
-        more = [o for o in netcheck.obstructions(shorts) + route.via_site_obstructions(text, left) if o not in obs]
+        more = [o for o in netcheck.obstructions(shorts) + route.via_site_obstructions(text, left, spare_taps=True)
+                if o not in obs]
         if not more:
             lines.append(f"{'':10s} no short and no M1M2 via beside the boxes left: no feedback re-route")
             break

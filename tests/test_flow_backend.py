@@ -231,6 +231,11 @@ def test_via_site_obstructions_take_only_the_m1m2_via_beside_a_met1_box() -> Non
     below = [("Metal1 spacing < 0.14um (met1.2)", (124.53, 17.40, 124.79, 17.55))]  # a box under the via: row above
     assert route.via_site_obstructions(text, below)[1] == "obstruction 124.650 18.010 124.670 18.030 met1"
     assert route.via_site_obstructions(text, []) == []
+    # spare_taps: w[31]'s via stacked on a tap of its own (an L1M1 via at its point) is its pin's access: no point
+    # there, the point a row away stays
+    stacked = text.replace("( 24932 * ) L1M1_PR_0 ;", "( 24932 * ) L1M1_PR_0 \n  NEW li1 ( 24932 3536 ) L1M1_PR_0 ;")
+    assert route.via_site_obstructions(stacked, boxes) == route.via_site_obstructions(text, boxes)  # default: as before
+    assert route.via_site_obstructions(stacked, boxes, spare_taps=True) == ["obstruction 124.650 17.330 124.670 17.350 met1"]
 
 
 def test_magic_drc_file_round_trip(tmp_path: Path) -> None:

@@ -433,7 +433,8 @@ def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp
     monkeypatch.setattr("flow.pnr.route_stage.magic.read_drc", lambda f: [("Metal1 spacing", (0, 0, 1, 1))] * int(f.read_text()))
     monkeypatch.setattr("flow.pnr.route_stage.padfix.fix_pads",
                         lambda text, boxes: (text + " edited", padfix.PadFixes(1, 2, 3, 4)))
-    monkeypatch.setattr("flow.pnr.route_stage.route.via_site_obstructions", lambda text, boxes: [f"via at box {len(boxes)}"])
+    monkeypatch.setattr("flow.pnr.route_stage.route.via_site_obstructions",
+                        lambda text, boxes, spare_taps: [f"via at box {len(boxes)}"] if spare_taps else [])
     seen: list[list[str]] = []
 
     def route_once(self, ctx, t, work, legal, head, obs, tag, late=False):

@@ -246,7 +246,7 @@ def via_sites(def_text: str, prefix: str) -> list[tuple[float, float]]:
 
 
 def via_site_obstructions(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]],
-                          reach_um: float = 0.17, half_um: float = 0.01) -> list[str]:
+                          reach_um: float = 0.17, half_um: float = 0.01, spare_taps: bool = False) -> list[str]:
     """Point obstructions on met1 for the pin-access retry, which obstructs no met1 box: for every M1M2 via of the
     routed DEF whose met1 pad (at most 0.16 um from its centre) reaches a magic met1 spacing box, its grid point and
     the one a met1 row (the DEF's met1 ``TRACKS Y`` step) further from the box.
@@ -256,18 +256,26 @@ def via_site_obstructions(def_text: str, drc_boxes: Iterable[tuple[str, tuple[fl
     pin on parallel_twos_w1a1_n32 and baseline_twos_w1a1_n32). A box obstruction there also covers the pin's only tap
     and cuts its net off. The second point: qrouter may write a via one row off the grid point it routed it on (on
     parallel_twos_w1a1_n32 the via at y 17.68 on an I/O pin's row, its met2 from 17.34, see "Same-net gaps at edge
-    pins"); an obstruction on the written point alone left that route unchanged, the two points moved the via."""
+    pins"); an obstruction on the written point alone left that route unchanged, the two points moved the via.
+
+    ``spare_taps``: no point where the DEF has an L1M1 via (a pin tap): an M1M2 via stacked on its own net's tap
+    is that pin's access, and a point there cut the net off (parallel_twos_w1a1_n32, keep-out late: the re-route
+    left ``u_branch_0_0.wp[30]`` unrouted, its via at (21.16, 61.54) sat on its tap). The late keep-out's re-routes
+    use it; the pin-access retry of the full keep-out keeps the points it had."""
     units = defparse.def_units(def_text)
     pitch = re.search(r"^TRACKS Y \S+ DO \d+ STEP ([\d.]+) LAYER met1 ;", def_text, re.M)
     row = float(pitch.group(1)) / units if pitch else 0.34
     boxes = [b for layer, b in spacing_boxes(drc_boxes) if layer == "met1"]
     out: list[str] = []
+    taps = {(round(x, 3), round(y, 3)) for x, y in via_sites(def_text, "L1M1")} if spare_taps else set()
     for x, y in dict.fromkeys(via_sites(def_text, "M1M2")):
         near = [b for b in boxes if max(b[0] - x, x - b[2]) <= reach_um and max(b[1] - y, y - b[3]) <= reach_um]
         if not near:
             continue
         away = -row if sum((b[1] + b[3]) / 2 - y for b in near) > 0 else row
         for py in (y, y + away):
+            if (round(x, 3), round(py, 3)) in taps:
+                continue
             line = f"obstruction {x - half_um:.3f} {py - half_um:.3f} {x + half_um:.3f} {py + half_um:.3f} met1"
             if line not in out:
                 out.append(line)

@@ -287,8 +287,8 @@ class RouteStage(Stage):
                   f"moved): {self.describe(0, pn, (), len(pshorts))}", flush=True)
             if self.rank(e) == (0, 0, 0) or k == PNR.late_feedback:
                 break
-            more = [o for o in netcheck.obstructions(shorts) + route.via_site_obstructions(text, drc_boxes(Path(e["drc_file"])))
-                    if o not in obs]
+            sites = route.via_site_obstructions(text, drc_boxes(Path(e["drc_file"])), spare_taps=True)
+            more = [o for o in netcheck.obstructions(shorts) + sites if o not in obs]
             if not more:
                 print(f"[route] {a.name}: no short and no M1M2 via beside the boxes the edits left: no re-route",
                       flush=True)
