@@ -418,17 +418,23 @@ def test_only_a_time_out_counts_as_one_a_crashed_or_killed_qrouter_is_an_error(m
             call()
 
 
-@pytest.mark.parametrize("script, calls, last", [
-    # (boxes of r0, r0p, r1, r1p; None: r1 leaves a failed net), the re-routes' obstructions, the last round's drc
-    ({"r0": 91, "r0p": 0}, [[]], 0),  # the pad edits clean it: no re-route
-    ({"r0": 78, "r0p": 4, "r1": 50, "r1p": 0}, [[], ["via at box 4"]], 0),
-    ({"r0": 78, "r0p": 4, "r1": None}, [[], ["via at box 4"]], 10**9),  # the re-route cut a net off: kept as a round
-    ({"r0": 0}, [[]], 0),  # clean as routed: nothing to edit
+@pytest.mark.parametrize("feedback, script, calls, last", [
+    # (boxes of r0, r0p, r1, r1p, ...; None: that route leaves a failed net), the re-routes' obstructions (they add
+    # up), the last round's drc
+    (1, {"r0": 91, "r0p": 0}, [[]], 0),  # the pad edits clean it: no re-route
+    (1, {"r0": 78, "r0p": 4, "r1": 50, "r1p": 0}, [[], ["via at box 4"]], 0),
+    (1, {"r0": 78, "r0p": 4, "r1": None}, [[], ["via at box 4"]], 10**9),  # the re-route cut a net off: kept as a round
+    (1, {"r0": 0}, [[]], 0),  # clean as routed: nothing to edit
+    (1, {"r0": 78, "r0p": 30, "r1": 500, "r1p": 19}, [[], ["via at box 30"]], 19),  # one re-route, however many boxes
+    (3, {"r0": 78, "r0p": 30, "r1": 500, "r1p": 19, "r2": 400, "r2p": 2, "r3": 300, "r3p": 0},
+     [[], ["via at box 30"], ["via at box 30", "via at box 19"], ["via at box 30", "via at box 19", "via at box 2"]], 0),
+    (3, {"r0": 78, "r0p": 30, "r1": 500, "r1p": 19, "r2": 400, "r2p": 25},  # no better than 19: stop
+     [[], ["via at box 30"], ["via at box 30", "via at box 19"]], 25),
 ])
-def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp_path, script, calls, last):
+def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp_path, feedback, script, calls, last):
     from flow.pnr import padfix
 
-    monkeypatch.setattr("flow.pnr.route_stage.PNR", PnrConfig(attempts=(LATE,), late_feedback=1))
+    monkeypatch.setattr("flow.pnr.route_stage.PNR", PnrConfig(attempts=(LATE,), late_feedback=feedback))
     monkeypatch.setattr("flow.pnr.route_stage.halo.check_grid", lambda legal: None)
     monkeypatch.setattr("flow.pnr.route_stage.magic.read_drc", lambda f: [("Metal1 spacing", (0, 0, 1, 1))] * int(f.read_text()))
     monkeypatch.setattr("flow.pnr.route_stage.padfix.fix_pads",

@@ -90,7 +90,9 @@ class PnrConfig:
     # first removes most boxes, e.g. 129 -> 56 on serial W3A3; more rounds doubled BITS=3 route times)
     repair_patience: int = 1  # stop after this many re-routes in a row that did not improve on the best
     pin_access_retry: bool = True  # one more re-route, met1 left unobstructed, when the last one left failed nets
-    late_feedback: int = 1  # a late keep-out attempt's re-routes with point obstructions after its pad edits
+    late_feedback: int = 3  # a late keep-out attempt's re-routes with point obstructions after its pad edits (up
+    # to; it stops when one does not improve): one left baseline pm1 W4A4 at 15 boxes (39 before it) and baseline
+    # twos W2A2 at 19 (30), where the full keep-out takes hours or another placement
     tap_um: float = 7.0  # max distance from a row point to a well tap
 
 

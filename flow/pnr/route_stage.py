@@ -247,8 +247,10 @@ class RouteStage(Stage):
         """A late keep-out attempt: route (``route_once(late=True)``), then while the layout is not clean the pad
         edits of ``flow.pnr.padfix`` at its magic boxes (checked again: GDS, repair, DRC, shorts), then up to
         ``PNR.late_feedback`` re-routes with point obstructions at the M1M2 vias beside the boxes the edits left
-        (``route.via_site_obstructions``) and over the route's shorts, each edited again. Returns every round in
-        order (an edit is a round of its own, ``padfix_of`` naming the round it edited).
+        (``route.via_site_obstructions``, sparing pin taps) and over the route's shorts, the points adding up from
+        re-route to re-route, each edited again; it stops early when an edited re-route ranks no better than the best
+        edited round before it. Returns every round in order (an edit is a round of its own, ``padfix_of`` naming the
+        round it edited).
 
         Measured with ``bench/route_keepout.py`` before it came here: parallel W1A1-W2A2 and baseline pm1 W4A4
         routes end with magic 0 after the edits (W2A2 after one re-route), in 10-600 s of qrouter CPU where the full
@@ -256,6 +258,7 @@ class RouteStage(Stage):
         halo.check_grid(legal)  # an error of this attempt (halo.OffGrid): the halo would sit off the pins' rows
         rounds: list[dict[str, Any]] = []
         obs: list[str] = []
+        best_edit: dict[str, Any] | None = None
         for k in range(PNR.late_feedback + 1):
             tag = f"r{k}"
             failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, obs, tag, late=True)
@@ -287,6 +290,11 @@ class RouteStage(Stage):
                   f"moved): {self.describe(0, pn, (), len(pshorts))}", flush=True)
             if self.rank(e) == (0, 0, 0) or k == PNR.late_feedback:
                 break
+            if best_edit is not None and self.rank(e) >= self.rank(best_edit):
+                print(f"[route] {a.name}: the re-route's edits did not improve on round {best_edit['round']}: no more "
+                      f"re-routes", flush=True)
+                break
+            best_edit = e if best_edit is None or self.rank(e) < self.rank(best_edit) else best_edit
             sites = route.via_site_obstructions(text, drc_boxes(Path(e["drc_file"])), spare_taps=True)
             more = [o for o in netcheck.obstructions(shorts) + sites if o not in obs]
             if not more:
