@@ -430,6 +430,7 @@ def test_only_a_time_out_counts_as_one_a_crashed_or_killed_qrouter_is_an_error(m
      [[], ["via at box 30"], ["via at box 30", "via at box 19"], ["via at box 30", "via at box 19", "via at box 2"]], 0),
     (3, {"r0": 78, "r0p": 30, "r1": 500, "r1p": 19, "r2": 400, "r2p": 25},  # no better than 19: stop
      [[], ["via at box 30"], ["via at box 30", "via at box 19"]], 25),
+    (3, {"r0": 78, "r0p": 7, "r1": 500, "r1p": 0}, [[], ["tap at box 7"]], 0),  # no via beside the 7: their taps
 ])
 def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp_path, feedback, script, calls, last):
     from flow.pnr import padfix
@@ -440,7 +441,8 @@ def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp
     monkeypatch.setattr("flow.pnr.route_stage.padfix.fix_pads",
                         lambda text, boxes: (text + " edited", padfix.PadFixes(1, 2, 3, 4)))
     monkeypatch.setattr("flow.pnr.route_stage.route.via_site_obstructions",
-                        lambda text, boxes, spare_taps: [f"via at box {len(boxes)}"] if spare_taps else [])
+                        lambda text, boxes, spare_taps: [f"via at box {len(boxes)}"] if spare_taps and len(boxes) != 7 else [])
+    monkeypatch.setattr("flow.pnr.route_stage.route.tap_site_obstructions", lambda text, boxes: [f"tap at box {len(boxes)}"])
     seen: list[list[str]] = []
 
     def route_once(self, ctx, t, work, legal, head, obs, tag, late=False):

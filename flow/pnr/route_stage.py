@@ -295,11 +295,14 @@ class RouteStage(Stage):
                       f"re-routes", flush=True)
                 break
             best_edit = e if best_edit is None or self.rank(e) < self.rank(best_edit) else best_edit
-            sites = route.via_site_obstructions(text, drc_boxes(Path(e["drc_file"])), spare_taps=True)
+            left = drc_boxes(Path(e["drc_file"]))
+            sites = [o for o in route.via_site_obstructions(text, left, spare_taps=True) if o not in obs]
+            if not sites:  # only taps beside the boxes: move the pins' access instead
+                sites = route.tap_site_obstructions(text, left)
             more = [o for o in netcheck.obstructions(shorts) + sites if o not in obs]
             if not more:
-                print(f"[route] {a.name}: no short and no M1M2 via beside the boxes the edits left: no re-route",
-                      flush=True)
+                print(f"[route] {a.name}: no short, no M1M2 via and no free tap beside the boxes the edits left: no "
+                      f"re-route", flush=True)
                 break
             obs = obs + more
         return rounds
