@@ -179,8 +179,7 @@ class RouteStage(Stage):
         for j in range(SNAP_ROUNDS):
             if best["failed_nets"] != 0 or self.rank(best) == (0, 0, 0):
                 break
-            drc_file = Path(best["drc_file"])
-            boxes = magic.read_drc(drc_file) if drc_file.is_file() else []
+            boxes = drc_boxes(Path(best["drc_file"]))
             text, moved = route.snap_offset_vias(Path(best["def"]).read_text(), boxes)
             if not moved:
                 print(f"[route] {attempt.name}: no off-grid via beside a DRC box, nothing to snap", flush=True)
@@ -385,8 +384,7 @@ class RouteStage(Stage):
             # more after each round that did not improve; after a failed net, leave met1 (pin access) alone but for
             # the grid points of the M1M2 vias at its met1 boxes
             skip_met1 = rounds[-1]["failed_nets"] > 0
-            drc_file = Path(best["drc_file"])
-            boxes = magic.read_drc(drc_file) if drc_file.is_file() else []
+            boxes = drc_boxes(Path(best["drc_file"]))
             obs = list(best.get("obs", [])) + netcheck.obstructions(best.get("shorts", ())) + route.drc_obstructions(
                 boxes, grow_um=0.02 * (1 + stall), skip_met1=skip_met1)
             if skip_met1:
