@@ -465,7 +465,11 @@ def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp
     monkeypatch.setattr(RouteStage, "check", check)
     monkeypatch.setattr(RouteStage, "stage_times", staticmethod(lambda log: {}))
     monkeypatch.setattr(RouteStage, "describe_times", staticmethod(lambda times: ""))
-    rounds = RouteStage().late_rounds(None, None, LATE, tmp_path / LATE.name, "placed", "head")
+    monkeypatch.setattr("flow.pnr.route_stage.halo.halo_lef", lambda lef: (lef + " halo", 1))
+    (tmp_path / "router.lef").write_text("lef")
+    t = SimpleNamespace(router_lef=tmp_path / "router.lef")
+    rounds = RouteStage().late_rounds(None, t, LATE, tmp_path / LATE.name, "placed", "head")
+    assert (tmp_path / LATE.name / "router_halo.lef").read_text() == "lef halo"  # written once, read by every route
     assert seen == calls
     assert [r["round"] for r in rounds] == list(range(len(script)))
     assert rounds[-1]["drc"] == last

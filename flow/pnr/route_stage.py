@@ -117,7 +117,8 @@ class RouteStage(Stage):
                    late: bool = False) -> tuple[int, int, Path, Path, dict[str, int], list[Short]]:
         """One route + GDS + repair + DRC round in ``work``; returns (failed nets, drc boxes, def, gds, repairs,
         shorts). Only a complete route is checked: one with failed nets has no GDS and no shorts looked for.
-        ``late``: the keep-out from stage 3 on, with the halo router LEF (``flow/pnr/halo.py``) written into ``work``.
+        ``late``: the keep-out from stage 3 on, with the halo router LEF (``flow/pnr/halo.py``) that ``late_rounds``
+        wrote into ``work``.
 
         A route that times out returns TIMED_OUT failed nets (it is never checked or kept).
         """
@@ -128,10 +129,7 @@ class RouteStage(Stage):
         (work / f"fix_obs_{tag}.tcl").write_text("\n".join(obs) + "\n")
         routed = work / f"routed_{tag}.def"
         sources = ["rail_obs.tcl", "track_obs.tcl", f"fix_obs_{tag}.tcl"]
-        lef = []
-        if late:
-            atomic_write_text(work / HALO_LEF, halo.halo_lef(t.router_lef.read_text())[0])
-            lef = [HALO_LEF]
+        lef = [HALO_LEF] if late else []
         cfg = route.script(head, "unrouted.def", routed.name, sources, keepout_late=late,
                            router_lef=lef[0] if lef else None)
         (work / f"route_{tag}.cfg").write_text(cfg)
@@ -229,17 +227,24 @@ class RouteStage(Stage):
         work = self.dir(ctx) / a.name
         if a.late:
             return {"rounds": self.late_rounds(ctx, t, a, work, legal, head), "legal": legal, "head": head}
-        failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, [], "r0")
-        log = work / "qrouter_r0.log"
+        return {"rounds": [self.routed_round(ctx, t, a, work, legal, head, [], "r0", 0)], "legal": legal, "head": head}
+
+    def routed_round(self, ctx: FlowContext, t: tech.PnrTech, a: Attempt, work: Path, legal: str, head: str,
+                     obs: list[str], tag: str, number: int) -> dict[str, Any]:
+        """Route ``tag`` of attempt ``a`` (``route_once``; a late attempt's with its keep-out) as round ``number``'s
+        record, printed: failed nets and their names from qrouter's log, DRC boxes, shorts, qrouter's stage times;
+        a late attempt's records count its point obstructions too."""
+        failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, obs, tag, late=a.late)
+        log = work / f"qrouter_{tag}.log"
         names = (route.parse_log(log.read_text(errors="replace")).failed_names
                  if failed not in (0, TIMED_OUT) and log.is_file() else ())
         times = self.stage_times(log)
-        print(f"[route] {a.name} round 0: {self.describe(failed, n, names, len(shorts))}; {self.describe_times(times)}",
-              flush=True)
-        return {"rounds": [{"attempt": a.as_list(), "round": 0, "failed_nets": failed, "drc": n, "def": str(rdef),
-                            "gds": str(rgds), "repairs": reps, "drc_file": str(work / "drc_r0.drc.txt"),
-                            "failed_names": list(names), "shorts": shorts, "qrouter": times}],
-                "legal": legal, "head": head}
+        print(f"[route] {a.name} round {number}" + (f" ({len(obs)} point obstructions)" if obs and a.late else "")
+              + f": {self.describe(failed, n, names, len(shorts))}; {self.describe_times(times)}", flush=True)
+        return {"attempt": a.as_list(), "round": number, "failed_nets": failed, "drc": n, "def": str(rdef),
+                "gds": str(rgds), "repairs": reps, "drc_file": str(work / f"drc_{tag}.drc.txt"),
+                "failed_names": list(names), "shorts": shorts, "qrouter": times,
+                **({"point_obstructions": len(obs)} if a.late else {})}
 
     def late_rounds(self, ctx: FlowContext, t: tech.PnrTech, a: Attempt, work: Path, legal: str, head: str
                     ) -> list[dict[str, Any]]:
@@ -255,26 +260,18 @@ class RouteStage(Stage):
         routes end with magic 0 after the edits (W2A2 after one re-route), in 10-600 s of qrouter CPU where the full
         keep-out took minutes to hours."""
         halo.check_grid(legal)  # an error of this attempt (halo.OffGrid): the halo would sit off the pins' rows
+        work.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(work / HALO_LEF, halo.halo_lef(t.router_lef.read_text())[0])  # once: every route reads it
         rounds: list[dict[str, Any]] = []
         obs: list[str] = []
         best_edit: dict[str, Any] | None = None
         for k in range(PNR.late_feedback + 1):
             tag = f"r{k}"
-            failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, obs, tag, late=True)
-            log = work / f"qrouter_{tag}.log"
-            names = (route.parse_log(log.read_text(errors="replace")).failed_names
-                     if failed not in (0, TIMED_OUT) and log.is_file() else ())
-            times = self.stage_times(log)
-            r = {"attempt": a.as_list(), "round": len(rounds), "failed_nets": failed, "drc": n, "def": str(rdef),
-                 "gds": str(rgds), "repairs": reps, "drc_file": str(work / f"drc_{tag}.drc.txt"),
-                 "failed_names": list(names), "shorts": shorts, "qrouter": times, "point_obstructions": len(obs)}
+            r = self.routed_round(ctx, t, a, work, legal, head, obs, tag, len(rounds))
             rounds.append(r)
-            print(f"[route] {a.name} round {r['round']}"
-                  + (f" ({len(obs)} point obstructions)" if obs else "")
-                  + f": {self.describe(failed, n, names, len(shorts))}; {self.describe_times(times)}", flush=True)
-            if failed or self.rank(r) == (0, 0, 0):
+            if r["failed_nets"] or self.rank(r) == (0, 0, 0):
                 break
-            text = rdef.read_text()
+            text = Path(r["def"]).read_text()
             edited, fx = padfix.fix_pads(text, drc_boxes(Path(r["drc_file"])))
             ptag = f"{tag}p"
             pdef = work / f"routed_{ptag}.def"
@@ -293,12 +290,12 @@ class RouteStage(Stage):
                 print(f"[route] {a.name}: the re-route's edits did not improve on round {best_edit['round']}: no more "
                       f"re-routes", flush=True)
                 break
-            best_edit = e if best_edit is None or self.rank(e) < self.rank(best_edit) else best_edit
+            best_edit = e  # better than the one before (else the loop stopped above)
             left = drc_boxes(Path(e["drc_file"]))
             sites = [o for o in route.via_site_obstructions(text, left, spare_taps=True) if o not in obs]
             if not sites:  # only taps beside the boxes: move the pins' access instead
-                sites = route.tap_site_obstructions(text, left)
-            more = [o for o in netcheck.obstructions(shorts) + sites if o not in obs]
+                sites = [o for o in route.tap_site_obstructions(text, left) if o not in obs]
+            more = [o for o in netcheck.obstructions(r["shorts"]) if o not in obs] + sites
             if not more:
                 print(f"[route] {a.name}: no short, no M1M2 via and no free tap beside the boxes the edits left: no "
                       f"re-route", flush=True)
