@@ -433,6 +433,49 @@ def test_only_a_time_out_counts_as_one_a_crashed_or_killed_qrouter_is_an_error(m
     (3, {"r0": 78, "r0p": 7, "r1": 500, "r1p": 0}, [[], ["tap at box 7"]], 0),  # no via beside the 7: their taps
 ])
 def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp_path, feedback, script, calls, last):
+    seen = late_harness(monkeypatch, tmp_path, feedback, script)
+    monkeypatch.setattr("flow.pnr.route_stage.route.via_site_obstructions",
+                        lambda text, boxes, spare_taps: [f"via at box {len(boxes)}"] if spare_taps and len(boxes) != 7 else [])
+    monkeypatch.setattr("flow.pnr.route_stage.route.tap_site_obstructions", lambda text, boxes: [f"tap at box {len(boxes)}"])
+    rounds = RouteStage().late_rounds(None, SimpleNamespace(router_lef=tmp_path / "router.lef"), LATE,
+                                      tmp_path / LATE.name, "placed", "head")
+    assert (tmp_path / LATE.name / "router_halo.lef").read_text() == "lef halo"  # written once, read by every route
+    assert seen == calls
+    assert [r["round"] for r in rounds] == list(range(len(script)))
+    assert rounds[-1]["drc"] == last
+    edits = [r for r in rounds if "padfix" in r]
+    assert all(r["padfix"] == {"unrotated_stacked": 1, "unrotated_boxed": 2, "moved": 3, "taps_moved": 4} for r in edits)
+    assert [r["padfix_of"] for r in edits] == [r["round"] - 1 for r in edits]
+
+
+@pytest.mark.parametrize("via_points, tap_points, calls", [
+    # a pin A with grid points (1, 1) and (1, 1.34); B with (5, 5) only
+    (["obstruction 0.990 0.990 1.010 1.010 met1"], [], [[], ["obstruction 0.990 0.990 1.010 1.010 met1"]]),
+    (["obstruction 4.990 4.990 5.010 5.010 met1"], [], [[]]),  # B's only point: no re-route
+    (["obstruction 4.990 4.990 5.010 5.010 met1"], ["obstruction 0.990 1.330 1.010 1.350 met1"],
+     [[], ["obstruction 0.990 1.330 1.010 1.350 met1"]]),  # the via point spared, the taps' point instead
+    (["obstruction 0.990 0.990 1.010 1.010 met1", "obstruction 0.990 1.330 1.010 1.350 met1"], [],
+     [[], ["obstruction 0.990 0.990 1.010 1.010 met1"]]),  # not both of A's points
+])
+def test_late_re_routes_never_take_a_pins_last_grid_point(monkeypatch, tmp_path, capsys, via_points, tap_points, calls):
+    """qrouter finds 'no taps' for a pin whose every grid point is obstructed and fails its net (parallel W3A3,
+    baseline twos W2A2, serial W4A4 and baseline W4A4 keep-out late: a re-route's point on a pin's only point)."""
+    seen = late_harness(monkeypatch, tmp_path, 1, {"r0": 78, "r0p": 4, "r1": 50, "r1p": 0})
+    monkeypatch.setattr("flow.pnr.route_stage.halo.access_points",
+                        lambda legal, lef: {("u1", "A"): frozenset({(1.0, 1.0), (1.0, 1.34)}), ("u2", "B"): frozenset({(5.0, 5.0)})})
+    monkeypatch.setattr("flow.pnr.route_stage.route.via_site_obstructions", lambda text, boxes, spare_taps: via_points)
+    monkeypatch.setattr("flow.pnr.route_stage.route.tap_site_obstructions", lambda text, boxes: tap_points)
+    RouteStage().late_rounds(None, SimpleNamespace(router_lef=tmp_path / "router.lef"), LATE, tmp_path / LATE.name,
+                             "placed", "head")
+    assert seen == calls
+    out = capsys.readouterr().out
+    assert ("no obstruction on the last free grid point of u" in out) == (calls[-1] != via_points)
+    assert ("no re-route" in out) == (len(calls) == 1)
+
+
+def late_harness(monkeypatch, tmp_path, feedback: int, script: dict) -> list[list[str]]:
+    """``late_rounds`` with the routes, checks and edits scripted (``script``: the boxes of r0, r0p, r1, ...; None: a
+    route with a failed net); returns the obstructions each route got, filled in as they run."""
     from flow.pnr import padfix
 
     monkeypatch.setattr("flow.pnr.route_stage.PNR", PnrConfig(attempts=(LATE,), late_feedback=feedback))
@@ -440,9 +483,7 @@ def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp
     monkeypatch.setattr("flow.pnr.route_stage.magic.read_drc", lambda f: [("Metal1 spacing", (0, 0, 1, 1))] * int(f.read_text()))
     monkeypatch.setattr("flow.pnr.route_stage.padfix.fix_pads",
                         lambda text, boxes: (text + " edited", padfix.PadFixes(1, 2, 3, 4)))
-    monkeypatch.setattr("flow.pnr.route_stage.route.via_site_obstructions",
-                        lambda text, boxes, spare_taps: [f"via at box {len(boxes)}"] if spare_taps and len(boxes) != 7 else [])
-    monkeypatch.setattr("flow.pnr.route_stage.route.tap_site_obstructions", lambda text, boxes: [f"tap at box {len(boxes)}"])
+    monkeypatch.setattr("flow.pnr.route_stage.halo.access_points", lambda legal, lef: {})
     seen: list[list[str]] = []
 
     def route_once(self, ctx, t, work, legal, head, obs, tag, late=False):
@@ -467,12 +508,4 @@ def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp
     monkeypatch.setattr(RouteStage, "describe_times", staticmethod(lambda times: ""))
     monkeypatch.setattr("flow.pnr.route_stage.halo.halo_lef", lambda lef: (lef + " halo", 1))
     (tmp_path / "router.lef").write_text("lef")
-    t = SimpleNamespace(router_lef=tmp_path / "router.lef")
-    rounds = RouteStage().late_rounds(None, t, LATE, tmp_path / LATE.name, "placed", "head")
-    assert (tmp_path / LATE.name / "router_halo.lef").read_text() == "lef halo"  # written once, read by every route
-    assert seen == calls
-    assert [r["round"] for r in rounds] == list(range(len(script)))
-    assert rounds[-1]["drc"] == last
-    edits = [r for r in rounds if "padfix" in r]
-    assert all(r["padfix"] == {"unrotated_stacked": 1, "unrotated_boxed": 2, "moved": 3, "taps_moved": 4} for r in edits)
-    assert [r["padfix_of"] for r in edits] == [r["round"] - 1 for r in edits]
+    return seen

@@ -4,13 +4,16 @@ With qrouter's met1 route-to-via keep-out switched on only for stage 3 (``route.
 router may put another net's M1M2 via one met1 row (0.34 um) from a pin's L1M1 tap, 0.095 um pad to pad (met1.2).
 ``halo_lef`` adds, in every macro of the router LEF, a 0.01 um met1 OBS on each grid point one row above or below a
 signal pin's li1 grid point that is no pin's grid point itself: qrouter then keeps its vias off those points. An OBS
-on a pin's own point would take that tap away (qrouter keeps a via's half width plus spacing clear of it).
+on a pin's own point takes that tap away (qrouter keeps a via's half width plus spacing clear of it): the LEF does so
+only where two pins of a cell have points a row apart in one column, on one of the two (``tap_conflicts``), since
+two taps there break mcon.2 whatever the route does.
 The grid is the flow's placement grid (``GRID_X``/``GRID_Y``); ``check_grid`` refuses a placement off it.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Mapping, Sequence
 
 from common.errors import BitbranchError
 from flow.pnr import defparse, route
@@ -41,6 +44,56 @@ def grid_points(rect: tuple[float, float, float, float]) -> set[tuple[float, flo
     return out
 
 
+Rect = tuple[float, float, float, float]
+
+
+def signal_pins(macro_body: str) -> dict[str, list[tuple[str, Rect]]]:
+    """{pin: [(layer, rect um)]} of every signal pin (not power or ground) of one LEF macro's body."""
+    out: dict[str, list[tuple[str, Rect]]] = {}
+    for p in re.finditer(r"(?ms)^  PIN (\S+)\n(.*?)^  END \1\n", macro_body):
+        if re.search(r"USE (POWER|GROUND)", p.group(2)):
+            continue
+        shapes = out.setdefault(p.group(1), [])
+        layer = None
+        for line in p.group(2).splitlines():
+            s = line.split()
+            if s[:1] == ["LAYER"]:
+                layer = s[1]
+            elif s[:1] == ["RECT"] and layer:
+                shapes.append((layer, tuple(float(v) for v in s[1:5])))  # type: ignore[arg-type]
+    return out
+
+
+def pin_points(macro_body: str) -> dict[str, set[tuple[float, float]]]:
+    """{signal pin: the cell-grid points inside its li1 shapes} of one LEF macro's body: where qrouter taps it."""
+    return {pin: {q for layer, rect in shapes if layer == "li1" for q in grid_points(rect)}
+            for pin, shapes in signal_pins(macro_body).items()}
+
+
+def tap_conflicts(pins: Mapping[str, set[tuple[float, float]]]) -> set[tuple[float, float]]:
+    """The pin points ``halo_lef`` obstructs so that no two pins of a cell can be tapped a met1 row apart in one
+    column: two L1M1 taps 0.34 um apart are 0.17 um mcon to mcon (mcon.2 wants 0.19) and 0.05 um pad to pad (met1.2),
+    and neither the route nor the pad edits can move a tap off its pin. Of each such pair, the point of the pin with
+    more points left goes (the upper one on a tie); a pair of two one-point pins stays (no tap to spare).
+
+    Measured: on parallel_w3a3_n32 (keep-out late, edits and a re-route) all 15 magic boxes left sat between
+    ``xor2_1``'s A tap (its only point, (1.15, 1.19)) and its B tap right above; on baseline_w4a4_n32 the 2 left, at
+    ``xnor2_1``'s A and B. 22 of the 75 cells the sweep places have such pairs (nand2_1: A under a Y point)."""
+    left = {pin: set(pts) for pin, pts in pins.items()}
+    owner = {q: pin for pin, pts in pins.items() for q in pts}
+    out: set[tuple[float, float]] = set()
+    for q in sorted(owner):
+        up = (q[0], round(q[1] + PITCH_Y, 3))
+        a, b = owner[q], owner.get(up)
+        if b is None or b == a or q not in left[a] or up not in left[b]:
+            continue
+        pin, point = (a, q) if len(left[a]) > len(left[b]) else (b, up)
+        if len(left[pin]) > 1:
+            left[pin].discard(point)
+            out.add(point)
+    return out
+
+
 def halo_lef(lef: str) -> tuple[str, int]:
     """The LEF with the halo points of the module docstring in every macro; returns (LEF, number of OBS points)."""
     total = 0
@@ -52,19 +105,10 @@ def halo_lef(lef: str) -> tuple[str, int]:
         if not size:
             return m.group(0)
         height = float(size.group(2))
-        points: set[tuple[float, float]] = set()
-        for p in re.finditer(r"(?ms)^  PIN (\S+)\n(.*?)^  END \1\n", body):
-            if re.search(r"USE (POWER|GROUND)", p.group(2)):
-                continue
-            layer = None
-            for line in p.group(2).splitlines():
-                s = line.split()
-                if s[:1] == ["LAYER"]:
-                    layer = s[1]
-                elif s[:1] == ["RECT"] and layer == "li1":
-                    points |= grid_points(tuple(float(v) for v in s[1:5]))  # type: ignore[arg-type]
-        halo = sorted({(x, round(y + d, 3)) for x, y in points for d in (-PITCH_Y, PITCH_Y)} - points)
-        halo = [(x, y) for x, y in halo if 0 < y < height]
+        pins = pin_points(body)
+        points = set().union(*pins.values())
+        halo = {(x, round(y + d, 3)) for x, y in points for d in (-PITCH_Y, PITCH_Y)} - points
+        halo = sorted({(x, y) for x, y in halo if 0 < y < height} | tap_conflicts(pins))
         if not halo:
             return m.group(0)
         total += len(halo)
@@ -92,3 +136,92 @@ def check_grid(def_text: str) -> None:
         gy = (int(y) + round(GRID_Y * units) - ty[0]) % ty[2]
         if gx or gy:
             raise OffGrid(f"cell {name} at ({x}, {y}) is off the grid the halo LEF assumes (met2 X / met1 Y tracks)")
+
+
+Pin = tuple[str, str]
+
+
+def place_point(x: float, y: float, size: tuple[float, float], at: tuple[float, float], orient: str
+                ) -> tuple[float, float] | None:
+    """A point of a macro (um, N orientation) on the chip, for a cell placed at ``at`` (its lower left corner) in a
+    row orientation (N, S, FN, FS); None for a rotated one (E, W, FE, FW), which the flow's placements never have."""
+    w, h = size
+    fx, fy = {"N": (False, False), "S": (True, True), "FN": (True, False), "FS": (False, True)}.get(orient, (None, None))
+    if fx is None:
+        return None
+    return round(at[0] + (w - x if fx else x), 3), round(at[1] + (h - y if fy else y), 3)
+
+
+def access_points(def_text: str, lef: str) -> dict[Pin, frozenset[tuple[float, float]]]:
+    """{(instance, pin): the chip grid points (um) where the router can tap it} for every cell pin a net of the DEF
+    connects: the cell-grid points inside the pin's li1 shapes but those the halo LEF obstructs (``tap_conflicts``),
+    or, for a pin with none, the points within half a pitch of its shapes (where qrouter puts an offset tap). A point
+    obstruction on all of a pin's points cuts its net off."""
+    macros: dict[str, tuple[tuple[float, float], dict[str, set[tuple[float, float]]]]] = {}
+    for m in re.finditer(r"(?ms)^MACRO (\S+)\n(.*?)^END \1\n", lef):
+        size = re.search(r"SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", m.group(2))
+        if not size:
+            continue
+        pins = pin_points(m.group(2))
+        taken = tap_conflicts(pins)
+        for pin, shapes in signal_pins(m.group(2)).items():
+            pins[pin] = (pins[pin] - taken) or {q for _, (x1, y1, x2, y2) in shapes
+                                                for q in grid_points((x1 - GRID_X, y1 - GRID_Y, x2 + GRID_X, y2 + GRID_Y))}
+        macros[m.group(1)] = ((float(size.group(1)), float(size.group(2))), pins)
+    units = defparse.def_units(def_text)
+    comps = defparse.section(def_text, "COMPONENTS")
+    placed = {name: (macro, (int(x) / units, int(y) / units), o) for name, macro, x, y, o in re.findall(
+        r"^- (\S+) (\S+) \+ (?:PLACED|FIXED) \( (-?\d+) (-?\d+) \) (\S+)", comps.group(1) if comps else "", re.M)}
+    out: dict[Pin, frozenset[tuple[float, float]]] = {}
+    for _, blk in defparse.section_blocks(def_text, "NETS"):
+        for inst, pin in re.findall(r"\( (\S+) (\S+) \)", blk):
+            if inst == "PIN" or inst not in placed or (inst, pin) in out:
+                continue
+            macro, at, orient = placed[inst]
+            size, pins = macros.get(macro, ((0.0, 0.0), {}))
+            pts = (place_point(x, y, size, at, orient) for x, y in pins.get(pin, ()))
+            out[(inst, pin)] = frozenset(p for p in pts if p is not None)
+    return out
+
+
+def spare_access(candidates: Sequence[str], obs: Sequence[str], access: Mapping[Pin, frozenset[tuple[float, float]]],
+                 margin_um: float = 0.2) -> tuple[list[str], list[Pin]]:
+    """The ``candidates`` (qrouter ``obstruction x1 y1 x2 y2 layer`` lines), in order, without those that would take
+    the last free access point (``access_points``) of a pin, given the obstructions ``obs`` already in place and the
+    candidates kept before; returns (kept, the pins spared). A li1/met1 obstruction covers the grid points within
+    ``margin_um`` of it (a met1 point obstruction: its own grid point only, the next is 0.34 um away).
+
+    Measured: on parallel_w3a3_n32 (keep-out late) the second re-route's point at (116.38, 134.64), one met1 row from
+    a via beside a box, was the only grid point of ``xor2_1_463``'s A pin (li1 0.84-1.39 x 1.075-1.275 in the cell),
+    so qrouter found 'no taps' for it and net ``_1223_`` failed."""
+    by_point: dict[tuple[float, float], list[Pin]] = {}
+    for pin, pts in access.items():
+        for p in pts:
+            by_point.setdefault(p, []).append(pin)
+
+    def covered(line: str) -> set[tuple[float, float]]:
+        s = line.split()
+        if len(s) != 6 or s[0] != "obstruction" or s[5] not in ("li1", "met1"):
+            return set()
+        x1, y1, x2, y2 = (float(v) for v in s[1:5])
+        return {p for p in by_point if x1 - margin_um <= p[0] <= x2 + margin_um
+                and y1 - margin_um <= p[1] <= y2 + margin_um}
+
+    free = {pin: set(pts) for pin, pts in access.items()}
+    for line in obs:
+        for p in covered(line):
+            for pin in by_point[p]:
+                free[pin].discard(p)
+    kept: list[str] = []
+    spared: list[Pin] = []
+    for line in candidates:
+        pts = covered(line)
+        cut = sorted({pin for p in pts for pin in by_point[p] if free[pin] and free[pin] <= pts})
+        if cut:
+            spared += [c for c in cut if c not in spared]
+            continue
+        kept.append(line)
+        for p in pts:
+            for pin in by_point[p]:
+                free[pin].discard(p)
+    return kept, spared

@@ -108,6 +108,7 @@ class RouteStage(Stage):
                 "late_keepout": {"feedback": PNR.late_feedback, "halo_grid": [halo.GRID_X, halo.GRID_Y, halo.PITCH_X,
                                                                               halo.PITCH_Y],
                                  "pad_edit_reach_um": padfix.REACH_UM,
+                                 "obstructions": "never on a pin's last free grid point (halo.spare_access)",
                                  "win": "only when its rounds end with 0 failed nets, 0 shorts, 0 magic boxes"},
                 "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes",
                 "rank": "failed nets, then different-net shorts in the routed DEF (netcheck), then magic DRC boxes; "
@@ -252,7 +253,7 @@ class RouteStage(Stage):
         edits of ``flow.pnr.padfix`` at its magic boxes (checked again: GDS, repair, DRC, shorts), then up to
         ``PNR.late_feedback`` re-routes with point obstructions at the M1M2 vias beside the boxes the edits left
         (``route.via_site_obstructions``, sparing pin taps) and over the route's shorts, the points adding up from
-        re-route to re-route, each edited again; it stops early when an edited re-route ranks no better than the best
+        re-route to re-route, none on a pin's last free grid point (``halo.spare_access``), each edited again; it stops early when an edited re-route ranks no better than the best
         edited round before it. Returns every round in order (an edit is a round of its own, ``padfix_of`` naming the
         round it edited).
 
@@ -261,7 +262,9 @@ class RouteStage(Stage):
         keep-out took minutes to hours."""
         halo.check_grid(legal)  # an error of this attempt (halo.OffGrid): the halo would sit off the pins' rows
         work.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(work / HALO_LEF, halo.halo_lef(t.router_lef.read_text())[0])  # once: every route reads it
+        lef = t.router_lef.read_text()
+        atomic_write_text(work / HALO_LEF, halo.halo_lef(lef)[0])  # once: every route reads it
+        access = halo.access_points(legal, lef)  # a re-route's points never take a pin's last one (qrouter: no taps)
         rounds: list[dict[str, Any]] = []
         obs: list[str] = []
         best_edit: dict[str, Any] | None = None
@@ -292,13 +295,23 @@ class RouteStage(Stage):
                 break
             best_edit = e  # better than the one before (else the loop stopped above)
             left = drc_boxes(Path(e["drc_file"]))
-            sites = [o for o in route.via_site_obstructions(text, left, spare_taps=True) if o not in obs]
+            more, spared = halo.spare_access([o for o in netcheck.obstructions(r["shorts"]) if o not in obs], obs,
+                                             access)
+            sites, sp = halo.spare_access([o for o in route.via_site_obstructions(text, left, spare_taps=True)
+                                           if o not in obs], obs + more, access)
+            spared += sp
             if not sites:  # only taps beside the boxes: move the pins' access instead
-                sites = [o for o in route.tap_site_obstructions(text, left) if o not in obs]
-            more = [o for o in netcheck.obstructions(r["shorts"]) if o not in obs] + sites
+                sites, sp = halo.spare_access([o for o in route.tap_site_obstructions(text, left) if o not in obs],
+                                              obs + more, access)
+                spared += sp
+            spared = list(dict.fromkeys(spared))
+            if spared:
+                print(f"[route] {a.name}: no obstruction on the last free grid point of "
+                      f"{', '.join(f'{i}/{p}' for i, p in spared[:4])}{' ...' if len(spared) > 4 else ''}", flush=True)
+            more += sites
             if not more:
-                print(f"[route] {a.name}: no short, no M1M2 via and no free tap beside the boxes the edits left: no "
-                      f"re-route", flush=True)
+                print(f"[route] {a.name}: no short, no M1M2 via and no free tap beside the boxes the edits left (or "
+                      f"only a pin's last grid point): no re-route", flush=True)
                 break
             obs = obs + more
         return rounds
