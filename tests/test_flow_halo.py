@@ -85,32 +85,3 @@ def test_spare_access_keeps_one_free_point_per_pin():
     assert halo.spare_access([box], [], acc) == ([], [("u1", "Y")])
     assert halo.spare_access(["via at box 4"], [], acc) == (["via at box 4"], [])  # not an obstruction line
 
-
-def test_tap_conflicts_take_one_point_of_each_pair_a_row_apart():
-    # xor2_1-like: A's only point right under one of B's four; a row pair of two one-point pins stays
-    pins = {"A": {(1.15, 1.19)}, "B": {(0.69, 1.53), (1.15, 1.53), (1.61, 1.53), (1.61, 1.19)},
-            "C": {(2.53, 0.85)}, "D": {(2.53, 1.19)}}
-    assert halo.tap_conflicts(pins) == {(1.15, 1.53)}
-    # xnor2_1-like: two pairs, B loses both, A keeps its two
-    pins = {"A": {(1.15, 1.19), (1.61, 1.19)}, "B": {(1.15, 1.53), (1.61, 1.53), (0.69, 1.53), (0.23, 1.53)}}
-    assert halo.tap_conflicts(pins) == {(1.15, 1.53), (1.61, 1.53)}
-    # a tie: the upper point goes; a point a column or two rows off is no pair
-    assert halo.tap_conflicts({"A": {(0.23, 1.19), (0.69, 0.51)}, "Y": {(0.23, 1.53), (0.69, 1.19)}}) == \
-        {(0.23, 1.53)}
-    assert halo.tap_conflicts({"A": {(0.23, 1.19), (0.69, 0.51)}, "Y": {(0.69, 1.19), (0.23, 1.87)}}) == set()
-
-
-def test_the_halo_lef_obstructs_a_conflict_point_and_access_points_leave_it_out():
-    lef = LEF.replace("RECT 0.300000 0.300000 0.400000 0.400000", "RECT 1.100000 1.450000 1.200000 1.600000") \
-        .replace("RECT 0.600000 0.100000 0.700000 2.000000", "RECT 1.100000 1.800000 1.200000 2.000000")
-    # A, B and Y one point each, stacked a row apart in one column
-    pins = halo.pin_points(lef)
-    assert pins == {"A": {(1.15, 1.19)}, "B": {(1.15, 1.53)}, "Y": {(1.15, 1.87)}}
-    assert halo.tap_conflicts(pins) == set()  # three one-point pins: nothing to spare
-    wide = lef.replace("RECT 1.100000 1.800000 1.200000 2.000000", "RECT 0.600000 1.800000 1.200000 2.000000")
-    assert halo.tap_conflicts(halo.pin_points(wide)) == {(1.15, 1.87)}  # Y has (0.69, 1.87) too
-    text, n = halo.halo_lef(wide)
-    assert "RECT 1.145 1.865 1.155 1.875 ;" in text  # Y's point above B obstructed
-    assert "RECT 1.145 1.185 1.155 1.195 ;" not in text and "RECT 1.145 1.525 1.155 1.535 ;" not in text
-    acc = halo.access_points(DEF, wide)
-    assert acc[("u1", "Y")] == {(10.69, 21.87)}  # u1 placed at (10, 20), N

@@ -4,9 +4,7 @@ With qrouter's met1 route-to-via keep-out switched on only for stage 3 (``route.
 router may put another net's M1M2 via one met1 row (0.34 um) from a pin's L1M1 tap, 0.095 um pad to pad (met1.2).
 ``halo_lef`` adds, in every macro of the router LEF, a 0.01 um met1 OBS on each grid point one row above or below a
 signal pin's li1 grid point that is no pin's grid point itself: qrouter then keeps its vias off those points. An OBS
-on a pin's own point takes that tap away (qrouter keeps a via's half width plus spacing clear of it): the LEF does so
-only where two pins of a cell have points a row apart in one column, on one of the two (``tap_conflicts``), since
-two taps there break mcon.2 whatever the route does.
+on a pin's own point would take that tap away (qrouter keeps a via's half width plus spacing clear of it).
 The grid is the flow's placement grid (``GRID_X``/``GRID_Y``); ``check_grid`` refuses a placement off it.
 """
 
@@ -70,30 +68,6 @@ def pin_points(macro_body: str) -> dict[str, set[tuple[float, float]]]:
             for pin, shapes in signal_pins(macro_body).items()}
 
 
-def tap_conflicts(pins: Mapping[str, set[tuple[float, float]]]) -> set[tuple[float, float]]:
-    """The pin points ``halo_lef`` obstructs so that no two pins of a cell can be tapped a met1 row apart in one
-    column: two L1M1 taps 0.34 um apart are 0.17 um mcon to mcon (mcon.2 wants 0.19) and 0.05 um pad to pad (met1.2),
-    and neither the route nor the pad edits can move a tap off its pin. Of each such pair, the point of the pin with
-    more points left goes (the upper one on a tie); a pair of two one-point pins stays (no tap to spare).
-
-    Measured: on parallel_w3a3_n32 (keep-out late, edits and a re-route) all 15 magic boxes left sat between
-    ``xor2_1``'s A tap (its only point, (1.15, 1.19)) and its B tap right above; on baseline_w4a4_n32 the 2 left, at
-    ``xnor2_1``'s A and B. 22 of the 75 cells the sweep places have such pairs (nand2_1: A under a Y point)."""
-    left = {pin: set(pts) for pin, pts in pins.items()}
-    owner = {q: pin for pin, pts in pins.items() for q in pts}
-    out: set[tuple[float, float]] = set()
-    for q in sorted(owner):
-        up = (q[0], round(q[1] + PITCH_Y, 3))
-        a, b = owner[q], owner.get(up)
-        if b is None or b == a or q not in left[a] or up not in left[b]:
-            continue
-        pin, point = (a, q) if len(left[a]) > len(left[b]) else (b, up)
-        if len(left[pin]) > 1:
-            left[pin].discard(point)
-            out.add(point)
-    return out
-
-
 def halo_lef(lef: str) -> tuple[str, int]:
     """The LEF with the halo points of the module docstring in every macro; returns (LEF, number of OBS points)."""
     total = 0
@@ -105,10 +79,9 @@ def halo_lef(lef: str) -> tuple[str, int]:
         if not size:
             return m.group(0)
         height = float(size.group(2))
-        pins = pin_points(body)
-        points = set().union(*pins.values())
-        halo = {(x, round(y + d, 3)) for x, y in points for d in (-PITCH_Y, PITCH_Y)} - points
-        halo = sorted({(x, y) for x, y in halo if 0 < y < height} | tap_conflicts(pins))
+        points = set().union(*pin_points(body).values())
+        halo = sorted({(x, round(y + d, 3)) for x, y in points for d in (-PITCH_Y, PITCH_Y)} - points)
+        halo = [(x, y) for x, y in halo if 0 < y < height]
         if not halo:
             return m.group(0)
         total += len(halo)
@@ -154,19 +127,18 @@ def place_point(x: float, y: float, size: tuple[float, float], at: tuple[float, 
 
 def access_points(def_text: str, lef: str) -> dict[Pin, frozenset[tuple[float, float]]]:
     """{(instance, pin): the chip grid points (um) where the router can tap it} for every cell pin a net of the DEF
-    connects: the cell-grid points inside the pin's li1 shapes but those the halo LEF obstructs (``tap_conflicts``),
-    or, for a pin with none, the points within half a pitch of its shapes (where qrouter puts an offset tap). A point
-    obstruction on all of a pin's points cuts its net off."""
+    connects: the cell-grid points inside the pin's li1 shapes, or, for a pin with none, the points within half a
+    pitch of its shapes (where qrouter puts an offset tap). A point obstruction on all of a pin's points cuts its net
+    off."""
     macros: dict[str, tuple[tuple[float, float], dict[str, set[tuple[float, float]]]]] = {}
     for m in re.finditer(r"(?ms)^MACRO (\S+)\n(.*?)^END \1\n", lef):
         size = re.search(r"SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", m.group(2))
         if not size:
             continue
         pins = pin_points(m.group(2))
-        taken = tap_conflicts(pins)
         for pin, shapes in signal_pins(m.group(2)).items():
-            pins[pin] = (pins[pin] - taken) or {q for _, (x1, y1, x2, y2) in shapes
-                                                for q in grid_points((x1 - GRID_X, y1 - GRID_Y, x2 + GRID_X, y2 + GRID_Y))}
+            pins[pin] = pins[pin] or {q for _, (x1, y1, x2, y2) in shapes
+                                      for q in grid_points((x1 - GRID_X, y1 - GRID_Y, x2 + GRID_X, y2 + GRID_Y))}
         macros[m.group(1)] = ((float(size.group(1)), float(size.group(2))), pins)
     units = defparse.def_units(def_text)
     comps = defparse.section(def_text, "COMPONENTS")

@@ -284,19 +284,18 @@ def via_site_obstructions(def_text: str, drc_boxes: Iterable[tuple[str, tuple[fl
 
 def tap_site_obstructions(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]],
                           reach_um: float = 0.17, half_um: float = 0.01) -> list[str]:
-    """Point obstructions on met1 at the pin taps (L1M1 vias) beside a magic met1 spacing box that carry no M1M2 via
-    of their own: the next route has to reach that pin at another of its grid points.
+    """Point obstructions on met1 at the pin taps (L1M1 vias) beside a magic met1 spacing box, a via stacked on the tap
+    or not: the next route has to reach that pin at another of its grid points. The caller keeps each pin's last free
+    point (``halo.spare_access``): an obstruction there cuts the net off.
 
     For what ``via_site_obstructions(spare_taps=True)`` leaves alone: two taps of different nets a row apart in one
     column (mcon.2 and met1.2; the pad edits cannot move either, both sit on their pins). On baseline_w4a4_n32 (keep-out
     late, one re-route) the only site left: ``_2526_``'s tap at (31.28, 129.20) under ``_2527_``'s tap and via at
-    (31.28, 129.54). A pin with no other grid point is cut off, and that re-route then ranks behind the edits before."""
+    (31.28, 129.54); on parallel_w3a3_n32 ``xor2_1``'s A tap (its pin's only point) under its B tap, which carries B's
+    via up (B has three more points)."""
     boxes = [b for layer, b in spacing_boxes(drc_boxes) if layer == "met1"]
-    stacked = {(round(x, 3), round(y, 3)) for x, y in via_sites(def_text, "M1M2")}
     out: list[str] = []
     for x, y in dict.fromkeys(via_sites(def_text, "L1M1")):
-        if (round(x, 3), round(y, 3)) in stacked:
-            continue
         if any(max(b[0] - x, x - b[2]) <= reach_um and max(b[1] - y, y - b[3]) <= reach_um for b in boxes):
             out.append(f"obstruction {x - half_um:.3f} {y - half_um:.3f} {x + half_um:.3f} {y + half_um:.3f} met1")
     return out
