@@ -87,10 +87,10 @@ SPECULATIVE_NICE = 10
 that decides runs first; it gets its priority back (as root) when it becomes the first undecided attempt."""
 
 
-def _child(conn: Any, fn: Callable[[int], Any], i: int, lock: Any) -> None:
+def _child(conn: Any, fn: Callable[[int], Any], i: int, lock: Any, want: Any) -> None:
     os.setsid()  # own process group and session: stopping the attempt stops the tools it started
-    with lock:  # the session's group gets the niceness the parent gave this process (before or after now)
-        autogroup_nice(os.getpid(), os.getpriority(os.PRIO_PROCESS, 0))
+    with lock:  # before any tool starts: the niceness the parent wants for this attempt now (``want``, which it
+        _priority(os.getpid(), want.value, group=False)  # sets before the start and changes under the lock)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stopped means stopped (the parent handles interruptions)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -118,10 +118,12 @@ def _priority(pid: int, nice: int, group: bool) -> None:
         autogroup_nice(p, nice)  # only where p leads its own session (the attempt, a tool guard)
 
 
-def _renice(lock: Any, pid: int, nice: int, group: bool) -> None:
-    """``_priority`` holding ``lock``; after 5 s without it (a child stopped inside its few lines), anyway."""
+def _renice(lock: Any, pid: int, nice: int, group: bool, want: Any) -> None:
+    """``_priority`` and the attempt's wanted niceness ``want`` (what its ``_child`` applies if it has not started
+    yet), holding ``lock``; after 5 s without it (a child stopped inside its few lines), anyway."""
     got = lock.acquire(timeout=5)
     try:
+        want.value = nice
         _priority(pid, nice, group)
     finally:
         if got:
@@ -170,6 +172,7 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
     ctx = multiprocessing.get_context("fork")
     running: dict[int, tuple[multiprocessing.process.BaseProcess, Any]] = {}
     niced: set[int] = set()
+    wants: dict[int, Any] = {}  # each started attempt's wanted niceness, shared with its process
     base = os.getpriority(os.PRIO_PROCESS, 0)
     lock = ctx.Lock()  # orders the parent's re-nicing against a starting child's session setup (``_child``)
     try:
@@ -184,19 +187,21 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
                 conn.close()
             first = d.pending[0]
             if first in running and first in niced:  # now it decides: back to the parent's priority
-                _renice(lock, running[first][0].pid, base, group=True)
+                _renice(lock, running[first][0].pid, base, group=True, want=wants[first])
                 niced.discard(first)
             for i in d.pending:
                 if len(running) >= jobs:
                     break
                 if i not in running:
                     parent, child = ctx.Pipe(duplex=False)
-                    proc = ctx.Process(target=_child, args=(child, run, i, lock), daemon=False)
+                    # the child lowers its own priority before it starts a tool: set by the parent afterwards, a
+                    # tool could start at the parent's priority and keep it (its own session and scheduler group)
+                    wants[i] = ctx.Value("i", base if i == first else min(19, base + SPECULATIVE_NICE), lock=False)
+                    proc = ctx.Process(target=_child, args=(child, run, i, lock, wants[i]), daemon=False)
                     proc.start()
                     child.close()
                     running[i] = (proc, parent)
-                    if i != first:  # set by the parent, so a quick re-prioritisation cannot come before it
-                        _renice(lock, proc.pid, min(19, base + SPECULATIVE_NICE), group=False)
+                    if i != first:
                         niced.add(i)
             ready = wait([conn for _, conn in running.values()])
             for i in [i for i, (_, conn) in running.items() if conn in ready]:

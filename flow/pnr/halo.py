@@ -119,9 +119,10 @@ def place_point(x: float, y: float, size: tuple[float, float], at: tuple[float, 
     """A point of a macro (um, N orientation) on the chip, for a cell placed at ``at`` (its lower left corner) in a
     row orientation (N, S, FN, FS); None for a rotated one (E, W, FE, FW), which the flow's placements never have."""
     w, h = size
-    fx, fy = {"N": (False, False), "S": (True, True), "FN": (True, False), "FS": (False, True)}.get(orient, (None, None))
-    if fx is None:
+    flips = {"N": (False, False), "S": (True, True), "FN": (True, False), "FS": (False, True)}
+    if orient not in flips:
         return None
+    fx, fy = flips[orient]
     return round(at[0] + (w - x if fx else x), 3), round(at[1] + (h - y if fy else y), 3)
 
 

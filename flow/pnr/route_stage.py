@@ -252,10 +252,11 @@ class RouteStage(Stage):
         """A late keep-out attempt: route (``route_once(late=True)``), then while the layout is not clean the pad
         edits of ``flow.pnr.padfix`` at its magic boxes (checked again: GDS, repair, DRC, shorts), then up to
         ``PNR.late_feedback`` re-routes with point obstructions at the M1M2 vias beside the boxes the edits left
-        (``route.via_site_obstructions``, sparing pin taps) and over the route's shorts, the points adding up from
-        re-route to re-route, none on a pin's last free grid point (``halo.spare_access``), each edited again; it stops early when an edited re-route ranks no better than the best
-        edited round before it. Returns every round in order (an edit is a round of its own, ``padfix_of`` naming the
-        round it edited).
+        (``route.via_site_obstructions``, sparing pin taps; where there is none, on the taps beside them,
+        ``route.tap_site_obstructions``) and over the route's shorts, the points adding up from re-route to re-route,
+        none on a pin's last free grid point (``halo.spare_access``), each edited again; it stops early when an edited
+        re-route ranks no better than the best edited round before it. Returns every round in order (an edit is a
+        round of its own, ``padfix_of`` naming the round it edited).
 
         Measured with ``bench/route_keepout.py`` before it came here: parallel W1A1-W2A2 and baseline pm1 W4A4
         routes end with magic 0 after the edits (W2A2 after one re-route), in 10-600 s of qrouter CPU where the full
