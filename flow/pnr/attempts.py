@@ -171,7 +171,6 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
                 outcomes[i] = Outcome(-1, error=e)
     ctx = multiprocessing.get_context("fork")
     running: dict[int, tuple[multiprocessing.process.BaseProcess, Any]] = {}
-    niced: set[int] = set()
     wants: dict[int, Any] = {}  # each started attempt's wanted niceness, shared with its process
     base = os.getpriority(os.PRIO_PROCESS, 0)
     lock = ctx.Lock()  # orders the parent's re-nicing against a starting child's session setup (``_child``)
@@ -186,9 +185,8 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
                 _stop(proc)
                 conn.close()
             first = d.pending[0]
-            if first in running and first in niced:  # now it decides: back to the parent's priority
+            if first in running and wants[first].value != base:  # now it decides: back to the parent's priority
                 _renice(lock, running[first][0].pid, base, group=True, want=wants[first])
-                niced.discard(first)
             for i in d.pending:
                 if len(running) >= jobs:
                     break
@@ -201,8 +199,6 @@ def run_in_order(densities: Sequence[float], run: Callable[[int], Any], outcome:
                     proc.start()
                     child.close()
                     running[i] = (proc, parent)
-                    if i != first:
-                        niced.add(i)
             ready = wait([conn for _, conn in running.values()])
             for i in [i for i, (_, conn) in running.items() if conn in ready]:
                 proc, conn = running.pop(i)

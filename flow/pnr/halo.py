@@ -62,10 +62,17 @@ def signal_pins(macro_body: str) -> dict[str, list[tuple[str, Rect]]]:
     return out
 
 
-def pin_points(macro_body: str) -> dict[str, set[tuple[float, float]]]:
-    """{signal pin: the cell-grid points inside its li1 shapes} of one LEF macro's body: where qrouter taps it."""
-    return {pin: {q for layer, rect in shapes if layer == "li1" for q in grid_points(rect)}
-            for pin, shapes in signal_pins(macro_body).items()}
+def pin_points(macro_body: str, offset: bool = False) -> dict[str, set[tuple[float, float]]]:
+    """{signal pin: the cell-grid points inside its li1 shapes} of one LEF macro's body: where qrouter taps it.
+    ``offset``: a pin with none gets the points within half a pitch of its shapes (where qrouter puts an offset tap).
+    """
+    out = {}
+    for pin, shapes in signal_pins(macro_body).items():
+        out[pin] = {q for layer, rect in shapes if layer == "li1" for q in grid_points(rect)}
+        if offset and not out[pin]:
+            out[pin] = {q for _, (x1, y1, x2, y2) in shapes
+                        for q in grid_points((x1 - GRID_X, y1 - GRID_Y, x2 + GRID_X, y2 + GRID_Y))}
+    return out
 
 
 def halo_lef(lef: str) -> tuple[str, int]:
@@ -128,19 +135,13 @@ def place_point(x: float, y: float, size: tuple[float, float], at: tuple[float, 
 
 def access_points(def_text: str, lef: str) -> dict[Pin, frozenset[tuple[float, float]]]:
     """{(instance, pin): the chip grid points (um) where the router can tap it} for every cell pin a net of the DEF
-    connects: the cell-grid points inside the pin's li1 shapes, or, for a pin with none, the points within half a
-    pitch of its shapes (where qrouter puts an offset tap). A point obstruction on all of a pin's points cuts its net
-    off."""
+    connects (``pin_points`` with the offset taps). A point obstruction on all of a pin's points cuts its net off."""
     macros: dict[str, tuple[tuple[float, float], dict[str, set[tuple[float, float]]]]] = {}
     for m in re.finditer(r"(?ms)^MACRO (\S+)\n(.*?)^END \1\n", lef):
         size = re.search(r"SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", m.group(2))
         if not size:
             continue
-        pins = pin_points(m.group(2))
-        for pin, shapes in signal_pins(m.group(2)).items():
-            pins[pin] = pins[pin] or {q for _, (x1, y1, x2, y2) in shapes
-                                      for q in grid_points((x1 - GRID_X, y1 - GRID_Y, x2 + GRID_X, y2 + GRID_Y))}
-        macros[m.group(1)] = ((float(size.group(1)), float(size.group(2))), pins)
+        macros[m.group(1)] = ((float(size.group(1)), float(size.group(2))), pin_points(m.group(2), offset=True))
     units = defparse.def_units(def_text)
     comps = defparse.section(def_text, "COMPONENTS")
     placed = {name: (macro, (int(x) / units, int(y) / units), o) for name, macro, x, y, o in re.findall(

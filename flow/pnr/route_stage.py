@@ -298,14 +298,13 @@ class RouteStage(Stage):
             left = drc_boxes(Path(e["drc_file"]))
             more, spared = halo.spare_access([o for o in netcheck.obstructions(r["shorts"]) if o not in obs], obs,
                                              access)
-            sites, sp = halo.spare_access([o for o in route.via_site_obstructions(text, left, spare_taps=True)
-                                           if o not in obs], obs + more, access)
-            spared += sp
-            if not sites:  # only taps beside the boxes: move the pins' access instead
-                sites, sp = halo.spare_access([o for o in route.tap_site_obstructions(text, left) if o not in obs],
-                                              obs + more, access)
-                spared += sp
-            spared = list(dict.fromkeys(spared))
+            # the M1M2 vias beside the boxes; where none is left, the taps there instead: move the pins' access
+            for points in (lambda: route.via_site_obstructions(text, left, spare_taps=True),
+                           lambda: route.tap_site_obstructions(text, left)):
+                sites, sp = halo.spare_access([o for o in points() if o not in obs], obs + more, access)
+                spared = list(dict.fromkeys(spared + sp))
+                if sites:
+                    break
             if spared:
                 print(f"[route] {a.name}: no obstruction on the last free grid point of "
                       f"{', '.join(f'{i}/{p}' for i, p in spared[:4])}{' ...' if len(spared) > 4 else ''}", flush=True)
