@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from flow.pnr import halo
 
 LEF = """MACRO c
@@ -85,3 +87,25 @@ def test_spare_access_keeps_one_free_point_per_pin():
     assert halo.spare_access([box], [], acc) == ([], [("u1", "Y")])
     assert halo.spare_access(["via at box 4"], [], acc) == (["via at box 4"], [])  # not an obstruction line
 
+
+
+def test_open_cells_route_their_plain_macro_and_get_the_library_name_back():
+    """A late route that leaves a net failed is routed again with that net's cells on a halo-free copy of their
+    macros (baseline pm1 W2A2: ``qa_19[1]`` failed at six cells' halo points, complete once they were opened)."""
+    assert halo.net_cells(DEF, ["n1"]) == ["u1", "u2"]
+    assert halo.net_cells(DEF, ["n2"]) == ["u1"]  # the top-level PIN is no cell
+    assert halo.net_cells(DEF, ["n3"]) == []
+    text, macros = halo.open_cells(DEF, ["u2"])
+    assert macros == ["c"]
+    assert "- u2 c__open + PLACED ( 2000 4544 ) FS ;" in text and "- u1 c + PLACED" in text
+    assert halo.open_cells(text, ["u2"])[1] == []  # already open: not renamed twice
+    assert halo.close_cells(text) == DEF
+    assert halo.close_cells(DEF) == DEF
+    halo_text, n = halo.halo_lef("VERSION 5.7 ;\n" + LEF + "END LIBRARY\n")
+    assert n > 0
+    both = halo.open_lef(halo_text, LEF, macros)
+    assert both.startswith(halo_text[:halo_text.rfind("END LIBRARY")]) and both.endswith("END c__open\n\nEND LIBRARY\n")
+    plain = both[both.index("MACRO c__open"):]
+    assert plain.count("RECT") == LEF.count("RECT")  # the pins as they are, no halo point
+    with pytest.raises(ValueError, match="macro d is not in the router LEF"):
+        halo.open_lef(halo_text, LEF, ["d"])

@@ -509,3 +509,41 @@ def late_harness(monkeypatch, tmp_path, feedback: int, script: dict) -> list[lis
     monkeypatch.setattr("flow.pnr.route_stage.halo.halo_lef", lambda lef: (lef + " halo", 1))
     (tmp_path / "router.lef").write_text("lef")
     return seen
+
+
+@pytest.mark.parametrize("script, opened, last", [
+    # r0 leaves n1 failed: r1 opens its cells and routes; its edits end clean
+    ({"r0": None, "r1": 40, "r1p": 0}, [[], ["u1", "u2"]], 0),
+    # the opened re-route leaves n1 failed again: no new cell to open, the attempt ends
+    ({"r0": None, "r1": None}, [[], ["u1", "u2"]], 10**9),
+    # n1, then n2 (u3): the cells add up
+    ({"r0": None, "r1": None, "r2": 7, "r2p": 0}, [[], ["u1", "u2"], ["u1", "u2", "u3"]], 0),
+])
+def test_late_route_with_failed_nets_opens_their_cells(monkeypatch, tmp_path, capsys, script, opened, last):
+    """A late route with failed nets is routed again with the cells of those nets on halo-free macros (baseline pm1
+    W2A2: ``qa_19[1]`` failed, congested among six cells' halo points), within the re-route budget."""
+    late_harness(monkeypatch, tmp_path, 3, script)
+    failing = iter(["n1", "n2"] if "r2" in script else ["n1", "n1"])
+    cells = {"n1": ["u1", "u2"], "n2": ["u2", "u3"]}
+    monkeypatch.setattr("flow.pnr.route_stage.halo.net_cells", lambda legal, nets: [c for n in nets for c in cells[n]])
+    seen: list[list[str]] = []
+
+    def route_once(self, ctx, t, work, legal, head, obs, tag, late=False, opened=()):
+        seen.append(list(opened))
+        rdef = Path(work) / f"routed_{tag}.def"
+        rdef.parent.mkdir(parents=True, exist_ok=True)
+        rdef.write_text(tag)
+        (Path(work) / f"drc_{tag}.drc.txt").write_text(str(script[tag] or 0))
+        if script[tag] is None:
+            (Path(work) / f"qrouter_{tag}.log").write_text(
+                f"Final: Failed net routes: 1\nList of failed nets follows:\n {next(failing)}\n")
+            return 1, 10**9, rdef, Path(work) / "none.gds", {}, []
+        return 0, script[tag], rdef, Path(work) / f"{tag}.gds", {}, []
+
+    monkeypatch.setattr(RouteStage, "route_once", route_once)
+    rounds = RouteStage().late_rounds(None, SimpleNamespace(router_lef=tmp_path / "router.lef"), LATE,
+                                      tmp_path / LATE.name, "placed", "head")
+    assert seen == opened
+    assert [r.get("opened_cells", []) for r in rounds if "padfix" not in r] == opened
+    assert min(RouteStage.rank(r) for r in rounds)[2] == last
+    assert "re-route with the 2 cells of n1 without their halo points" in capsys.readouterr().out

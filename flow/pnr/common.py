@@ -92,7 +92,8 @@ class PnrConfig:
     pin_access_retry: bool = True  # one more re-route, met1 left unobstructed, when the last one left failed nets
     late_feedback: int = 3  # a late keep-out attempt's re-routes with point obstructions after its pad edits (up
     # to; it stops when one does not improve): one left baseline pm1 W4A4 at 15 boxes (39 before it) and baseline
-    # twos W2A2 at 19 (30), where the full keep-out takes hours or another placement
+    # twos W2A2 at 19 (30), where the full keep-out takes hours or another placement; a route with failed nets
+    # spends one of them on a re-route with those nets' cells opened (no halo points: baseline pm1 W2A2 clean)
     tap_um: float = 7.0  # max distance from a row point to a well tap
 
 

@@ -199,3 +199,59 @@ def spare_access(candidates: Sequence[str], obs: Sequence[str], access: Mapping[
             for pin in by_point[p]:
                 free[pin].discard(p)
     return kept, spared
+
+
+OPEN = "__open"
+"""Suffix of a macro's copy without the halo points (``open_lef``): the cells of a net the late route left failed
+get it in the re-route's DEF (``open_cells``) and lose it again in the routed DEF (``close_cells``)."""
+
+
+def net_cells(def_text: str, nets: Sequence[str]) -> list[str]:
+    """The placed cells (instance names, in DEF order, once each) that the named nets of the NETS section connect."""
+    wanted = set(nets)
+    out: dict[str, None] = {}
+    for name, blk in defparse.section_blocks(def_text, "NETS"):
+        if name in wanted:
+            out.update((inst, None) for inst, _pin in re.findall(r"\( (\S+) (\S+) \)", blk) if inst != "PIN")
+    return list(out)
+
+
+def open_cells(def_text: str, cells: Sequence[str]) -> tuple[str, list[str]]:
+    """The DEF with each named cell's macro renamed to its ``OPEN`` copy; returns (DEF, the macros renamed, sorted)."""
+    wanted, macros = set(cells), set()
+
+    def one(m: re.Match) -> str:
+        if m.group(2) not in wanted or m.group(3).endswith(OPEN):
+            return m.group(0)
+        macros.add(m.group(3))
+        return f"{m.group(1)}{m.group(2)} {m.group(3)}{OPEN} "
+
+    comps = defparse.section(def_text, "COMPONENTS")
+    if comps is None:
+        return def_text, []
+    body = re.sub(r"(?m)^(- )(\S+) (\S+) ", one, comps.group(1))
+    return def_text[:comps.start(1)] + body + def_text[comps.end(1):], sorted(macros)
+
+
+def close_cells(def_text: str) -> str:
+    """The DEF with every ``OPEN`` macro name of its COMPONENTS back to the library's (qrouter copies them through)."""
+    comps = defparse.section(def_text, "COMPONENTS")
+    if comps is None:
+        return def_text
+    body = re.sub(rf"(?m)^(- \S+ \S+){re.escape(OPEN)} ", r"\1 ", comps.group(1))
+    return def_text[:comps.start(1)] + body + def_text[comps.end(1):]
+
+
+def open_lef(halo_text: str, plain: str, macros: Sequence[str]) -> str:
+    """The halo LEF with a copy of each named macro of the plain router LEF, as it is there (no halo points), under
+    its ``OPEN`` name, before ``END LIBRARY``."""
+    copies = []
+    for name in macros:
+        m = re.search(rf"(?ms)^MACRO {re.escape(name)}\n(.*?)^END {re.escape(name)}\n", plain)
+        if m is None:
+            raise ValueError(f"macro {name} is not in the router LEF")
+        copies.append(f"MACRO {name}{OPEN}\n{m.group(1)}END {name}{OPEN}\n\n")
+    at = halo_text.rfind("END LIBRARY")
+    if at < 0:
+        raise ValueError("the halo LEF has no END LIBRARY")
+    return halo_text[:at] + "".join(copies) + halo_text[at:]

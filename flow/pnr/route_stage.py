@@ -109,17 +109,19 @@ class RouteStage(Stage):
                                                                               halo.PITCH_Y],
                                  "pad_edit_reach_um": padfix.REACH_UM,
                                  "obstructions": "never on a pin's last free grid point (halo.spare_access)",
+                                 "failed_nets": "re-routed with their cells' plain macros (halo.open_cells)",
                                  "win": "only when its rounds end with 0 failed nets, 0 shorts, 0 magic boxes"},
                 "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes",
                 "rank": "failed nets, then different-net shorts in the routed DEF (netcheck), then magic DRC boxes; "
                         "shorts and spacing boxes become obstructions of the feedback re-route"}
 
     def route_once(self, ctx: FlowContext, t: tech.PnrTech, work: Path, legal: str, head: str, obs: list[str], tag: str,
-                   late: bool = False) -> tuple[int, int, Path, Path, dict[str, int], list[Short]]:
+                   late: bool = False, opened: Sequence[str] = ()) -> tuple[int, int, Path, Path, dict[str, int], list[Short]]:
         """One route + GDS + repair + DRC round in ``work``; returns (failed nets, drc boxes, def, gds, repairs,
         shorts). Only a complete route is checked: one with failed nets has no GDS and no shorts looked for.
         ``late``: the keep-out from stage 3 on, with the halo router LEF (``flow/pnr/halo.py``) that ``late_rounds``
-        wrote into ``work``.
+        wrote into ``work``; ``opened``: cells routed without their halo points (``halo.open_cells``: qrouter reads
+        their macros' plain copies and writes the routed DEF with them, named back here before the checks).
 
         A route that times out returns TIMED_OUT failed nets (it is never checked or kept).
         """
@@ -131,8 +133,13 @@ class RouteStage(Stage):
         routed = work / f"routed_{tag}.def"
         sources = ["rail_obs.tcl", "track_obs.tcl", f"fix_obs_{tag}.tcl"]
         lef = [HALO_LEF] if late else []
-        cfg = route.script(head, "unrouted.def", routed.name, sources, keepout_late=late,
-                           router_lef=lef[0] if lef else None)
+        unrouted, out = "unrouted.def", routed
+        if opened:
+            text, macros = halo.open_cells(legal, opened)
+            unrouted, out, lef = f"unrouted_{tag}.def", work / f"routed_{tag}{halo.OPEN}.def", [f"router_halo_{tag}.lef"]
+            (work / unrouted).write_text(text)
+            (work / lef[0]).write_text(halo.open_lef((work / HALO_LEF).read_text(), t.router_lef.read_text(), macros))
+        cfg = route.script(head, unrouted, out.name, sources, keepout_late=late, router_lef=lef[0] if lef else None)
         (work / f"route_{tag}.cfg").write_text(cfg)
         log = work / f"qrouter_{tag}.log"
         try:
@@ -140,8 +147,8 @@ class RouteStage(Stage):
             # leave in ``work`` are not its inputs, so a change there reuses its finished run (flow/resume.py)
             run_tool(self.name, "qrouter", ["qrouter", "-nog", "-s", f"route_{tag}.cfg"], work, 2 * PNR.route_cpu_s,
                      cwd=work, log_name=f"qrouter_{tag}", cpu_limit_s=PNR.route_cpu_s,
-                     reads=[f"route_{tag}.cfg", "unrouted.def", *sources, *lef],
-                     writes=[routed.name, routed.with_suffix(".rc").name])
+                     reads=[f"route_{tag}.cfg", unrouted, *sources, *lef],
+                     writes=[out.name, out.with_suffix(".rc").name])
         except StageError as e:
             # qrouter exits 0 with failed nets too: any other failure (missing, crashed, killed by a signal) is this
             # attempt's error, never a time-out (which would skip the rest of its density) nor a failed route
@@ -149,6 +156,8 @@ class RouteStage(Stage):
                 return TIMED_OUT, 10**9, routed, work / "none.gds", {}, []
             raise
         failed = route.parse_log(log.read_text(errors="replace")).failed_nets
+        if opened and out.is_file():
+            atomic_write_text(routed, halo.close_cells(out.read_text()))
         if failed > 0 or not routed.is_file():  # an open net loses to any complete route: skip GDS and DRC
             return max(failed, 1), 10**9, routed, work / "none.gds", {}, []
         n, fixed, reps, shorts = self.check(ctx, t, work, routed, tag)
@@ -231,21 +240,25 @@ class RouteStage(Stage):
         return {"rounds": [self.routed_round(ctx, t, a, work, legal, head, [], "r0", 0)], "legal": legal, "head": head}
 
     def routed_round(self, ctx: FlowContext, t: tech.PnrTech, a: Attempt, work: Path, legal: str, head: str,
-                     obs: list[str], tag: str, number: int) -> dict[str, Any]:
-        """Route ``tag`` of attempt ``a`` (``route_once``; a late attempt's with its keep-out) as round ``number``'s
-        record, printed: failed nets and their names from qrouter's log, DRC boxes, shorts, qrouter's stage times;
-        a late attempt's records count its point obstructions too."""
-        failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, obs, tag, late=a.late)
+                     obs: list[str], tag: str, number: int, opened: Sequence[str] = ()) -> dict[str, Any]:
+        """Route ``tag`` of attempt ``a`` (``route_once``; a late attempt's with its keep-out and ``opened`` cells) as
+        round ``number``'s record, printed: failed nets and their names from qrouter's log, DRC boxes, shorts,
+        qrouter's stage times; a late attempt's records count its point obstructions and opened cells too."""
+        failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, obs, tag, late=a.late,
+                                                              **({"opened": opened} if opened else {}))
         log = work / f"qrouter_{tag}.log"
         names = (route.parse_log(log.read_text(errors="replace")).failed_names
                  if failed not in (0, TIMED_OUT) and log.is_file() else ())
         times = self.stage_times(log)
-        print(f"[route] {a.name} round {number}" + (f" ({len(obs)} point obstructions)" if obs and a.late else "")
+        what = [f"{len(obs)} point obstructions"] if obs and a.late else []
+        what += [f"{len(opened)} cells without halo"] if opened else []
+        print(f"[route] {a.name} round {number}" + (f" ({', '.join(what)})" if what else "")
               + f": {self.describe(failed, n, names, len(shorts))}; {self.describe_times(times)}", flush=True)
         return {"attempt": a.as_list(), "round": number, "failed_nets": failed, "drc": n, "def": str(rdef),
                 "gds": str(rgds), "repairs": reps, "drc_file": str(work / f"drc_{tag}.drc.txt"),
                 "failed_names": list(names), "shorts": shorts, "qrouter": times,
-                **({"point_obstructions": len(obs)} if a.late else {})}
+                **({"point_obstructions": len(obs)} if a.late else {}),
+                **({"opened_cells": list(opened)} if opened else {})}
 
     def late_rounds(self, ctx: FlowContext, t: tech.PnrTech, a: Attempt, work: Path, legal: str, head: str
                     ) -> list[dict[str, Any]]:
@@ -255,8 +268,10 @@ class RouteStage(Stage):
         (``route.via_site_obstructions``, sparing pin taps; where there is none, on the taps beside them,
         ``route.tap_site_obstructions``) and over the route's shorts, the points adding up from re-route to re-route,
         none on a pin's last free grid point (``halo.spare_access``), each edited again; it stops early when an edited
-        re-route ranks no better than the best edited round before it. Returns every round in order (an edit is a
-        round of its own, ``padfix_of`` naming the round it edited).
+        re-route ranks no better than the best edited round before it. A route that leaves failed nets is routed
+        again (within the same budget) with the cells those nets connect opened (``halo.open_cells``: no halo points
+        there), the cells adding up too. Returns every round in order (an edit is a round of its own, ``padfix_of``
+        naming the round it edited).
 
         Measured with ``bench/route_keepout.py`` before it came here: parallel W1A1-W2A2 and baseline pm1 W4A4
         routes end with magic 0 after the edits (W2A2 after one re-route), in 10-600 s of qrouter CPU where the full
@@ -268,12 +283,22 @@ class RouteStage(Stage):
         access = halo.access_points(legal, lef)  # a re-route's points never take a pin's last one (qrouter: no taps)
         rounds: list[dict[str, Any]] = []
         obs: list[str] = []
+        opened: list[str] = []
         best_edit: dict[str, Any] | None = None
         for k in range(PNR.late_feedback + 1):
             tag = f"r{k}"
-            r = self.routed_round(ctx, t, a, work, legal, head, obs, tag, len(rounds))
+            r = self.routed_round(ctx, t, a, work, legal, head, obs, tag, len(rounds), opened)
             rounds.append(r)
-            if r["failed_nets"] or self.rank(r) == (0, 0, 0):
+            if r["failed_nets"]:
+                # congestion at the halo points around a failed net's pins: its cells go without them next time
+                more = [c for c in halo.net_cells(legal, r["failed_names"]) if c not in opened]
+                if not more or k == PNR.late_feedback:
+                    break
+                opened += more
+                print(f"[route] {a.name}: re-route with the {len(more)} cells of {', '.join(r['failed_names'][:4])}"
+                      f"{' ...' if len(r['failed_names']) > 4 else ''} without their halo points", flush=True)
+                continue
+            if self.rank(r) == (0, 0, 0):
                 break
             text = Path(r["def"]).read_text()
             edited, fx = padfix.fix_pads(text, drc_boxes(Path(r["drc_file"])))
