@@ -263,6 +263,59 @@ def test_magic_scripts_split_drc_from_extraction() -> None:
         assert text.rstrip().endswith("quit -noprompt")
 
 
+def test_magic_drc_style_is_the_decks_variant_and_full_by_default() -> None:
+    """The triage deck differs from sign-off by its style line only; an unknown style is refused, not run."""
+    full = magic.script(Path("t.tech"), Path("a.gds"), "top", Path("/o/drc"))
+    fast = magic.script(Path("t.tech"), Path("a.gds"), "top", Path("/o/drc"), style="fast")
+    assert "drc style drc(full)\n" in full and fast == full.replace("drc(full)", "drc(fast)")
+    with pytest.raises(ValueError, match="routing"):
+        magic.script(Path("t.tech"), Path("a.gds"), "top", Path("/o/drc"), style="routing")
+
+
+def _triage_setup(monkeypatch, tmp_path, counts: dict[str, int]) -> list[str]:
+    """Fake GDS, repair and short check; magic gives ``counts[style]`` boxes. Returns the styles run, in order."""
+    monkeypatch.setattr("flow.pnr.route_stage.gds.def_to_gds", lambda t, routed, raw, top: None)
+    monkeypatch.setattr("flow.pnr.route_stage.repair.patched_metal", lambda text: (None, None))
+    monkeypatch.setattr("flow.pnr.route_stage.repair.repair", lambda raw, fixed, routed, patched: {"grown": 1})
+    monkeypatch.setattr("flow.pnr.route_stage.netcheck.shorts", lambda text, patched: [])
+    ran: list[str] = []
+
+    def run_magic(stage, ctx, t, gds_path, top, prefix, style="full"):
+        ran.append(f"{style}:{Path(prefix).name}")
+        return counts[style]
+
+    monkeypatch.setattr("flow.pnr.route_stage.run_magic", run_magic)
+    (tmp_path / "routed_r1p.def").write_text("DEF")
+    return ran
+
+
+@pytest.mark.parametrize("counts, ran, style, drc", [
+    ({"fast": 12, "full": 13}, ["fast:drc_r1p_fast"], "fast", 12),  # boxes: the fast count steers the pad edits
+    ({"fast": 0, "full": 2}, ["fast:drc_r1p_fast", "full:drc_r1p"], "full", 2),  # none: only full calls it clean
+])
+def test_triage_check_runs_the_full_deck_only_when_the_fast_one_finds_nothing(monkeypatch, tmp_path, counts, ran,
+                                                                              style, drc):
+    got = _triage_setup(monkeypatch, tmp_path, counts)
+    c = route_stage.RouteStage().check(type("Ctx", (), {"top": "t"})(), None, tmp_path, tmp_path / "routed_r1p.def",
+                                       "r1p", triage=True)
+    assert got == ran and (c.style, c.drc) == (style, drc)
+    assert c.drc_file.name == ("drc_r1p_fast.drc.txt" if style == "fast" else "drc_r1p.drc.txt")
+    assert ("drc_style" in c.record()) == (style == "fast") and c.record()["repairs"] == {"grown": 1}
+
+
+def test_a_reported_round_gets_the_full_decks_count(monkeypatch, tmp_path):
+    """A dirty late round the stage goes on from (no clean attempt) is counted again by the sign-off deck."""
+    ran = _triage_setup(monkeypatch, tmp_path, {"fast": 12, "full": 13})
+    stage, ctx = route_stage.RouteStage(), type("Ctx", (), {"top": "t"})()
+    r = {"drc": 12, "gds": str(tmp_path / "t_r1p.gds"), "drc_file": str(tmp_path / "drc_r1p_fast.drc.txt"),
+         "drc_style": "fast"}
+    stage.full_count(ctx, None, r)
+    assert r == {"drc": 13, "gds": str(tmp_path / "t_r1p.gds"), "drc_file": str(tmp_path / "drc_r1p.drc.txt")}
+    assert ran == ["full:drc_r1p"]
+    stage.full_count(ctx, None, r)  # already full: nothing run again
+    assert ran == ["full:drc_r1p"]
+
+
 def test_lvs_source_and_result(tmp_path: Path) -> None:
     cells = tmp_path / "cells.spice"
     cells.write_text(".subckt sky130_fd_sc_hd__nand2_1 A B VGND VNB VPB VPWR Y\n.ends\n"
@@ -617,7 +670,7 @@ def _snap_setup(monkeypatch, tmp_path, drc_after: list[int]):
 
     def check(self, ctx, t, w, routed, tag):
         checked.append(Path(routed).read_text())
-        return drc_after[len(checked) - 1], Path(w) / f"t_{tag}.gds", {}, []
+        return route_stage.Check(drc_after[len(checked) - 1], Path(w) / f"t_{tag}.gds", Path(w) / f"drc_{tag}.drc.txt")
 
     monkeypatch.setattr(route_stage.RouteStage, "check", check)
     best = {"attempt": [0.28, 1, False], "round": 2, "failed_nets": 0, "drc": 3, "shorts": [],

@@ -10,7 +10,7 @@ import pytest
 
 from flow.pnr import common
 from flow.pnr.common import Attempt, PnrConfig
-from flow.pnr.route_stage import TIMED_OUT, RouteStage
+from flow.pnr.route_stage import TIMED_OUT, Check, RouteStage, unchecked
 from flow.stage import StageError
 
 ATTEMPTS = (Attempt(0.45, 1), Attempt(0.45, 1, True), Attempt(0.45, 2), Attempt(0.35, 1), Attempt(0.28, 1))
@@ -37,7 +37,8 @@ def fake(monkeypatch, tmp_path):
         name = Path(work).name
         tried.append(name)
         failed = outcome.get(name, 0)
-        return failed, (0 if failed == 0 else 10**9), Path(work) / "r.def", Path(work) / "r.gds", {}, []
+        return failed, Path(work) / "r.def", (Check(0, Path(work) / "r.gds", Path(work) / "drc_r0.drc.txt") if failed == 0
+                                              else unchecked(Path(work), tag))
 
     monkeypatch.setattr(RouteStage, "route_once", route_once)
     return outcome, tried
@@ -494,13 +495,13 @@ def late_harness(monkeypatch, tmp_path, feedback: int, script: dict) -> list[lis
         rdef.write_text(tag)
         (Path(work) / f"drc_{tag}.drc.txt").write_text(str(script[tag] or 0))
         if script[tag] is None:
-            return 1, 10**9, rdef, Path(work) / "none.gds", {}, []
-        return 0, script[tag], rdef, Path(work) / f"{tag}.gds", {}, []
+            return 1, rdef, unchecked(Path(work), tag)
+        return 0, rdef, Check(script[tag], Path(work) / f"{tag}.gds", Path(work) / f"drc_{tag}.drc.txt")
 
-    def check(self, ctx, t, work, routed, tag):
-        assert Path(routed).read_text().endswith(" edited")
+    def check(self, ctx, t, work, routed, tag, triage=False):
+        assert Path(routed).read_text().endswith(" edited") and triage
         (Path(work) / f"drc_{tag}.drc.txt").write_text(str(script[tag]))
-        return script[tag], Path(work) / f"{tag}.gds", {}, []
+        return Check(script[tag], Path(work) / f"{tag}.gds", Path(work) / f"drc_{tag}.drc.txt")
 
     monkeypatch.setattr(RouteStage, "route_once", route_once)
     monkeypatch.setattr(RouteStage, "check", check)
@@ -537,8 +538,8 @@ def test_late_route_with_failed_nets_opens_their_cells(monkeypatch, tmp_path, ca
         if script[tag] is None:
             (Path(work) / f"qrouter_{tag}.log").write_text(
                 f"Final: Failed net routes: 1\nList of failed nets follows:\n {next(failing)}\n")
-            return 1, 10**9, rdef, Path(work) / "none.gds", {}, []
-        return 0, script[tag], rdef, Path(work) / f"{tag}.gds", {}, []
+            return 1, rdef, unchecked(Path(work), tag)
+        return 0, rdef, Check(script[tag], Path(work) / f"{tag}.gds", Path(work) / f"drc_{tag}.drc.txt")
 
     monkeypatch.setattr(RouteStage, "route_once", route_once)
     rounds = RouteStage().late_rounds(None, SimpleNamespace(router_lef=tmp_path / "router.lef"), LATE,

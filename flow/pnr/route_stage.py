@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -20,6 +20,29 @@ Short = tuple[str, netcheck.Box]  # (layer, box in um) of one different-net shor
 HALO_LEF = "router_halo.lef"  # a late attempt's router LEF, in its work directory
 TIMED_OUT = 10**6  # failed-net count of a route that timed out before finishing (worse than any finished route)
 SNAP_ROUNDS = 2  # via-snap edits of the best route after the feedback re-routes (each: GDS, repair, DRC; no qrouter)
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the checks of one routed DEF found: magic DRC boxes (``drc``, listed in ``drc_file``, counted with the
+    deck's ``style`` variant: ``magic.STYLES``), the repaired GDS, the repairs, the different-net shorts."""
+
+    drc: int
+    gds: Path
+    drc_file: Path
+    repairs: dict[str, int] = field(default_factory=dict)
+    shorts: list[Short] = field(default_factory=list)
+    style: str = "full"
+
+    def record(self) -> dict[str, Any]:
+        """The round record's fields (``drc_style`` only where the count is not the full deck's)."""
+        return {"drc": self.drc, "gds": str(self.gds), "repairs": self.repairs, "drc_file": str(self.drc_file),
+                "shorts": self.shorts, **({"drc_style": self.style} if self.style != "full" else {})}
+
+
+def unchecked(work: Path, tag: str) -> Check:
+    """A route with failed nets (or timed out): no GDS, DRC or short check; it ranks below any complete route."""
+    return Check(10**9, work / "none.gds", work / f"drc_{tag}.drc.txt")
 
 
 def design_area(def_text: str, sizes: Mapping[str, tuple[float, float]]) -> dict[str, float]:
@@ -111,17 +134,20 @@ class RouteStage(Stage):
                                  "obstructions": "never on a pin's last free grid point (halo.spare_access)",
                                  "failed_nets": "re-routed with their cells' plain macros (halo.open_cells)",
                                  "win": "only when its rounds end with 0 failed nets, 0 shorts, 0 magic boxes"},
-                "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes",
+                "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes; a late "
+                       "attempt's routes and edits counted with drc(fast) first, drc(full) when that finds none or "
+                       "when the stage reports the round",
                 "rank": "failed nets, then different-net shorts in the routed DEF (netcheck), then magic DRC boxes; "
                         "shorts and spacing boxes become obstructions of the feedback re-route"}
 
     def route_once(self, ctx: FlowContext, t: tech.PnrTech, work: Path, legal: str, head: str, obs: list[str], tag: str,
-                   late: bool = False, opened: Sequence[str] = ()) -> tuple[int, int, Path, Path, dict[str, int], list[Short]]:
-        """One route + GDS + repair + DRC round in ``work``; returns (failed nets, drc boxes, def, gds, repairs,
-        shorts). Only a complete route is checked: one with failed nets has no GDS and no shorts looked for.
+                   late: bool = False, opened: Sequence[str] = ()) -> tuple[int, Path, Check]:
+        """One route + GDS + repair + DRC round in ``work``; returns (failed nets, routed DEF, its ``Check``). Only a
+        complete route is checked: one with failed nets has no GDS and no shorts looked for (``unchecked``).
         ``late``: the keep-out from stage 3 on, with the halo router LEF (``flow/pnr/halo.py``) that ``late_rounds``
-        wrote into ``work``; ``opened``: cells routed without their halo points (``halo.open_cells``: qrouter reads
-        their macros' plain copies and writes the routed DEF with them, named back here before the checks).
+        wrote into ``work``, checked with the triage deck first (``check(triage=True)``); ``opened``: cells routed
+        without their halo points (``halo.open_cells``: qrouter reads their macros' plain copies and writes the
+        routed DEF with them, named back here before the checks).
 
         A route that times out returns TIMED_OUT failed nets (it is never checked or kept).
         """
@@ -153,21 +179,22 @@ class RouteStage(Stage):
             # qrouter exits 0 with failed nets too: any other failure (missing, crashed, killed by a signal) is this
             # attempt's error, never a time-out (which would skip the rest of its density) nor a failed route
             if e.timed_out:
-                return TIMED_OUT, 10**9, routed, work / "none.gds", {}, []
+                return TIMED_OUT, routed, unchecked(work, tag)
             raise
         failed = route.parse_log(log.read_text(errors="replace")).failed_nets
         if opened and out.is_file():
             atomic_write_text(routed, halo.close_cells(out.read_text()))
         if failed > 0 or not routed.is_file():  # an open net loses to any complete route: skip GDS and DRC
-            return max(failed, 1), 10**9, routed, work / "none.gds", {}, []
-        n, fixed, reps, shorts = self.check(ctx, t, work, routed, tag)
-        return failed, n, routed, fixed, reps, shorts
+            return max(failed, 1), routed, unchecked(work, tag)
+        return failed, routed, self.check(ctx, t, work, routed, tag, triage=late)
 
-    def check(self, ctx: FlowContext, t: tech.PnrTech, work: Path, routed: Path, tag: str
-              ) -> tuple[int, Path, dict[str, int], list[Short]]:
+    def check(self, ctx: FlowContext, t: tech.PnrTech, work: Path, routed: Path, tag: str, triage: bool = False
+              ) -> Check:
         """GDS of a complete routed DEF, repaired, then magic DRC, and the different-net shorts of the DEF
         (``flow/pnr/netcheck.py``, with qrouter's patches as the repaired GDS has them: the repair's own
-        ``repair.patched_metal``, built once); returns (DRC boxes, repaired GDS, repairs, shorts)."""
+        ``repair.patched_metal``, built once). ``triage``: the deck's fast variant first (``drc_<tag>_fast``), the
+        full one (``drc_<tag>``) only when that finds no box: the late rounds' intermediate routes have hundreds of
+        boxes that only steer the pad edits, and only a full count can call a layout clean."""
         top = top_of(ctx)
         raw = work / f"raw_{tag}.gds"
         gds.def_to_gds(t, routed, raw, top)
@@ -175,8 +202,23 @@ class RouteStage(Stage):
         text = routed.read_text()
         patched = repair.patched_metal(text)
         reps = repair.repair(raw, fixed, routed, patched=patched)
+        shorts = netcheck.shorts(text, patched[1])
+        if triage:
+            n = run_magic(self.name, ctx, t, fixed, top, work / f"drc_{tag}_fast", style="fast")
+            if n:
+                return Check(n, fixed, work / f"drc_{tag}_fast.drc.txt", reps, shorts, "fast")
         n = run_magic(self.name, ctx, t, fixed, top, work / f"drc_{tag}")
-        return n, fixed, reps, netcheck.shorts(text, patched[1])
+        return Check(n, fixed, work / f"drc_{tag}.drc.txt", reps, shorts)
+
+    def full_count(self, ctx: FlowContext, t: tech.PnrTech, r: dict[str, Any]) -> None:
+        """A round counted by the triage deck gets the full deck's count (in place): what the stage reports."""
+        if r.get("drc_style", "full") == "full":
+            return
+        drc_file = Path(r["drc_file"])
+        prefix = drc_file.with_name(drc_file.name.removesuffix("_fast.drc.txt"))
+        n = run_magic(self.name, ctx, t, Path(r["gds"]), top_of(ctx), prefix)
+        r.update({"drc": n, "drc_file": str(prefix.with_name(prefix.name + ".drc.txt"))})
+        del r["drc_style"]
 
     def snap_rounds(self, ctx: FlowContext, t: tech.PnrTech, best: dict[str, Any], rounds: list[dict[str, Any]],
                     k: int) -> dict[str, Any]:
@@ -196,15 +238,13 @@ class RouteStage(Stage):
             work = Path(best["def"]).parent
             rdef = work / f"routed_{tag}.def"
             atomic_write_text(rdef, text)
-            n, rgds, reps, shorts = self.check(ctx, t, work, rdef, tag)
-            r = {"attempt": best["attempt"], "round": k + j, "failed_nets": 0, "drc": n, "def": str(rdef),
-                 "gds": str(rgds), "repairs": reps, "drc_file": str(work / f"drc_{tag}.drc.txt"),
-                 "shorts": shorts, "snapped_vias": best.get("snapped_vias", 0) + len(moved),
-                 "snapped_from_round": best["round"]}
+            c = self.check(ctx, t, work, rdef, tag)
+            r = {"attempt": best["attempt"], "round": k + j, "failed_nets": 0, "def": str(rdef), **c.record(),
+                 "snapped_vias": best.get("snapped_vias", 0) + len(moved), "snapped_from_round": best["round"]}
             rounds.append(r)
             where = ", ".join(f"{v} ({x:.3f}, {y:.3f})" for v, x, y in moved[:4]) + (" ..." if len(moved) > 4 else "")
             print(f"[route] {attempt.name} round {k + j} (round {best['round']} with {len(moved)} off-grid vias snapped: "
-                  f"{where}): {self.describe(0, n, (), len(shorts))}", flush=True)
+                  f"{where}): {self.describe(0, c.drc, (), len(c.shorts))}", flush=True)
             if self.rank(r) < self.rank(best):
                 best = r
             else:
@@ -212,11 +252,11 @@ class RouteStage(Stage):
         return best
 
     @staticmethod
-    def describe(failed: int, n: int, names: Sequence[str] = (), shorts: int = 0) -> str:
+    def describe(failed: int, n: int, names: Sequence[str] = (), shorts: int = 0, style: str = "full") -> str:
         if failed == TIMED_OUT:
             return f"qrouter timed out (over {PNR.route_cpu_s:g} s CPU or {2 * PNR.route_cpu_s:g} s wall)"
         if failed == 0:
-            return f"failed nets 0, shorts {shorts}, magic DRC boxes {n}"
+            return f"failed nets 0, shorts {shorts}, magic DRC boxes {n}" + (f" (drc({style}))" if style != "full" else "")
         shown = ", ".join(names[:8]) + (f", ... {len(names) - 8} more" if len(names) > 8 else "")
         return f"failed nets {failed}" + (f" ({shown})" if names else "") + " (not checked)"
 
@@ -244,8 +284,8 @@ class RouteStage(Stage):
         """Route ``tag`` of attempt ``a`` (``route_once``; a late attempt's with its keep-out and ``opened`` cells) as
         round ``number``'s record, printed: failed nets and their names from qrouter's log, DRC boxes, shorts,
         qrouter's stage times; a late attempt's records count its point obstructions and opened cells too."""
-        failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, obs, tag, late=a.late,
-                                                              **({"opened": opened} if opened else {}))
+        failed, rdef, c = self.route_once(ctx, t, work, legal, head, obs, tag, late=a.late,
+                                          **({"opened": opened} if opened else {}))
         log = work / f"qrouter_{tag}.log"
         names = (route.parse_log(log.read_text(errors="replace")).failed_names
                  if failed not in (0, TIMED_OUT) and log.is_file() else ())
@@ -253,10 +293,10 @@ class RouteStage(Stage):
         what = [f"{len(obs)} point obstructions"] if obs and a.late else []
         what += [f"{len(opened)} cells without halo"] if opened else []
         print(f"[route] {a.name} round {number}" + (f" ({', '.join(what)})" if what else "")
-              + f": {self.describe(failed, n, names, len(shorts))}; {self.describe_times(times)}", flush=True)
-        return {"attempt": a.as_list(), "round": number, "failed_nets": failed, "drc": n, "def": str(rdef),
-                "gds": str(rgds), "repairs": reps, "drc_file": str(work / f"drc_{tag}.drc.txt"),
-                "failed_names": list(names), "shorts": shorts, "qrouter": times,
+              + f": {self.describe(failed, c.drc, names, len(c.shorts), c.style)}; {self.describe_times(times)}",
+              flush=True)
+        return {"attempt": a.as_list(), "round": number, "failed_nets": failed, "def": str(rdef), **c.record(),
+                "failed_names": list(names), "qrouter": times,
                 **({"point_obstructions": len(obs)} if a.late else {}),
                 **({"opened_cells": list(opened)} if opened else {})}
 
@@ -305,14 +345,13 @@ class RouteStage(Stage):
             ptag = f"{tag}p"
             pdef = work / f"routed_{ptag}.def"
             atomic_write_text(pdef, edited)
-            pn, pgds, preps, pshorts = self.check(ctx, t, work, pdef, ptag)
-            e = {"attempt": a.as_list(), "round": len(rounds), "failed_nets": 0, "drc": pn, "def": str(pdef),
-                 "gds": str(pgds), "repairs": preps, "drc_file": str(work / f"drc_{ptag}.drc.txt"),
-                 "shorts": pshorts, "padfix": asdict(fx), "padfix_of": r["round"]}
+            pc = self.check(ctx, t, work, pdef, ptag, triage=True)
+            e = {"attempt": a.as_list(), "round": len(rounds), "failed_nets": 0, "def": str(pdef), **pc.record(),
+                 "padfix": asdict(fx), "padfix_of": r["round"]}
             rounds.append(e)
             print(f"[route] {a.name} round {e['round']} (pad edits of round {r['round']}: {fx.unrotated_stacked} "
                   f"stacked and {fx.unrotated_boxed} boxed taps unrotated, {fx.moved} vias and {fx.taps_moved} taps "
-                  f"moved): {self.describe(0, pn, (), len(pshorts))}", flush=True)
+                  f"moved): {self.describe(0, pc.drc, (), len(pc.shorts), pc.style)}", flush=True)
             if self.rank(e) == (0, 0, 0) or k == PNR.late_feedback:
                 break
             if best_edit is not None and self.rank(e) >= self.rank(best_edit):
@@ -430,13 +469,12 @@ class RouteStage(Stage):
                       f"(qrouter is deterministic)", flush=True)
                 stall += 1
                 continue
-            failed, n, rdef, rgds, reps, shorts = self.route_once(ctx, t, work, legal, head, obs, f"r{k}")
+            failed, rdef, c = self.route_once(ctx, t, work, legal, head, obs, f"r{k}")
             times = self.stage_times(work / f"qrouter_r{k}.log")
-            r = {"attempt": best["attempt"], "round": k, "failed_nets": failed, "drc": n, "def": str(rdef),
-                 "gds": str(rgds), "repairs": reps, "obs": obs, "drc_file": str(work / f"drc_r{k}.drc.txt"),
-                 "shorts": shorts, "qrouter": times}
+            r = {"attempt": best["attempt"], "round": k, "failed_nets": failed, "def": str(rdef), **c.record(),
+                 "obs": obs, "qrouter": times}
             rounds.append(r)
-            print(f"[route] {attempt.name} round {k}: {self.describe(failed, n, (), len(shorts))}; "
+            print(f"[route] {attempt.name} round {k}: {self.describe(failed, c.drc, (), len(c.shorts))}; "
                   f"{self.describe_times(times)}", flush=True)
             if self.rank(r) < self.rank(best):
                 best, stall = r, 0
@@ -444,6 +482,7 @@ class RouteStage(Stage):
                 stall += 1
         if attempt.late:
             k = 1 + max(r["round"] for r in rounds if r["attempt"] == best["attempt"])
+        self.full_count(ctx, t, best)  # a dirty late round (no clean attempt) was counted by the triage deck
         best = self.snap_rounds(ctx, t, best, rounds, k)
         routed_text = Path(best["def"]).read_text()
         atomic_write_text(self.routed_def(ctx), routed_text)
