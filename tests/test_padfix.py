@@ -128,3 +128,31 @@ def test_a_via_written_alone_moves_in_place() -> None:
     # no point without a via left behind: the one-point segment itself moves
     assert _segments(text, "g") == ["+ ROUTED met2 ( 3000 3600 ) ( * 3068 )", "NEW met1 ( 3000 3077 ) M1M2_PR_0"]
     assert fx.moved == 1
+
+
+def test_a_via_move_that_would_crowd_another_nets_wire_is_not_made_and_the_tap_moves_instead() -> None:
+    # a tap a row above b's via, net w's met1 wire a row below it
+    crowded = """- a
+  ( u1 A ) ( u2 Y )
++ ROUTED li1 ( 1000 1136 ) L1M1_PR_0
+  NEW met1 ( 1000 1136 ) ( 1460 * ) ;
+- b
+  ( u3 A ) ( u4 Y )
++ ROUTED met1 ( 600 1068 ) ( 1000 * ) M1M2_PR_0
+  NEW met2 ( 1000 1068 ) ( * 1800 ) ;
+- w
+  ( u5 A ) ( u6 Y )
++ ROUTED met1 ( 800 1000 ) ( 1200 * ) ;
+"""
+    box = ("Metal1 spacing < 0.14um (met1.2)", (4.9, 5.47, 5.1, 5.56))  # between b's pad top and a's tap bottom
+    # alone, b's via would move 9 units down, 0.095 um from w's wire (0.14 wanted): a's tap moves 9 units up instead
+    text, fx = padfix.fix_pads(_def(crowded), [box])
+    assert fx.moved == 0 and _segments(text, "b") == _segments(_def(crowded), "b"), text
+    assert fx.taps_moved == 1 and _segments(text, "a")[0] == "+ ROUTED li1 ( 1000 1145 ) L1M1_PR_0"
+    # without w's wire the via moves as before
+    text, fx = padfix.fix_pads(_def(crowded.split("- w")[0]), [box])
+    assert fx.moved == 1 and fx.taps_moved == 0 and "NEW met1 ( 1000 1059 ) M1M2_PR_0" in _segments(text, "b")
+    # with another net's pad a row beyond a's tap neither moves
+    beyond = crowded + "- e\n  ( u7 A ) ( u8 Y )\n+ ROUTED li1 ( 1000 1204 ) L1M1_PR_0 ;\n"
+    text, fx = padfix.fix_pads(_def(beyond), [box])
+    assert fx.moved == fx.taps_moved == 0

@@ -12,6 +12,11 @@ net's wire leaves 0.125 um. Three edits, each local and each keeping the net's m
 - a via with other nets' taps a row above *and* below stays, and both taps move away from it instead (along their
   li1 pins, when nothing of a third net is a row beyond them), their met1 wires still inside their pads.
 
+No edit brings a pad within the spacing of another net's met1 wire that it kept the spacing from: a via whose move
+would (a wire a row beyond, which the pad rules above do not see) stays, and the tap it would have moved away from
+moves away from it instead, on the same conditions as above (parallel W2A2: one such move had made 8 met1.2 boxes
+against the wire below and cost a whole re-route).
+
 Whether the result is clean is for the DRC run on it to say: the route stage's late keep-out attempts run it after
 each route (``RouteStage.late_rounds``), ``bench/route_keepout.py`` measures it.
 """
@@ -26,9 +31,12 @@ from flow.pnr import defparse, route
 
 SPACING_UM = 0.14
 """met1.2: minimum met1 spacing (um)."""
+WIDTH_UM = 0.14
+"""met1.1: minimum met1 width (um), the width qrouter gives every met1 wire."""
 
 _SEG = re.compile(r"((?:\+ ROUTED|NEW) (\S+) )((?:\( [-\d*]+ [-\d*]+(?: -?\d+)? \) ?)+)(\S+)")
 _NET = re.compile(r"^- (\S+)")
+_MET1 = re.compile(r"(?:\+ ROUTED|NEW) met1 ((?:\( [-\d*]+ [-\d*]+(?: -?\d+)? \) ?)+)")
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,38 @@ def _met1_rects(def_text: str) -> dict[str, tuple[int, int, int, int]]:
     """{via: met1 rect in DEF units} for the DEF's L1M1 and M1M2 vias."""
     return {v: r for v, rects in defparse.vias(def_text).items() if v.startswith(("L1M1", "M1M2"))
             for lay, r in rects if lay == "met1"}
+
+
+def _at(rect: tuple[int, int, int, int], x: int, y: int) -> tuple[int, int, int, int]:
+    """A via's pad ``rect`` placed at (x, y)."""
+    return rect[0] + x, rect[1] + y, rect[2] + x, rect[3] + y
+
+
+def _met1_wires(lines: list[str], half_width: int) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """[(net, rect)] of every met1 wire of the NETS lines, ``half_width`` to each side and as far past its ends
+    (DEF regular wiring)."""
+    out, net = [], ""
+    for line in lines:
+        if m := _NET.match(line):
+            net = m.group(1)
+        for s in _MET1.finditer(line):
+            pts, x, y = [], 0, 0
+            for xs, ys in re.findall(r"\( ([-\d*]+) ([-\d*]+)", s.group(1)):
+                x, y = (x if xs == "*" else int(xs)), (y if ys == "*" else int(ys))
+                pts.append((x, y))
+            out += [(net, (min(a[0], b[0]) - half_width, min(a[1], b[1]) - half_width,
+                           max(a[0], b[0]) + half_width, max(a[1], b[1]) + half_width))
+                    for a, b in zip(pts, pts[1:])]
+    return out
+
+
+def _crowds(wires: list[tuple[str, tuple[int, int, int, int]]], net: str, moved: tuple[int, int, int, int],
+            before: tuple[int, int, int, int], space: int) -> bool:
+    """Whether the pad ``moved`` comes within ``space`` of another net's met1 wire that the pad ``before`` kept
+    ``space`` from."""
+    def near(r: tuple[int, int, int, int], w: tuple[int, int, int, int]) -> bool:
+        return max(w[0] - r[2], r[0] - w[2], w[1] - r[3], r[1] - w[3]) < space
+    return any(n != net and near(moved, w) and not near(before, w) for n, w in wires)
 
 
 def unrotated(def_text: str) -> dict[str, str]:
@@ -114,6 +154,7 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
 
     lines = nets.group(1).split("\n")
     pads = _pads(lines, rects)
+    wires = _met1_wires(lines, half_width=round(WIDTH_UM * units / 2))
     # 1. rotated taps: under their own net's M1M2 via, or beside a box
     rotate: dict[tuple[int, int, str], bool] = {}  # -> stacked under its own via
     for (x, y), here in pads.items():
@@ -162,12 +203,34 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
                     need = space - (row - half(v, sign > 0) - max(half(w, sign < 0) for w in side))
                     shift[(at[0], at[1], owners.pop())] = sign * max(need, 0)
                 else:
-                    tap_moves.update(shift)
+                    if not any(_crowds(wires, n, _at(rects[w], tx, ty + d), _at(rects[w], tx, ty), space)
+                               for (tx, ty, n), d in shift.items() for w, wn in pads[(tx, ty)] if wn == n):
+                        tap_moves.update(shift)
             else:  # neither: a pad the DEF does not hold (a pin landing), kept as far as from a tap
                 if sum((b[1] + b[3]) / 2 - y / units for b in near) > 0:
                     moves[(x, y, net)] = -max(space - (row - half(v, True) - tap), 0)
                 else:
                     moves[(x, y, net)] = max(space - (row - half(v, False) - tap), 0)
+    # a move that would bring a pad within the spacing of another net's met1 wire is not made; where the via would
+    # have moved away from taps, those taps move away from the via instead (as between two taps above)
+    for (x, y, net), d in list(moves.items()):
+        v = next(w for w, n in pads[(x, y)] if n == net and w.startswith("M1M2"))
+        if not d or not _crowds(wires, net, _at(rects[v], x, y + d), _at(rects[v], x, y), space):
+            continue
+        del moves[(x, y, net)]
+        sign = -1 if d < 0 else 1  # the via moved away from the side -sign: the taps there move the other way
+        at = (x, y - sign * row)
+        side = [(w, n) for w, n in pads.get(at, []) if n != net]
+        owners = {n for _w, n in side}
+        beyond = {n for _w, n in pads.get((x, y - 2 * sign * row), [])}
+        if len(owners) != 1 or not all(w.startswith("L1M1") for w, _n in side) or beyond - owners:
+            continue
+        owner = owners.pop()
+        need = space - (row - half(v, sign < 0) - max(half(w, sign > 0) for w, _n in side))
+        shift = -sign * max(need, 0)
+        if not any(_crowds(wires, owner, _at(rects[w], at[0], at[1] + shift), _at(rects[w], *at), space)
+                   for w, _n in side):
+            tap_moves[(at[0], at[1], owner)] = shift
     moves = {k: d for k, d in moves.items() if d}
     tap_moves = {k: d for k, d in tap_moves.items() if d}
 
