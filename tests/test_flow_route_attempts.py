@@ -176,6 +176,7 @@ def test_route_stage_runs_attempts_in_processes_and_keeps_recipe_order(fake, mon
 
 
 LATE = Attempt(0.45, 1, keepout="late")
+LATE_OPEN = Attempt(0.45, 1, keepout="late", open_cells=True)
 
 
 def test_late_attempt_names_and_placement():
@@ -184,6 +185,19 @@ def test_late_attempt_names_and_placement():
     assert ATTEMPTS[0].as_list() == [0.45, 1, False]  # a full attempt's list (and so the config) as before
     with pytest.raises(ValueError, match="keepout 'early'"):
         Attempt(0.28, 1, keepout="early")
+    assert LATE_OPEN.name == "d45-seed1-late-open" and LATE_OPEN.placement == ATTEMPTS[0]
+    assert LATE_OPEN.as_list() == [0.45, 1, False, "late", True] and Attempt(*LATE_OPEN.as_list()) == LATE_OPEN
+    with pytest.raises(ValueError, match="open_cells needs the late keep-out"):
+        Attempt(0.28, 1, open_cells=True)
+
+
+def test_the_recipe_opens_cells_only_in_its_last_attempt():
+    """Opened cells are the last resort: the first late attempt ends at a route with failed nets and the full
+    keep-out attempts decide (baseline pm1 W2A2: d28-seed1 clean in one qrouter run)."""
+    attempts = common.PNR.attempts
+    assert attempts[0].late and not attempts[0].open_cells
+    assert attempts[-1].open_cells and attempts[-1].placement == attempts[0].placement
+    assert not any(a.open_cells for a in attempts[:-1])
 
 
 def test_decide_a_dirty_attempt_is_not_clean_and_skips_no_density():
@@ -542,9 +556,28 @@ def test_late_route_with_failed_nets_opens_their_cells(monkeypatch, tmp_path, ca
         return 0, rdef, Check(script[tag], Path(work) / f"{tag}.gds", Path(work) / f"drc_{tag}.drc.txt")
 
     monkeypatch.setattr(RouteStage, "route_once", route_once)
-    rounds = RouteStage().late_rounds(None, SimpleNamespace(router_lef=tmp_path / "router.lef"), LATE,
-                                      tmp_path / LATE.name, "placed", "head")
+    rounds = RouteStage().late_rounds(None, SimpleNamespace(router_lef=tmp_path / "router.lef"), LATE_OPEN,
+                                      tmp_path / LATE_OPEN.name, "placed", "head")
     assert seen == opened
     assert [r.get("opened_cells", []) for r in rounds if "padfix" not in r] == opened
     assert min(RouteStage.rank(r) for r in rounds)[2] == last
     assert "re-route with the 2 cells of n1 without their halo points" in capsys.readouterr().out
+
+
+def test_a_late_attempt_without_open_cells_ends_at_a_route_with_failed_nets(monkeypatch, tmp_path):
+    late_harness(monkeypatch, tmp_path, 3, {"r0": None})
+    monkeypatch.setattr("flow.pnr.route_stage.halo.net_cells", lambda legal, nets: ["u1"])
+    tags: list[str] = []
+
+    def route_once(self, ctx, t, work, legal, head, obs, tag, late=False, opened=()):
+        tags.append(tag)
+        rdef = Path(work) / f"routed_{tag}.def"
+        rdef.parent.mkdir(parents=True, exist_ok=True)
+        rdef.write_text(tag)
+        (Path(work) / f"qrouter_{tag}.log").write_text("Final: Failed net routes: 1\nList of failed nets follows:\n n1\n")
+        return 1, rdef, unchecked(Path(work), tag)
+
+    monkeypatch.setattr(RouteStage, "route_once", route_once)
+    rounds = RouteStage().late_rounds(None, SimpleNamespace(router_lef=tmp_path / "router.lef"), LATE,
+                                      tmp_path / LATE.name, "placed", "head")
+    assert tags == ["r0"] and [r["failed_nets"] for r in rounds] == [1]

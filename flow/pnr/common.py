@@ -27,16 +27,20 @@ router LEF, pad edits and point-obstruction re-routes after it (``late``, ``Rout
 @dataclass(frozen=True)
 class Attempt:
     """One placement and route to try: qflow initial density (cell area / core area), graywolf seed, fanout
-    buffering, and the router's met1 keep-out (``KEEPOUTS``)."""
+    buffering, the router's met1 keep-out (``KEEPOUTS``) and, for a late keep-out, whether a route that leaves
+    failed nets is routed again with those nets' cells opened (``open_cells``: no halo points there)."""
 
     density: float
     seed: int
     buffered: bool = False
     keepout: str = "full"
+    open_cells: bool = False
 
     def __post_init__(self) -> None:
         if self.keepout not in KEEPOUTS:
             raise ValueError(f"keepout {self.keepout!r} is not one of {', '.join(KEEPOUTS)}")
+        if self.open_cells and not self.late:
+            raise ValueError("open_cells needs the late keep-out (the halo points it opens are the late attempt's)")
 
     @property
     def placement_name(self) -> str:
@@ -45,7 +49,7 @@ class Attempt:
 
     @property
     def name(self) -> str:
-        return self.placement_name + ("-late" if self.late else "")
+        return self.placement_name + ("-late" if self.late else "") + ("-open" if self.open_cells else "")
 
     @property
     def late(self) -> bool:
@@ -57,8 +61,10 @@ class Attempt:
         return Attempt(self.density, self.seed, self.buffered)
 
     def as_list(self) -> list:
-        """[density, seed, buffered] and, for a late keep-out, the keep-out (so a full attempt's list is as before)."""
-        return [self.density, self.seed, self.buffered] + ([self.keepout] if self.late else [])
+        """[density, seed, buffered] and, for a late keep-out, the keep-out, then ``True`` when it opens cells (so a
+        full attempt's list, and a late one's without opened cells, is as before)."""
+        return ([self.density, self.seed, self.buffered] + ([self.keepout] if self.late else [])
+                + ([True] if self.open_cells else []))
 
 
 @dataclass(frozen=True)
@@ -81,10 +87,14 @@ class PnrConfig:
     # the late keep-out first: it always completes and takes seconds to minutes of qrouter CPU where the full
     # keep-out took minutes to hours (W1A1 8-12 s against minutes; baseline W4A4 never routed in 6 attempts), and it
     # wins only when clean, so a design it leaves dirty goes on as before
+    # the late attempt with opened cells last: the one design it made clean (baseline pm1 W2A2, 1ce37ee) d28-seed1
+    # routes clean with the same numbers in one qrouter run, where the opened re-route and its edits took three
+    # (route stage 738 s against about 200 s in the demo, 33232b3); it stays for a design nothing else routes
     attempts: tuple[Attempt, ...] = (
         Attempt(0.28, 1, keepout="late"),
         Attempt(0.28, 1), Attempt(0.28, 2), Attempt(0.28, 1, True),
-        Attempt(0.22, 1), Attempt(0.22, 1, True), Attempt(0.18, 1))
+        Attempt(0.22, 1), Attempt(0.22, 1, True), Attempt(0.18, 1),
+        Attempt(0.28, 1, keepout="late", open_cells=True))
     route_cpu_s: float = 2400.0  # CPU time of one qrouter run (load-independent; the wall-clock cap is 2x that)
     repair_rounds: int = 1  # DRC feedback re-routes after the first route (each one is a full qrouter run: the
     # first removes most boxes, e.g. 129 -> 56 on serial W3A3; more rounds doubled BITS=3 route times)
@@ -92,8 +102,8 @@ class PnrConfig:
     pin_access_retry: bool = True  # one more re-route, met1 left unobstructed, when the last one left failed nets
     late_feedback: int = 3  # a late keep-out attempt's re-routes with point obstructions after its pad edits (up
     # to; it stops when one does not improve): one left baseline pm1 W4A4 at 15 boxes (39 before it) and baseline
-    # twos W2A2 at 19 (30), where the full keep-out takes hours or another placement; a route with failed nets
-    # spends one of them on a re-route with those nets' cells opened (no halo points: baseline pm1 W2A2 clean)
+    # twos W2A2 at 19 (30), where the full keep-out takes hours or another placement; in an ``open_cells`` attempt
+    # a route with failed nets spends one of them on a re-route with those nets' cells opened (no halo points)
     tap_um: float = 7.0  # max distance from a row point to a well tap
 
 

@@ -132,7 +132,8 @@ class RouteStage(Stage):
                                                                               halo.PITCH_Y],
                                  "pad_edit_reach_um": padfix.REACH_UM,
                                  "obstructions": "never on a pin's last free grid point (halo.spare_access)",
-                                 "failed_nets": "re-routed with their cells' plain macros (halo.open_cells)",
+                                 "failed_nets": "end the attempt; in an open_cells attempt (the recipe's last), "
+                                                "re-routed with their cells' plain macros (halo.open_cells)",
                                  "win": "only when its rounds end with 0 failed nets, 0 shorts, 0 magic boxes"},
                 "drc": "magic drc(full), euclidean, on the repaired GDS; count = unique error boxes; a late "
                        "attempt's routes and edits counted with drc(fast) first, drc(full) when that finds none or "
@@ -308,10 +309,10 @@ class RouteStage(Stage):
         (``route.via_site_obstructions``, sparing pin taps; where there is none, on the taps beside them,
         ``route.tap_site_obstructions``) and over the route's shorts, the points adding up from re-route to re-route,
         none on a pin's last free grid point (``halo.spare_access``), each edited again; it stops early when an edited
-        re-route ranks no better than the best edited round before it. A route that leaves failed nets is routed
-        again (within the same budget) with the cells those nets connect opened (``halo.open_cells``: no halo points
-        there), the cells adding up too. Returns every round in order (an edit is a round of its own, ``padfix_of``
-        naming the round it edited).
+        re-route ranks no better than the best edited round before it. A route that leaves failed nets ends the
+        attempt, unless it opens cells (``Attempt.open_cells``): then it is routed again (within the same budget)
+        with the cells those nets connect opened (``halo.open_cells``: no halo points there), the cells adding up
+        too. Returns every round in order (an edit is a round of its own, ``padfix_of`` naming the round it edited).
 
         Measured with ``bench/route_keepout.py`` before it came here: parallel W1A1-W2A2 and baseline pm1 W4A4
         routes end with magic 0 after the edits (W2A2 after one re-route), in 10-600 s of qrouter CPU where the full
@@ -332,7 +333,7 @@ class RouteStage(Stage):
             if r["failed_nets"]:
                 # congestion at the halo points around a failed net's pins: its cells go without them next time
                 more = [c for c in halo.net_cells(legal, r["failed_names"]) if c not in opened]
-                if not more or k == PNR.late_feedback:
+                if not a.open_cells or not more or k == PNR.late_feedback:
                     break
                 opened += more
                 print(f"[route] {a.name}: re-route with the {len(more)} cells of {', '.join(r['failed_names'][:4])}"
