@@ -49,12 +49,18 @@ class PadFixes:
     taps_moved: int = 0
 
 
-def _end_point(points: str) -> tuple[int, int]:
-    """The last point of a DEF route segment (``*`` resolved)."""
-    x = y = 0
+def _points(points: str) -> list[tuple[int, int]]:
+    """The points of a DEF route segment (``*`` resolved)."""
+    out, x, y = [], 0, 0
     for xs, ys in re.findall(r"\( ([-\d*]+) ([-\d*]+)", points):
         x, y = (x if xs == "*" else int(xs)), (y if ys == "*" else int(ys))
-    return x, y
+        out.append((x, y))
+    return out
+
+
+def _end_point(points: str) -> tuple[int, int]:
+    """The last point of a DEF route segment (``*`` resolved)."""
+    return (_points(points) or [(0, 0)])[-1]
 
 
 def _met1_rects(def_text: str) -> dict[str, tuple[int, int, int, int]]:
@@ -76,10 +82,7 @@ def _met1_wires(lines: list[str], half_width: int) -> list[tuple[str, tuple[int,
         if m := _NET.match(line):
             net = m.group(1)
         for s in _MET1.finditer(line):
-            pts, x, y = [], 0, 0
-            for xs, ys in re.findall(r"\( ([-\d*]+) ([-\d*]+)", s.group(1)):
-                x, y = (x if xs == "*" else int(xs)), (y if ys == "*" else int(ys))
-                pts.append((x, y))
+            pts = _points(s.group(1))
             out += [(net, (min(a[0], b[0]) - half_width, min(a[1], b[1]) - half_width,
                            max(a[0], b[0]) + half_width, max(a[1], b[1]) + half_width))
                     for a, b in zip(pts, pts[1:])]
