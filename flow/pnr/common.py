@@ -89,7 +89,8 @@ class PnrConfig:
     # wins only when clean, so a design it leaves dirty goes on as before
     # the late attempt with opened cells last: the one design it made clean (baseline pm1 W2A2, 1ce37ee) d28-seed1
     # routes clean with the same numbers in one qrouter run, where the opened re-route and its edits took three
-    # (baseline W2A2's route stage 738 s in the idle demo at 33232b3; 255 s with d28-seed1 beside the late r0); it stays for a design nothing else routes
+    # (baseline W2A2's route stage 738 s in the idle demo at 33232b3; 255 s with d28-seed1 beside the late r0); it
+    # stays for a design nothing else routes
     attempts: tuple[Attempt, ...] = (
         Attempt(0.28, 1, keepout="late"),
         Attempt(0.28, 1), Attempt(0.28, 2), Attempt(0.28, 1, True),
