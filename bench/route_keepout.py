@@ -87,6 +87,7 @@ def one_mode(mode: str, t: tech.PnrTech, deck: Path, legal: str, head: str, top:
         extra = f" halo_obs={n}"
     lines: list[str] = []
     obs: list[str] = []
+    pins = halo.net_pin_shapes(legal, t.router_lef.read_text())
     for k in range(1 + (feedback if mode != "full" else 0)):
         rnd = work if k == 0 else work / f"feedback{k}"
         rnd.mkdir(parents=True, exist_ok=True)
@@ -115,13 +116,13 @@ def one_mode(mode: str, t: tech.PnrTech, deck: Path, legal: str, head: str, top:
             lines.append(line)
             break
         text = routed.read_text()
-        fixed_def, fx = padfix.fix_pads(text, boxes)
+        fixed_def, fx = padfix.fix_pads(text, boxes, pins=pins)
         fix = rnd / "padfix"
         fix.mkdir(exist_ok=True)
         (fix / "routed.def").write_text(fixed_def)
         left, _shorts = check_layout(t, fix, top)
         line += (f"; padfix ({fx.unrotated_stacked} stacked and {fx.unrotated_boxed} boxed taps unrotated, {fx.moved} "
-                 f"vias and {fx.taps_moved} taps moved): magic_drc_boxes={len(left)} [{drc_rules(left)}]")
+                 f"vias and {fx.taps_moved} taps moved, {fx.taps_kept} kept on their pins): magic_drc_boxes={len(left)} [{drc_rules(left)}]")
         if not (left or shorts) or k == feedback:
             lines.append(line + f" klayout={klayout_check(deck, fix, top)} lvs={lvs_check(t, fix, top)}")
             break

@@ -68,6 +68,15 @@ def test_access_points_place_the_cell_grid_points_of_each_connected_pin():
     assert acc[("u1", "Y")] == {(10.69, round(20 + y, 3)) for y in (0.17, 0.51, 0.85, 1.19, 1.53, 1.87)}
 
 
+def test_net_pin_shapes_place_each_connected_pins_li1_rects_by_net():
+    shapes = halo.net_pin_shapes(DEF, LEF)
+    assert set(shapes) == {"n1", "n2"}  # power pins and the design's own pins have none
+    # u1 (N at 10, 20): A as in the LEF, moved; u2 (FS at 10, 22.72): flipped about the cell's middle row
+    assert shapes["n1"] == [(10.84, 21.075, 11.39, 21.275), (10.84, 24.165, 11.39, 24.365), (10.3, 25.04, 10.4, 25.14)]
+    assert shapes["n2"] == [(10.6, 20.1, 10.7, 22.0)]
+    assert halo.net_pin_shapes(DEF, LEF, layer="met1") == {}
+
+
 def point(x: float, y: float, layer: str = "met1") -> str:
     return f"obstruction {x - 0.01:.3f} {y - 0.01:.3f} {x + 0.01:.3f} {y + 0.01:.3f} {layer}"
 

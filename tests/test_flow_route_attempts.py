@@ -459,7 +459,8 @@ def test_late_rounds_edit_then_re_route_with_point_obstructions(monkeypatch, tmp
     assert [r["round"] for r in rounds] == list(range(len(script)))
     assert rounds[-1]["drc"] == last
     edits = [r for r in rounds if "padfix" in r]
-    assert all(r["padfix"] == {"unrotated_stacked": 1, "unrotated_boxed": 2, "moved": 3, "taps_moved": 4} for r in edits)
+    assert all(r["padfix"] == {"unrotated_stacked": 1, "unrotated_boxed": 2, "moved": 3, "taps_moved": 4,
+                                  "taps_kept": 1} for r in edits)
     assert [r["padfix_of"] for r in edits] == [r["round"] - 1 for r in edits]
 
 
@@ -497,8 +498,11 @@ def late_harness(monkeypatch, tmp_path, feedback: int, script: dict) -> list[lis
     monkeypatch.setattr("flow.pnr.route_stage.halo.check_grid", lambda legal: None)
     monkeypatch.setattr("flow.pnr.route_stage.magic.read_drc", lambda f: [("Metal1 spacing", (0, 0, 1, 1))] * int(f.read_text()))
     monkeypatch.setattr("flow.pnr.route_stage.padfix.fix_pads",
-                        lambda text, boxes: (text + " edited", padfix.PadFixes(1, 2, 3, 4)))
+                        lambda text, boxes, pins: (text + " edited", padfix.PadFixes(1, 2, 3, 4, len(pins["n"]))))
     monkeypatch.setattr("flow.pnr.route_stage.halo.access_points", lambda legal, lef: {})
+    # the pad edits get the pins' li1 of the placed DEF (one shape here: one tap kept, as the stub above counts)
+    monkeypatch.setattr("flow.pnr.route_stage.halo.net_pin_shapes",
+                        lambda legal, lef: {"n": [(0, 0, 1, 1)]} if legal == "placed" else {})
     seen: list[list[str]] = []
 
     def route_once(self, ctx, t, work, legal, head, obs, tag, late=False):

@@ -90,17 +90,41 @@ def test_a_via_between_two_other_nets_taps_stays_and_the_taps_move_away() -> Non
 + ROUTED met1 ( 1400 1136 ) ( 1000 * ) L1M1_PR_0 ;
 """
     box_above = ("Metal1 spacing < 0.14um (met1.2)", (4.9, 5.47, 5.1, 5.56))
+    pins = {"a": [(4.9, 4.8, 5.1, 5.2)], "d": [(4.9, 5.5, 5.1, 6.0)]}  # li1 of the pins the taps sit on (um)
     text, fx = padfix.fix_pads(_def(between), [BOX, box_above])
+    assert fx.taps_moved == 0 and _segments(text, "a") == _segments(_def(between), "a")  # without pins: no tap moves
+    text, fx = padfix.fix_pads(_def(between), [BOX, box_above], pins=pins)
     assert fx.moved == 0 and _segments(text, "b") == _segments(_def(between), "b")
-    assert fx.taps_moved == 2
+    assert fx.taps_moved == 2 and fx.taps_kept == 0
     assert _segments(text, "a")[0] == "+ ROUTED li1 ( 1000 991 ) L1M1_PR_0"  # wire a still starts inside the pad
     assert _segments(text, "d") == ["+ ROUTED met1 ( 1400 1136 ) ( 1000 * )", "NEW met1 ( 1000 1145 ) L1M1_PR_0"]
     third = between + """- e
   ( u9 A ) ( u10 Y )
 + ROUTED li1 ( 1000 1204 ) L1M1_PR_0 ;
 """
-    text, fx = padfix.fix_pads(_def(third), [BOX, box_above])
+    text, fx = padfix.fix_pads(_def(third), [BOX, box_above], pins=pins)
     assert fx.taps_moved == 0  # d has a third net's pad a row beyond it: neither tap moves
+
+
+def test_a_tap_whose_li1_pad_would_leave_its_pin_does_not_move_nor_does_its_partner() -> None:
+    between = NETS + "- d\n  ( u7 A ) ( u8 Y )\n+ ROUTED met1 ( 1400 1136 ) ( 1000 * ) L1M1_PR_0 ;\n"
+    box_above = ("Metal1 spacing < 0.14um (met1.2)", (4.9, 5.47, 5.1, 5.56))
+    # a's pad (li1 4.915-5.085 um) would move 0.045 down to 4.87, below its pin's li1 edge at 4.9 (baseline W2A2)
+    pins = {"a": [(4.8, 4.9, 5.2, 5.2)], "d": [(4.9, 5.5, 5.1, 6.0)]}
+    text, fx = padfix.fix_pads(_def(between), [BOX, box_above], pins=pins)
+    assert fx.taps_moved == 0 and fx.taps_kept == 1, fx
+    assert _segments(text, "a") == _segments(_def(between), "a") and _segments(text, "d") == _segments(
+        _def(between), "d")
+    # a pin of two shapes that together hold the moved pad: the move is made
+    pins["a"] = [(4.8, 4.9, 5.2, 5.2), (4.85, 4.85, 5.0, 4.95), (4.95, 4.8, 5.15, 4.95)]
+    text, fx = padfix.fix_pads(_def(between), [BOX, box_above], pins=pins)
+    assert fx.taps_moved == 2 and fx.taps_kept == 0, fx
+
+
+def test_covered_is_the_union_of_the_shapes() -> None:
+    assert padfix._covered((0, 0, 10, 10), [(0, 0, 10, 5), (0, 5, 4, 10), (4, 4, 10, 10)])
+    assert not padfix._covered((0, 0, 10, 10), [(0, 0, 10, 5), (0, 5, 4, 10), (5, 4, 10, 10)])  # a 1-wide gap
+    assert not padfix._covered((0, 0, 10, 10), [])
 
 
 def test_a_via_on_its_own_tap_stays() -> None:
@@ -146,7 +170,8 @@ def test_a_via_move_that_would_crowd_another_nets_wire_is_not_made_and_the_tap_m
 """
     box = ("Metal1 spacing < 0.14um (met1.2)", (4.9, 5.47, 5.1, 5.56))  # between b's pad top and a's tap bottom
     # alone, b's via would move 9 units down, 0.095 um from w's wire (0.14 wanted): a's tap moves 9 units up instead
-    text, fx = padfix.fix_pads(_def(crowded), [box])
+    pins = {"a": [(4.9, 5.5, 5.1, 6.0)]}
+    text, fx = padfix.fix_pads(_def(crowded), [box], pins=pins)
     assert fx.moved == 0 and _segments(text, "b") == _segments(_def(crowded), "b"), text
     assert fx.taps_moved == 1 and _segments(text, "a")[0] == "+ ROUTED li1 ( 1000 1145 ) L1M1_PR_0"
     # without w's wire the via moves as before
@@ -154,5 +179,8 @@ def test_a_via_move_that_would_crowd_another_nets_wire_is_not_made_and_the_tap_m
     assert fx.moved == 1 and fx.taps_moved == 0 and "NEW met1 ( 1000 1059 ) M1M2_PR_0" in _segments(text, "b")
     # with another net's pad a row beyond a's tap neither moves
     beyond = crowded + "- e\n  ( u7 A ) ( u8 Y )\n+ ROUTED li1 ( 1000 1204 ) L1M1_PR_0 ;\n"
-    text, fx = padfix.fix_pads(_def(beyond), [box])
+    text, fx = padfix.fix_pads(_def(beyond), [box], pins=pins)
     assert fx.moved == fx.taps_moved == 0
+    # a's pin ending at its pad's top: its tap stays too (the via neither), one move kept
+    text, fx = padfix.fix_pads(_def(crowded), [box], pins={"a": [(4.9, 5.5, 5.1, 5.77)]})
+    assert fx.moved == fx.taps_moved == 0 and fx.taps_kept == 1

@@ -133,28 +133,52 @@ def place_point(x: float, y: float, size: tuple[float, float], at: tuple[float, 
     return round(at[0] + (w - x if fx else x), 3), round(at[1] + (h - y if fy else y), 3)
 
 
-def access_points(def_text: str, lef: str) -> dict[Pin, frozenset[tuple[float, float]]]:
-    """{(instance, pin): the chip grid points (um) where the router can tap it} for every cell pin a net of the DEF
-    connects (``pin_points`` with the offset taps). A point obstruction on all of a pin's points cuts its net off."""
-    macros: dict[str, tuple[tuple[float, float], dict[str, set[tuple[float, float]]]]] = {}
+def _macros(lef: str) -> dict[str, tuple[tuple[float, float], str]]:
+    """{macro: (size um, its LEF body)} of every macro of the LEF with a SIZE."""
+    out = {}
     for m in re.finditer(r"(?ms)^MACRO (\S+)\n(.*?)^END \1\n", lef):
         size = re.search(r"SIZE\s+([\d.]+)\s+BY\s+([\d.]+)", m.group(2))
-        if not size:
-            continue
-        macros[m.group(1)] = ((float(size.group(1)), float(size.group(2))), pin_points(m.group(2), offset=True))
+        if size:
+            out[m.group(1)] = ((float(size.group(1)), float(size.group(2))), m.group(2))
+    return out
+
+
+def _net_pins(def_text: str) -> list[tuple[str, str, str, str, tuple[float, float], str]]:
+    """[(net, instance, pin, macro, the instance's lower left corner um, orientation)] of every cell pin the DEF's
+    nets connect that the COMPONENTS section places."""
     units = defparse.def_units(def_text)
     comps = defparse.section(def_text, "COMPONENTS")
     placed = {name: (macro, (int(x) / units, int(y) / units), o) for name, macro, x, y, o in re.findall(
         r"^- (\S+) (\S+) \+ (?:PLACED|FIXED) \( (-?\d+) (-?\d+) \) (\S+)", comps.group(1) if comps else "", re.M)}
+    return [(net, inst, pin, *placed[inst]) for net, blk in defparse.section_blocks(def_text, "NETS")
+            for inst, pin in re.findall(r"\( (\S+) (\S+) \)", blk) if inst != "PIN" and inst in placed]
+
+
+def access_points(def_text: str, lef: str) -> dict[Pin, frozenset[tuple[float, float]]]:
+    """{(instance, pin): the chip grid points (um) where the router can tap it} for every cell pin a net of the DEF
+    connects (``pin_points`` with the offset taps). A point obstruction on all of a pin's points cuts its net off."""
+    macros = {name: (size, pin_points(body, offset=True)) for name, (size, body) in _macros(lef).items()}
     out: dict[Pin, frozenset[tuple[float, float]]] = {}
-    for _, blk in defparse.section_blocks(def_text, "NETS"):
-        for inst, pin in re.findall(r"\( (\S+) (\S+) \)", blk):
-            if inst == "PIN" or inst not in placed or (inst, pin) in out:
-                continue
-            macro, at, orient = placed[inst]
-            size, pins = macros.get(macro, ((0.0, 0.0), {}))
-            pts = (place_point(x, y, size, at, orient) for x, y in pins.get(pin, ()))
-            out[(inst, pin)] = frozenset(p for p in pts if p is not None)
+    for _net, inst, pin, macro, at, orient in _net_pins(def_text):
+        if (inst, pin) in out:
+            continue
+        size, pins = macros.get(macro, ((0.0, 0.0), {}))
+        pts = (place_point(x, y, size, at, orient) for x, y in pins.get(pin, ()))
+        out[(inst, pin)] = frozenset(p for p in pts if p is not None)
+    return out
+
+
+def net_pin_shapes(def_text: str, lef: str, layer: str = "li1") -> dict[str, list[Rect]]:
+    """{net: the chip rectangles (um) of ``layer`` of every cell pin it connects}: where a tap's pad may sit (a tap
+    pad that leaves its pin's li1 makes li1 DRC or a via nudge in ``repair``)."""
+    macros = {name: (size, signal_pins(body)) for name, (size, body) in _macros(lef).items()}
+    out: dict[str, list[Rect]] = {}
+    for net, _inst, pin, macro, at, orient in _net_pins(def_text):
+        size, pins = macros.get(macro, ((0.0, 0.0), {}))
+        for lay, (x1, y1, x2, y2) in pins.get(pin, ()):
+            a, b = place_point(x1, y1, size, at, orient), place_point(x2, y2, size, at, orient)
+            if lay == layer and a is not None and b is not None:
+                out.setdefault(net, []).append((min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])))
     return out
 
 

@@ -12,6 +12,10 @@ net's wire leaves 0.125 um. Three edits, each local and each keeping the net's m
 - a via with other nets' taps a row above *and* below stays, and both taps move away from it instead (along their
   li1 pins, when nothing of a third net is a row beyond them), their met1 wires still inside their pads.
 
+A tap moves only where its li1 pad stays inside its pin's li1 (``pins``): baseline W2A2 had a tap moved 0.045 um up
+its pin to where the pad stuck out of the cell's li1; ``repair``'s via nudge pulled it back and kept both met1 pads,
+and the union ended 0.125 um from the other net's via (8 met1.2 boxes).
+
 No edit brings a pad within the spacing of another net's met1 wire that it kept the spacing from: a via whose move
 would (a wire a row beyond, which the pad rules above do not see) stays, and the tap it would have moved away from
 moves away from it instead, on the same conditions as above (parallel W2A2: one such move had made 8 met1.2 boxes
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
 from flow.pnr import defparse, route
 
@@ -47,6 +51,8 @@ class PadFixes:
     unrotated_boxed: int
     moved: int
     taps_moved: int = 0
+    taps_kept: int = 0
+    """Tap moves not made because the tap's li1 pad would leave its pin's li1."""
 
 
 def _points(points: str) -> list[tuple[int, int]]:
@@ -136,14 +142,39 @@ REACH_UM = 0.17
 """A pad is edited when a met1 box lies this close to its via's centre (the pad's half height and a little more)."""
 
 
+def _covered(rect: tuple[int, int, int, int], shapes: Sequence[tuple[int, int, int, int]]) -> bool:
+    """Whether the union of ``shapes`` covers ``rect`` (what is left of it after taking each shape away is empty)."""
+    left = [rect]
+    for sx1, sy1, sx2, sy2 in shapes:
+        rest = []
+        for x1, y1, x2, y2 in left:
+            if sx1 >= x2 or sx2 <= x1 or sy1 >= y2 or sy2 <= y1:
+                rest.append((x1, y1, x2, y2))
+                continue
+            if y1 < sy1:
+                rest.append((x1, y1, x2, sy1))
+            if sy2 < y2:
+                rest.append((x1, sy2, x2, y2))
+            my1, my2 = max(y1, sy1), min(y2, sy2)
+            if x1 < sx1:
+                rest.append((x1, my1, sx1, my2))
+            if sx2 < x2:
+                rest.append((sx2, my1, x2, my2))
+        left = rest
+    return not left
+
+
 def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, float, float]]],
-             reach_um: float = REACH_UM) -> tuple[str, PadFixes]:
-    """The routed DEF with the three edits of the module docstring at the magic met1 spacing boxes ``drc_boxes``
-    (why, box um); returns (DEF, counts). A DEF without a NETS section, met1 tracks or L1M1/M1M2 vias comes back as
-    it is."""
+             reach_um: float = REACH_UM, pins: Mapping[str, Sequence[tuple[float, float, float, float]]] | None = None
+             ) -> tuple[str, PadFixes]:
+    """The routed DEF with the edits of the module docstring at the magic met1 spacing boxes ``drc_boxes``
+    (why, box um); returns (DEF, counts). ``pins``: {net: li1 rects (um) of its cell pins}
+    (``halo.net_pin_shapes``); without them no tap moves. A DEF without a NETS section, met1 tracks or L1M1/M1M2
+    vias comes back as it is."""
     nets = defparse.section(def_text, "NETS")
     rows = route.tracks_of(def_text, "Y").get("met1")
     rects = _met1_rects(def_text)
+    li1 = {v: r for v, rs in defparse.vias(def_text).items() if v.startswith("L1M1") for lay, r in rs if lay == "li1"}
     if nets is None or rows is None or not rects:
         return def_text, PadFixes(0, 0, 0)
     units, row = defparse.def_units(def_text), rows[2]
@@ -176,6 +207,16 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
         return r[3] if up else -r[1]
 
     tap = min((half(v, True) for v in rects if v.startswith("L1M1")), default=0)
+    pin_li1 = {n: [tuple(round(c * units) for c in r) for r in rs] for n, rs in (pins or {}).items()}
+    kept = set()
+
+    def fits(tx: int, ty: int, owner: str, d: int) -> bool:
+        """Whether every L1M1 pad of ``owner`` at (tx, ty) moved by ``d`` stays inside its pins' li1."""
+        ok = not d or all(w in li1 and _covered(_at(li1[w], tx, ty + d), pin_li1.get(owner, []))
+                 for w, n in pads[(tx, ty)] if n == owner and w.startswith("L1M1"))
+        if not ok:
+            kept.add((tx, ty, owner))
+        return ok
 
     # 2. M1M2 vias beside a box, not on their own net's tap: away from the other net's pad a row off, or the boxes
     moves: dict[tuple[int, int, str], int] = {}
@@ -207,7 +248,8 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
                     shift[(at[0], at[1], owners.pop())] = sign * max(need, 0)
                 else:
                     if not any(_crowds(wires, n, _at(rects[w], tx, ty + d), _at(rects[w], tx, ty), space)
-                               for (tx, ty, n), d in shift.items() for w, wn in pads[(tx, ty)] if wn == n):
+                               for (tx, ty, n), d in shift.items() for w, wn in pads[(tx, ty)] if wn == n) \
+                            and all([fits(tx, ty, n, d) for (tx, ty, n), d in shift.items()]):
                         tap_moves.update(shift)
             else:  # neither: a pad the DEF does not hold (a pin landing), kept as far as from a tap
                 if sum((b[1] + b[3]) / 2 - y / units for b in near) > 0:
@@ -232,7 +274,7 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
         need = space - (row - half(v, sign < 0) - max(half(w, sign > 0) for w, _n in side))
         shift = -sign * max(need, 0)
         if not any(_crowds(wires, owner, _at(rects[w], at[0], at[1] + shift), _at(rects[w], *at), space)
-                   for w, _n in side):
+                   for w, _n in side) and fits(at[0], at[1], owner, shift):
             tap_moves[(at[0], at[1], owner)] = shift
     moves = {k: d for k, d in moves.items() if d}
     tap_moves = {k: d for k, d in tap_moves.items() if d}
@@ -258,4 +300,4 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
         lines[i] = _SEG.sub(edit, line)
     text = def_text[:nets.start(1)] + "\n".join(lines) + def_text[nets.end(1):]
     stacked = sum(rotate.values())
-    return text, PadFixes(stacked, len(rotate) - stacked, len(moves), len(tap_moves))
+    return text, PadFixes(stacked, len(rotate) - stacked, len(moves), len(tap_moves), len(kept - set(tap_moves)))

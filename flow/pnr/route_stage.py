@@ -322,6 +322,7 @@ class RouteStage(Stage):
         lef = t.router_lef.read_text()
         atomic_write_text(work / HALO_LEF, halo.halo_lef(lef)[0])  # once: every route reads it
         access = halo.access_points(legal, lef)  # a re-route's points never take a pin's last one (qrouter: no taps)
+        pin_li1 = halo.net_pin_shapes(legal, lef)  # a tap the pad edits move stays on its pin's li1
         rounds: list[dict[str, Any]] = []
         obs: list[str] = []
         opened: list[str] = []
@@ -342,7 +343,7 @@ class RouteStage(Stage):
             if self.rank(r) == (0, 0, 0):
                 break
             text = Path(r["def"]).read_text()
-            edited, fx = padfix.fix_pads(text, drc_boxes(Path(r["drc_file"])))
+            edited, fx = padfix.fix_pads(text, drc_boxes(Path(r["drc_file"])), pins=pin_li1)
             ptag = f"{tag}p"
             pdef = work / f"routed_{ptag}.def"
             atomic_write_text(pdef, edited)
@@ -352,7 +353,8 @@ class RouteStage(Stage):
             rounds.append(e)
             print(f"[route] {a.name} round {e['round']} (pad edits of round {r['round']}: {fx.unrotated_stacked} "
                   f"stacked and {fx.unrotated_boxed} boxed taps unrotated, {fx.moved} vias and {fx.taps_moved} taps "
-                  f"moved): {self.describe(0, pc.drc, (), len(pc.shorts), pc.style)}", flush=True)
+                  f"moved, {fx.taps_kept} taps kept on their pins): "
+                  f"{self.describe(0, pc.drc, (), len(pc.shorts), pc.style)}", flush=True)
             if self.rank(e) == (0, 0, 0) or k == PNR.late_feedback:
                 break
             if best_edit is not None and self.rank(e) >= self.rank(best_edit):
