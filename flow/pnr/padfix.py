@@ -218,6 +218,24 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
             kept.add((tx, ty, owner))
         return ok
 
+    def away(x: int, y: int, net: str, v: str, sign: int) -> tuple[tuple[int, int, str], int] | None:
+        """The move of the other net's tap a row above (``sign`` 1) or below (-1) the via ``v`` of ``net`` at (x, y)
+        away from it by what the spacing lacks, as ((x, y, owner), shift); None where the pads there are not one
+        net's taps, a third net's pad is a row beyond them, or the moved pads would crowd a wire or leave the pin."""
+        at = (x, y + sign * row)
+        side = [(w, n) for w, n in pads.get(at, []) if n != net]
+        owners = {n for _w, n in side}
+        beyond = {n for _w, n in pads.get((x, y + 2 * sign * row), [])}
+        if len(owners) != 1 or not all(w.startswith("L1M1") for w, _n in side) or beyond - owners:
+            return None
+        owner = owners.pop()
+        need = space - (row - half(v, sign > 0) - max(half(w, sign < 0) for w, _n in side))
+        shift = sign * max(need, 0)
+        if any(_crowds(wires, owner, _at(rects[w], at[0], at[1] + shift), _at(rects[w], *at), space)
+               for w, _n in side) or not fits(at[0], at[1], owner, shift):
+            return None
+        return (at[0], at[1], owner), shift
+
     # 2. M1M2 vias beside a box, not on their own net's tap: away from the other net's pad a row off, or the boxes
     moves: dict[tuple[int, int, str], int] = {}
     tap_moves: dict[tuple[int, int, str], int] = {}
@@ -237,20 +255,9 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
                 need = space - (row - half(v, False) - max(half(w, True) for w in below))
                 moves[(x, y, net)] = max(need, 0)
             elif above and below:  # between two other nets' pads: their taps move away instead, both or neither
-                shift = {}
-                for sign, side in ((1, above), (-1, below)):
-                    at = (x, y + sign * row)
-                    owners = {n for _w, n in pads[at]}
-                    beyond = {n for _w, n in pads.get((x, y + 2 * sign * row), [])}
-                    if len(owners) != 1 or not all(w.startswith("L1M1") for w in side) or beyond - owners:
-                        break
-                    need = space - (row - half(v, sign > 0) - max(half(w, sign < 0) for w in side))
-                    shift[(at[0], at[1], owners.pop())] = sign * max(need, 0)
-                else:
-                    if not any(_crowds(wires, n, _at(rects[w], tx, ty + d), _at(rects[w], tx, ty), space)
-                               for (tx, ty, n), d in shift.items() for w, wn in pads[(tx, ty)] if wn == n) \
-                            and all([fits(tx, ty, n, d) for (tx, ty, n), d in shift.items()]):
-                        tap_moves.update(shift)
+                both = [away(x, y, net, v, 1), away(x, y, net, v, -1)]
+                if None not in both:
+                    tap_moves.update(m for m in both if m is not None)
             else:  # neither: a pad the DEF does not hold (a pin landing), kept as far as from a tap
                 if sum((b[1] + b[3]) / 2 - y / units for b in near) > 0:
                     moves[(x, y, net)] = -max(space - (row - half(v, True) - tap), 0)
@@ -263,19 +270,8 @@ def fix_pads(def_text: str, drc_boxes: Iterable[tuple[str, tuple[float, float, f
         if not d or not _crowds(wires, net, _at(rects[v], x, y + d), _at(rects[v], x, y), space):
             continue
         del moves[(x, y, net)]
-        sign = -1 if d < 0 else 1  # the via moved away from the side -sign: the taps there move the other way
-        at = (x, y - sign * row)
-        side = [(w, n) for w, n in pads.get(at, []) if n != net]
-        owners = {n for _w, n in side}
-        beyond = {n for _w, n in pads.get((x, y - 2 * sign * row), [])}
-        if len(owners) != 1 or not all(w.startswith("L1M1") for w, _n in side) or beyond - owners:
-            continue
-        owner = owners.pop()
-        need = space - (row - half(v, sign < 0) - max(half(w, sign > 0) for w, _n in side))
-        shift = -sign * max(need, 0)
-        if not any(_crowds(wires, owner, _at(rects[w], at[0], at[1] + shift), _at(rects[w], *at), space)
-                   for w, _n in side) and fits(at[0], at[1], owner, shift):
-            tap_moves[(at[0], at[1], owner)] = shift
+        if (m := away(x, y, net, v, 1 if d < 0 else -1)) is not None:  # the taps on the side the via left
+            tap_moves[m[0]] = m[1]
     moves = {k: d for k, d in moves.items() if d}
     tap_moves = {k: d for k, d in tap_moves.items() if d}
 
