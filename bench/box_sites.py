@@ -23,7 +23,6 @@ A diagnostic: it reads the route's files and changes nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -99,7 +98,7 @@ def room(pad: Box, shapes: list[Box], step_um: float = STEP_UM, limit_um: float 
     return out
 
 
-def classify(pads: list[Pad], rules: set[str], row_um: float, column_um: float) -> str:
+def classify(pads: list[Pad], row_um: float, column_um: float) -> str:
     """The site's class (module docstring) from the pads near it."""
     def apart(a: Pad, b: Pad, dx: float, dy: float) -> bool:
         return a.net != b.net and abs(abs(a.x - b.x) - dx) < 1e-3 and abs(abs(a.y - b.y) - dy) < 1e-3
@@ -114,18 +113,20 @@ def classify(pads: list[Pad], rules: set[str], row_um: float, column_um: float) 
     return "other"
 
 
-def site_pads(text: str, site: list[tuple[str, Box]], near_um: float = NEAR_UM) -> list[Pad]:
-    """Every L1M1 and M1M2 pad of the routed DEF ``text`` whose met1 lies within ``near_um`` of the site's boxes."""
+def all_pads(text: str) -> list[Pad]:
+    """Every L1M1 and M1M2 pad of the routed DEF ``text``, in y, x order."""
     units = defparse.def_units(text)
     rects = padfix._met1_rects(text)
     nets = defparse.section(text, "NETS")
-    out = []
-    for (x, y), here in padfix._pads(nets.group(1).split("\n") if nets else [], rects).items():
-        for v, n in here:
-            m1 = tuple(c / units for c in padfix._at(rects[v], x, y))
-            if any(_gap(m1, b) < near_um for _w, b in site):  # type: ignore[arg-type]
-                out.append(Pad(n, v, x / units, y / units, m1))  # type: ignore[arg-type]
+    out = [Pad(n, v, x / units, y / units, tuple(c / units for c in padfix._at(rects[v], x, y)))  # type: ignore[arg-type]
+           for (x, y), here in padfix._pads(nets.group(1).split("\n") if nets else [], rects).items()
+           for v, n in here]
     return sorted(out, key=lambda p: (p.y, p.x, p.net, p.via))
+
+
+def site_pads(pads: list[Pad], site: list[tuple[str, Box]], near_um: float = NEAR_UM) -> list[Pad]:
+    """The ``pads`` whose met1 lies within ``near_um`` of the site's boxes."""
+    return [p for p in pads if any(_gap(p.met1, b) < near_um for _w, b in site)]
 
 
 def report(attempt: Path, tag: str, lef_text: str) -> list[str]:
@@ -148,11 +149,12 @@ def report(attempt: Path, tag: str, lef_text: str) -> list[str]:
     li1 = {v: r for v, rs in defparse.vias(text).items() if v.startswith("L1M1") for lay, r in rs if lay == "li1"}
     pins = halo.net_pin_shapes(placed.read_text(), lef_text)
     boxes = [(why, box) for why, box in magic.read_drc(drc)]
+    every = all_pads(text)
     lines, kinds = [], Counter()
     for site in sites(boxes):
-        pads = site_pads(text, site)
+        pads = site_pads(every, site)
         rules = {why.rsplit("(", 1)[-1].rstrip(")") for why, _b in site}
-        kind = classify(pads, rules, row_um, column_um)
+        kind = classify(pads, row_um, column_um)
         kinds[kind] += 1
         x1, y1 = min(b[0] for _w, b in site), min(b[1] for _w, b in site)
         x2, y2 = max(b[2] for _w, b in site), max(b[3] for _w, b in site)
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             if not (a.attempt / f"routed_{a.tag}.def").is_file():
                 print(f"[box-sites] building {DEFAULT_DESIGN} with the flow under {a.root} (about 4 min)", flush=True)
                 subprocess.run([sys.executable, "-m", "flow", "gds", "--arch", "parallel", "--bits", "2", "--n", "32",
-                                "--root", str(a.root)], cwd=ROOT, env={**os.environ}, check=False,
+                                "--root", str(a.root)], cwd=ROOT, check=False,
                                stdout=subprocess.DEVNULL)
         lef = a.lef or a.attempt.resolve().parents[3] / "pdk" / "pnr" / "sky130_fd_sc_hd_router.lef"
         if not lef.is_file():

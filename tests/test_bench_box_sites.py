@@ -42,14 +42,14 @@ def test_classes(bs):
     def pad(net, via, x, y):
         return bs.Pad(net, via, x, y, (x - 0.1, y - 0.1, x + 0.1, y + 0.1))
     row, col = 0.34, 0.46
-    assert bs.classify([pad("a", "L1M1_PR", 1, 1), pad("b", "L1M1_PR", 1, 1.34)], set(), row, col) == "taps a row apart"
-    assert bs.classify([pad("a", "L1M1_PR", 1, 1), pad("b", "M1M2_PR", 1, 1.34)], set(), row, col) \
+    assert bs.classify([pad("a", "L1M1_PR", 1, 1), pad("b", "L1M1_PR", 1, 1.34)], row, col) == "taps a row apart"
+    assert bs.classify([pad("a", "L1M1_PR", 1, 1), pad("b", "M1M2_PR", 1, 1.34)], row, col) \
         == "tap and via a row apart"
-    assert bs.classify([pad("a", "M1M2_PR", 1, 1), pad("b", "M1M2_PR", 1.46, 1)], set(), row, col) \
+    assert bs.classify([pad("a", "M1M2_PR", 1, 1), pad("b", "M1M2_PR", 1.46, 1)], row, col) \
         == "vias a column apart"
     # one net's own tap and via a row apart are not a class; nor is a pair two rows apart
     assert bs.classify([pad("a", "L1M1_PR", 1, 1), pad("a", "M1M2_PR", 1, 1.34),
-                        pad("b", "M1M2_PR", 1, 1.68)], set(), row, col) == "other"
+                        pad("b", "M1M2_PR", 1, 1.68)], row, col) == "other"
 
 
 LEF = """MACRO c
